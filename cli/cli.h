@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli.h: the subcommands of the one cachalot binary.
+ */
+#ifndef CACHALOT_CLI_H
+#define CACHALOT_CLI_H
+
+#include "common/cm_config.h"
+
+/* Prints a presigned URL for Cachalot's own endpoint; returns an exit code. */
+int cli_presign(const struct cm_config *c, const char *target);
+
+#endif

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cli_main.c: `cachalot ROLE [flags]`. Parses the configuration for the
+ * role (so that a bad flag is reported the same way by every role) and
+ * starts it. Roles that are not built yet say so and exit non-zero.
+ * Main thread.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "common/common.h"
+#include "common/cm_config.h"
+#include "cli/cli.h"
+
+#define EXIT_USAGE	2
+#define EXIT_NOT_BUILT	3
+
+static const struct role {
+	const char	*name;
+	int		bit;
+	const char	*what;
+	const char	*not_built;	/* NULL when it works */
+} roles[] = {
+	{ "serve", CM_ROLE_SERVE, "gateway, worker and master in one process (single machine)",
+	  "the data path arrives with the gateway issue" },
+	{ "gateway", CM_ROLE_GATEWAY, "the S3 front end: verifies clients, routes reads, passes writes",
+	  "the data path arrives with the gateway issue" },
+	{ "worker", CM_ROLE_WORKER, "a cache node: memory and disk tiers, one origin fetch per block",
+	  "the block cache arrives with the cache issue" },
+	{ "master", CM_ROLE_MASTER, "keeps the ring and statistics in LevelDB",
+	  "the master arrives with the cluster issue" },
+	{ "ctl", CM_ROLE_CTL, "operator commands against the master",
+	  "ctl arrives with the cluster issue" },
+	{ "presign", CM_ROLE_PRESIGN, "print a presigned URL for s3://BUCKET/KEY on this endpoint",
+	  NULL },
+};
+
+static void
+usage(FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "usage: cachalot ROLE [--config FILE] [flags]\n"
+	    "Cachalot: an S3-compatible caching gateway.\n\nRoles:\n");
+	for (i = 0; i < CM_ARRAY_LEN(roles); i++)
+		fprintf(out, "  %-8s %s%s\n", roles[i].name, roles[i].what,
+		    roles[i].not_built != NULL ? " [not built yet]" : "");
+	fprintf(out, "\n'cachalot ROLE --help' lists the flags a role uses.\n\n");
+	cm_config_usage(out, CM_ROLE_ALL);
+}
+
+int
+main(int argc, char **argv)
+{
+	const struct role *r = NULL;
+	struct cm_config c;
+	const char *target = NULL;
+	int help = 0, rv = EXIT_USAGE, i;
+	size_t k;
+
+	if (argc < 2) {
+		usage(stderr);
+		return (EXIT_USAGE);
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return (0);
+	}
+	for (k = 0; k < CM_ARRAY_LEN(roles); k++)
+		if (strcmp(argv[1], roles[k].name) == 0)
+			r = &roles[k];
+	if (r == NULL) {
+		fprintf(stderr, "cachalot: unknown role '%s'\n", argv[1]);
+		usage(stderr);
+		return (EXIT_USAGE);
+	}
+	/* presign takes one positional argument: s3://BUCKET/KEY. */
+	if (r->bit == CM_ROLE_PRESIGN) {
+		for (i = 2; i < argc; i++)
+			if (strncmp(argv[i], "s3://", 5) == 0) {
+				target = argv[i];
+				memmove(&argv[i], &argv[i + 1], (size_t)(argc - i) * sizeof *argv);
+				argc--;
+				break;
+			}
+	}
+	if (cm_config_from_args(&c, r->bit, argc - 1, argv + 1, &help, stderr) != 0)
+		goto out;
+	if (help) {
+		printf("usage: cachalot %s [--config FILE] [flags]%s\n%s.\n\n", r->name,
+		    r->bit == CM_ROLE_PRESIGN ? " s3://BUCKET/KEY" : "", r->what);
+		cm_config_usage(stdout, r->bit);
+		rv = 0;
+		goto out;
+	}
+	if (r->not_built != NULL) {
+		fprintf(stderr, "cachalot %s: not built yet (%s); the configuration is valid\n",
+		    r->name, r->not_built);
+		rv = EXIT_NOT_BUILT;
+		goto out;
+	}
+	if (target == NULL) {
+		fprintf(stderr, "cachalot presign: give the object as s3://BUCKET/KEY\n");
+		goto out;
+	}
+	rv = cli_presign(&c, target);
+out:
+	cm_config_free(&c);
+	return (rv);
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+# The command line as users and scripts meet it: help texts, exit codes,
+# messages for bad values, roles not built yet, presign.
+set -u
+bin=${CACHALOT_BIN:-./cachalot}
+pass=0 fail=0
+ok()   { pass=$((pass + 1)); }
+bad()  { fail=$((fail + 1)); echo "FAIL: $*"; }
+expect() { # expect DESCRIPTION EXIT-CODE PATTERN -- command...
+	local what=$1 code=$2 pat=$3; shift 4
+	local out rc
+	out=$("$@" 2>&1); rc=$?
+	if [ "$rc" != "$code" ]; then bad "$what: exit $rc, want $code: $out"; return; fi
+	if ! grep -qE -- "$pat" <<<"$out"; then bad "$what: output lacks /$pat/: $out"; return; fi
+	ok
+}
+unset CACHALOT_SECRET_KEY CACHALOT_ORIGIN_SECRET_KEY
+
+expect "top help" 0 "Roles:" -- "$bin" --help
+for o in listen admin-listen origin origin-type origin-region origin-access-key \
+	origin-secret-key access-key secret-key region data-dir mem-cache disk-cache \
+	freshness master virtual-host-domain log-level; do
+	expect "help documents --$o" 0 "--$o " -- "$bin" --help
+done
+expect "serve help shows defaults" 0 "--mem-cache SIZE.*default: 256M" -- "$bin" serve --help
+expect "gateway help" 0 "--virtual-host-domain" -- "$bin" gateway --help
+expect "no role" 2 "usage: cachalot ROLE" -- "$bin"
+expect "unknown role" 2 "unknown role 'frobnicate'" -- "$bin" frobnicate
+expect "bad listen" 2 "--listen: invalid value 'nowhere' for listen" -- "$bin" serve --listen nowhere
+expect "bad size" 2 "--mem-cache: invalid value '3 apples' for mem-cache" -- "$bin" worker --mem-cache "3 apples"
+expect "bad origin type" 2 "invalid value 'gcs' for origin-type" -- "$bin" gateway --origin-type gcs
+expect "missing value" 2 "--origin needs a value" -- "$bin" gateway --origin
+expect "missing config" 2 "cannot open '/nonexistent.conf'" -- "$bin" serve --config /nonexistent.conf
+expect "gateway not built" 3 "not built yet" -- "$bin" gateway
+expect "master not built" 3 "not built yet" -- "$bin" master
+expect "ctl not built" 3 "not built yet" -- "$bin" ctl
+expect "presign needs keys" 1 "needs --access-key" -- "$bin" presign s3://b/k
+expect "presign bad target" 1 "invalid target" -- "$bin" presign s3://bucketonly --access-key a --secret-key b
+expect "presign too long" 1 "expires-in" -- "$bin" presign s3://b/k --access-key a --secret-key b --expires-in 604801
+expect "presign URL" 0 '^http://127\.0\.0\.1:9000/b/a%20key%2Bx\?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AK%2F[0-9]{8}%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=[0-9]{8}T[0-9]{6}Z&X-Amz-Expires=600&X-Amz-SignedHeaders=host&X-Amz-Signature=[0-9a-f]{64}$' \
+	-- "$bin" presign "s3://b/a key+x" --access-key AK --secret-key SK --expires-in 600
+expect "presign endpoint" 0 '^https://cache\.example:8443/b/k\?' \
+	-- env CACHALOT_SECRET_KEY=SK "$bin" presign s3://b/k --access-key AK --endpoint https://cache.example:8443/
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" = 0 ]
