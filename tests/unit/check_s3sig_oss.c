@@ -46,6 +46,31 @@ START_TEST(oss_v1_object)
 }
 END_TEST
 
+/* The example of Alibaba's "add signatures to headers" V1 documentation. */
+START_TEST(oss_v1_doc_example)
+{
+	struct s3sig_signer s = { "44CF9590006BF252F707", "OtxrzxIsfpFjA7SwPzILwy8Bw21TLhquhboDYROV",
+	    "cn-hangzhou", "oss" };
+	struct s3sig_hdr h[] = {
+		HDR("Content-Md5", "ODBGOERFMDMzQTczRUY3NUE3NzA5QzdFNUYzMDQxNEM="),
+		HDR("Content-Type", "text/html"),
+		HDR("Date", "Thu, 17 Nov 2005 18:49:58 GMT"),
+		HDR("Host", "oss-example.oss-cn-hangzhou.aliyuncs.com"),
+		HDR("X-OSS-Meta-Author", "foo@bar.com"),
+		HDR("X-OSS-Magic", "abracadabra"),
+	};
+	struct s3sig_req r = { CM_SLICE_LIT("PUT"), CM_SLICE_LIT("/nelson"), { NULL, 0 }, h, 6,
+	    { NULL, 0 } };
+	struct cm_buf out;
+
+	cm_buf_init(&out, 1024);
+	ck_assert_int_eq(s3sig_sign_oss_v1(&s, &r, CM_SLICE_LIT("Thu, 17 Nov 2005 18:49:58 GMT"),
+	    CM_SLICE_LIT("/oss-example/nelson"), &out), 0);
+	ck_assert_str_eq(out.p, "OSS 44CF9590006BF252F707:26NBxoKdsyly4EDv6inkoDft/yA=");
+	cm_buf_free(&out);
+}
+END_TEST
+
 START_TEST(oss_v1_bucket_subresource)
 {
 	struct s3sig_signer s = { "ak", "sk", "cn-hangzhou", "oss" };
@@ -111,6 +136,7 @@ main(void)
 	int failed;
 
 	tcase_add_test(tc, oss_v1_object);
+	tcase_add_test(tc, oss_v1_doc_example);
 	tcase_add_test(tc, oss_v1_bucket_subresource);
 	tcase_add_test(tc, oss_v4_header);
 	suite_add_tcase(s, tc);
