@@ -11,6 +11,7 @@
 #include "common/common.h"
 #include "common/cm_config.h"
 #include "cli/cli.h"
+#include "gateway/gateway.h"
 
 #define EXIT_USAGE	2
 #define EXIT_NOT_BUILT	3
@@ -22,9 +23,9 @@ static const struct role {
 	const char	*not_built;	/* NULL when it works */
 } roles[] = {
 	{ "serve", CM_ROLE_SERVE, "gateway, worker and master in one process (single machine)",
-	  "the data path arrives with the gateway issue" },
+	  NULL },
 	{ "gateway", CM_ROLE_GATEWAY, "the S3 front end: verifies clients, routes reads, passes writes",
-	  "the data path arrives with the gateway issue" },
+	  NULL },
 	{ "worker", CM_ROLE_WORKER, "a cache node: memory and disk tiers, one origin fetch per block",
 	  "the block cache arrives with the cache issue" },
 	{ "master", CM_ROLE_MASTER, "keeps the ring and statistics in LevelDB",
@@ -34,6 +35,28 @@ static const struct role {
 	{ "presign", CM_ROLE_PRESIGN, "print a presigned URL for s3://BUCKET/KEY on this endpoint",
 	  NULL },
 };
+
+/* serve tells a newcomer what to type next. */
+static void
+cli_serve_ready(const struct cm_config *c, int port)
+{
+	const char *host = c->listen;
+	const char *colon = strrchr(host, ':');
+	int hl = colon != NULL ? (int)(colon - host) : (int)strlen(host);
+
+	if (hl == 7 && strncmp(host, "0.0.0.0", 7) == 0) {
+		host = "127.0.0.1";
+		hl = 9;
+	}
+	printf("Cachalot is serving S3 on http://%.*s:%d (origin %s)\n", hl, host, port, c->origin);
+	if (c->access_key != NULL)
+		printf("Credentials: access key %s, region %s; for example:\n"
+		    "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=... AWS_DEFAULT_REGION=%s \\\n"
+		    "    aws --endpoint-url http://%.*s:%d s3 ls\n",
+		    c->access_key, c->regions[0], c->access_key, c->regions[0], hl, host, port);
+	printf("Health and metrics: http://%s/healthz and /metrics\n", c->admin_listen);
+	fflush(stdout);
+}
 
 static void
 usage(FILE *out)
@@ -98,6 +121,10 @@ main(int argc, char **argv)
 		fprintf(stderr, "cachalot %s: not built yet (%s); the configuration is valid\n",
 		    r->name, r->not_built);
 		rv = EXIT_NOT_BUILT;
+		goto out;
+	}
+	if (r->bit == CM_ROLE_SERVE || r->bit == CM_ROLE_GATEWAY) {
+		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL);
 		goto out;
 	}
 	if (target == NULL) {

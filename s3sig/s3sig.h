@@ -146,6 +146,15 @@ struct s3sig_signer {
  * but the unreserved ones and '/'. */
 int s3sig_uri_encode_path(struct cm_buf *out, const char *key);
 
+/* Appends S3's canonical form of a request path: decoded once, encoded once
+ * (every byte but unreserved ones and '/'), never normalised. The wire form
+ * Cachalot sends to origins, so that what is signed is what is sent. */
+int s3sig_canon_uri(struct cm_buf *out, struct cm_slice path);
+/* Appends the canonical query (sorted, re-encoded, "key=" for bare keys),
+ * leaving out the authentication parameters of presigned URLs (SigV4's
+ * X-Amz-Algorithm... and SigV2's AWSAccessKeyId, Expires, Signature). */
+int s3sig_canon_query_forward(struct cm_buf *out, struct cm_slice query);
+
 /* "20130524T000000Z" from now; out has room for 17 bytes. */
 void s3sig_amz_date(time_t now, char out[17]);
 

@@ -134,15 +134,65 @@ reencode(struct cm_buf *enc, struct cm_buf *tmp, struct cm_slice s)
 	return (s3sig_uri_encode(enc, tmp->p, tmp->len, 0));
 }
 
+static const char *const presign_params[] = {
+	"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+	"X-Amz-SignedHeaders", "X-Amz-Signature", "X-Amz-Security-Token",
+	"AWSAccessKeyId", "Signature",
+};
+
+static int
+is_presign_param(struct cm_slice k, int v2)
+{
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(presign_params); i++)
+		if (cm_slice_eq(k, presign_params[i]))
+			return (1);
+	/* Expires is SigV2's only in a SigV2 presigned URL. */
+	return (v2 && cm_slice_eq(k, "Expires"));
+}
+
+static int canon_query(struct cm_buf *out, struct cm_slice query, const char *skip,
+    int forward);
+
 int
 s3sig_canon_query(struct cm_buf *out, struct cm_slice query, const char *skip)
+{
+	return (canon_query(out, query, skip, 0));
+}
+
+int
+s3sig_canon_query_forward(struct cm_buf *out, struct cm_slice query)
+{
+	return (canon_query(out, query, NULL, 1));
+}
+
+int
+s3sig_canon_uri(struct cm_buf *out, struct cm_slice path)
+{
+	return (s3sig_canon_path(out, path));
+}
+
+static int
+canon_query(struct cm_buf *out, struct cm_slice query, const char *skip, int forward)
 {
 	struct qparam params[S3SIG_MAX_QUERY_PARAMS];
 	struct cm_buf enc, tmp;
 	struct cm_slice rest = query, part, k, v;
 	size_t n = 0, i, start;
-	int rv = -1;
+	int rv = -1, v2 = 0;
 
+	if (forward) {
+		/* A SigV2 presigned URL carries AWSAccessKeyId. */
+		rest = query;
+		while (rest.p != NULL && rest.len > 0) {
+			rest = cm_slice_cut(rest, '&', &part);
+			(void)cm_slice_cut(part, '=', &k);
+			if (cm_slice_eq(k, "AWSAccessKeyId"))
+				v2 = 1;
+		}
+		rest = query;
+	}
 	cm_buf_init(&enc, out->max);
 	cm_buf_init(&tmp, out->max);
 	/* Allocate now: offsets into enc.p are taken even when all is empty. */
@@ -154,6 +204,8 @@ s3sig_canon_query(struct cm_buf *out, struct cm_slice query, const char *skip)
 			continue;
 		v = cm_slice_cut(part, '=', &k);
 		if (skip != NULL && cm_slice_eq(k, skip))
+			continue;
+		if (forward && is_presign_param(k, v2))
 			continue;
 		if (n == S3SIG_MAX_QUERY_PARAMS)
 			goto out;

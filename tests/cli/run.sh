@@ -32,7 +32,9 @@ expect "bad size" 2 "--mem-cache: invalid value '3 apples' for mem-cache" -- "$b
 expect "bad origin type" 2 "invalid value 'gcs' for origin-type" -- "$bin" gateway --origin-type gcs
 expect "missing value" 2 "--origin needs a value" -- "$bin" gateway --origin
 expect "missing config" 2 "cannot open '/nonexistent.conf'" -- "$bin" serve --config /nonexistent.conf
-expect "gateway not built" 3 "not built yet" -- "$bin" gateway
+expect "gateway needs an origin" 2 "no origin: set --origin" -- "$bin" gateway
+expect "gateway needs client keys" 2 "no client credentials" -- "$bin" gateway --origin http://127.0.0.1:1 --origin-access-key a --origin-secret-key b
+expect "worker not built" 3 "not built yet" -- "$bin" worker
 expect "master not built" 3 "not built yet" -- "$bin" master
 expect "ctl not built" 3 "not built yet" -- "$bin" ctl
 expect "presign needs keys" 1 "needs --access-key" -- "$bin" presign s3://b/k

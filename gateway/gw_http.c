@@ -1,0 +1,1136 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_http.c: the HTTP/1.1 data-path core (see gw_http.h).
+ *
+ * Per connection, the states:
+ *
+ *   IDLE      no request yet; idle timer       -> HEADERS on the first byte
+ *   HEADERS   reading request line + headers;  -> REQUEST when complete
+ *             header timer, size limits             (handler on_request)
+ *   REQUEST   the handler owns the request; the body (if any) is passed on
+ *             with back-pressure; body timer while the body is incomplete.
+ *             The parser is paused at the end of the message, so pipelined
+ *             requests wait in 'pend'.       -> IDLE when the answer ends
+ *                                               and the body was all read
+ *   CLOSING   flushing the last answer, then closed.
+ *
+ * Memory per connection: the struct, a header arena while headers are read
+ * (max_header_bytes), unparsed bytes of pipelined requests (at most one
+ * read's worth while reading is stopped) and the output queue (bounded by the
+ * handler honouring GW_PAUSE). Reads go through one buffer per thread.
+ *
+ * Threads: one event loop per thread; a connection lives on one loop. The
+ * connection count is the only shared state (atomic).
+ */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <time.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <netdb.h>
+
+#include <event2/buffer.h>
+#include <event2/event.h>
+#include <event2/listener.h>
+#include <event2/thread.h>
+#include <http_parser.h>
+
+#include "common/cm_log.h"
+#include "gateway/gw_http.h"
+
+#define READ_BUF	(64 * 1024)
+
+struct gw_thread {
+	struct gw_http_server	*srv;
+	struct event_base	*base;
+	struct evconnlistener	*lsn;
+	void			*ctx;
+	int			idx;
+	pthread_t		tid;
+	uint64_t		req_seq;
+	time_t			date_at;
+	char			date[40];
+	char			rbuf[READ_BUF];
+};
+
+struct gw_http_server {
+	struct gw_http_limits		lim;
+	const struct gw_handler_ops	*ops;
+	int				nthreads;
+	int				nstarted;
+	int				port;
+	struct gw_thread		*t;
+	atomic_uint			conns;
+	uint32_t			id_salt;
+};
+
+enum cstate { C_IDLE, C_HEADERS, C_REQUEST, C_CLOSING };
+
+struct span {
+	size_t	off;
+	size_t	len;
+};
+
+struct gw_conn {
+	unsigned		magic;
+#define GW_CONN_MAGIC		0x3c0aa71e
+	struct gw_thread	*t;
+	int			fd;
+	enum cstate		state;
+	struct event		*rev;
+	struct event		*wev;
+	struct event		*timer;
+	http_parser		parser;
+	struct evbuffer		*out;
+
+	/* Header arena: url and header pieces appended as they come. */
+	char			*arena;
+	size_t			arena_len;
+	struct span		url;
+	struct span		hname[GW_MAX_HDRS];
+	struct span		hval[GW_MAX_HDRS];
+	size_t			nh;
+	int			in_value;
+
+	char			*pend;		/* unparsed input, owned */
+	size_t			pend_len;
+
+	struct gw_req		req;
+	int			body_done;	/* message complete */
+	int			body_paused;	/* handler said GW_PAUSE */
+	int			msg_paused;	/* parser held at message end */
+	int			expect_continue;
+	int			responded;
+	int			resp_ended;
+	int			resp_chunked;
+	int			resp_close;
+	int			want_drain;
+	int			read_eof;
+	int			in_parser;	/* inside http_parser_execute */
+	int			dead;		/* closing: freed from the timer */
+	int			handler_active;	/* on_request called, not ended */
+	void			*data;
+	uint64_t		bytes_out;
+	char			peer[64];
+};
+
+static void conn_close(struct gw_conn *c);
+static void conn_kill(struct gw_conn *c);
+static void conn_feed(struct gw_conn *c, const char *p, size_t len);
+static void conn_update_read(struct gw_conn *c);
+static void conn_flush(struct gw_conn *c);
+static void request_done(struct gw_conn *c);
+
+static int
+has_body(const struct gw_req *r)
+{
+	return (r->content_length > 0 || r->chunked);
+}
+
+void
+gw_http_limits_default(struct gw_http_limits *l)
+{
+	l->max_header_bytes = 64 * 1024;
+	l->max_url = 16 * 1024;
+	l->max_headers = 100;
+	l->header_timeout_ms = 10000;
+	l->idle_timeout_ms = 60000;
+	l->body_timeout_ms = 60000;
+	l->max_conns = 4096;
+	l->out_high_water = 256 * 1024;
+}
+
+const char *
+gw_status_reason(int status)
+{
+	switch (status) {
+	case 100: return ("Continue");
+	case 200: return ("OK");
+	case 204: return ("No Content");
+	case 206: return ("Partial Content");
+	case 301: return ("Moved Permanently");
+	case 304: return ("Not Modified");
+	case 307: return ("Temporary Redirect");
+	case 400: return ("Bad Request");
+	case 403: return ("Forbidden");
+	case 404: return ("Not Found");
+	case 405: return ("Method Not Allowed");
+	case 408: return ("Request Timeout");
+	case 409: return ("Conflict");
+	case 411: return ("Length Required");
+	case 412: return ("Precondition Failed");
+	case 413: return ("Payload Too Large");
+	case 414: return ("URI Too Long");
+	case 416: return ("Range Not Satisfiable");
+	case 431: return ("Request Header Fields Too Large");
+	case 500: return ("Internal Server Error");
+	case 501: return ("Not Implemented");
+	case 502: return ("Bad Gateway");
+	case 503: return ("Service Unavailable");
+	case 504: return ("Gateway Timeout");
+	default: return ("Unknown");
+	}
+}
+
+const struct s3sig_hdr *
+gw_req_hdr(const struct gw_req *r, const char *name)
+{
+	struct cm_slice n = cm_slice_str(name);
+	size_t i;
+
+	for (i = 0; i < r->nhdrs; i++)
+		if (cm_slice_eq_nocase(r->hdrs[i].name, n))
+			return (&r->hdrs[i]);
+	return (NULL);
+}
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+}
+
+static const char *
+http_date(struct gw_thread *t)
+{
+	time_t now = time(NULL);
+	struct tm tm;
+
+	if (now != t->date_at) {
+		gmtime_r(&now, &tm);
+		strftime(t->date, sizeof t->date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+		t->date_at = now;
+	}
+	return (t->date);
+}
+
+static void
+timer_arm(struct gw_conn *c, int ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+
+	if (ms <= 0) {
+		evtimer_del(c->timer);
+		return;
+	}
+	evtimer_add(c->timer, &tv);
+}
+
+/* ---- Errors the core answers itself ---- */
+
+static void
+core_error(struct gw_conn *c, int status, const char *code, const char *msg)
+{
+	char body[512];
+	int n;
+
+	CM_LOGI("http %s: %d %s (%s) req=%s", c->peer, status, code, msg,
+	    c->req.id[0] != '\0' ? c->req.id : "-");
+	if (c->responded) {
+		conn_kill(c);
+		return;
+	}
+	n = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+	    "<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>",
+	    code, msg, c->req.id);
+	c->responded = 1;
+	c->resp_ended = 1;
+	c->resp_close = 1;
+	c->state = C_CLOSING;
+	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Cachalot\r\n"
+	    "x-amz-request-id: %s\r\nContent-Type: application/xml\r\n"
+	    "Content-Length: %d\r\nConnection: close\r\n\r\n", status, gw_status_reason(status),
+	    http_date(c->t), c->req.id, n);
+	evbuffer_add(c->out, body, (size_t)n);
+	conn_flush(c);
+}
+
+/* ---- Parser callbacks ---- */
+
+static int
+arena_add(struct gw_conn *c, const char *p, size_t len)
+{
+	if (c->arena == NULL) {
+		c->arena = malloc(c->t->srv->lim.max_header_bytes);
+		if (c->arena == NULL)
+			return (-1);
+	}
+	if (len > c->t->srv->lim.max_header_bytes - c->arena_len)
+		return (-1);
+	memcpy(c->arena + c->arena_len, p, len);
+	c->arena_len += len;
+	return (0);
+}
+
+static int
+on_message_begin(http_parser *p)
+{
+	struct gw_conn *c = p->data;
+	struct gw_thread *t = c->t;
+
+	memset(&c->req, 0, sizeof c->req);
+	c->arena_len = 0;
+	c->url.off = c->url.len = 0;
+	c->nh = 0;
+	c->in_value = 0;
+	c->body_done = 0;
+	c->expect_continue = 0;
+	c->responded = c->resp_ended = c->resp_chunked = c->resp_close = 0;
+	c->want_drain = 0;
+	c->state = C_HEADERS;
+	c->req.start_us = now_us();
+	snprintf(c->req.id, sizeof c->req.id, "%08X%02X%06llX", t->srv->id_salt,
+	    (unsigned)t->idx & 0xff, (unsigned long long)(++t->req_seq & 0xffffff));
+	timer_arm(c, t->srv->lim.header_timeout_ms);
+	return (0);
+}
+
+static int
+on_url(http_parser *p, const char *at, size_t len)
+{
+	struct gw_conn *c = p->data;
+
+	if (c->url.len + len > c->t->srv->lim.max_url) {
+		core_error(c, 414, "RequestURITooLong", "The request URI is too long.");
+		return (-1);
+	}
+	if (c->url.len == 0)
+		c->url.off = c->arena_len;
+	if (arena_add(c, at, len) != 0) {
+		core_error(c, 431, "RequestHeaderSectionTooLarge",
+		    "Your request header section exceeds the maximum allowed size.");
+		return (-1);
+	}
+	c->url.len += len;
+	return (0);
+}
+
+static int
+too_large(struct gw_conn *c)
+{
+	core_error(c, 431, "RequestHeaderSectionTooLarge",
+	    "Your request header section exceeds the maximum allowed size.");
+	return (-1);
+}
+
+static int
+on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct gw_conn *c = p->data;
+
+	if (c->in_value || c->nh == 0) {
+		if (c->nh == c->t->srv->lim.max_headers || c->nh == GW_MAX_HDRS)
+			return (too_large(c));
+		c->nh++;
+		c->hname[c->nh - 1].off = c->arena_len;
+		c->hname[c->nh - 1].len = 0;
+		c->hval[c->nh - 1].off = 0;
+		c->hval[c->nh - 1].len = 0;
+		c->in_value = 0;
+	}
+	if (arena_add(c, at, len) != 0)
+		return (too_large(c));
+	c->hname[c->nh - 1].len += len;
+	return (0);
+}
+
+static int
+on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct gw_conn *c = p->data;
+
+	if (c->nh == 0)
+		return (-1);
+	if (!c->in_value) {
+		c->in_value = 1;
+		c->hval[c->nh - 1].off = c->arena_len;
+	}
+	if (arena_add(c, at, len) != 0)
+		return (too_large(c));
+	c->hval[c->nh - 1].len += len;
+	return (0);
+}
+
+static void
+send_continue(struct gw_conn *c)
+{
+	if (c->expect_continue && !c->responded) {
+		evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		conn_flush(c);
+	}
+	c->expect_continue = 0;
+}
+
+static int
+on_headers_complete(http_parser *p)
+{
+	struct gw_conn *c = p->data;
+	struct gw_req *r = &c->req;
+	const struct s3sig_hdr *h;
+	size_t i, q;
+	int rc;
+
+	r->method = cm_slice_str(http_method_str((enum http_method)p->method));
+	r->url = cm_slice(c->arena + c->url.off, c->url.len);
+	for (q = 0; q < r->url.len && r->url.p[q] != '?'; q++)
+		;
+	r->path = cm_slice(r->url.p, q);
+	r->query = q < r->url.len ? cm_slice(r->url.p + q + 1, r->url.len - q - 1) :
+	    cm_slice(r->url.p + q, 0);
+	for (i = 0; i < c->nh; i++) {
+		r->hdrs[i].name = cm_slice(c->arena + c->hname[i].off, c->hname[i].len);
+		r->hdrs[i].value = c->hval[i].len > 0 ?
+		    cm_slice(c->arena + c->hval[i].off, c->hval[i].len) : cm_slice("", 0);
+	}
+	r->nhdrs = c->nh;
+	r->http_minor = p->http_minor;
+	r->head = p->method == HTTP_HEAD;
+	r->chunked = (p->flags & F_CHUNKED) != 0;
+	r->content_length = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
+	h = gw_req_hdr(r, "expect");
+	c->expect_continue = h != NULL &&
+	    cm_slice_eq_nocase(cm_slice_trim(h->value), CM_SLICE_LIT("100-continue"));
+	c->state = C_REQUEST;
+	timer_arm(c, c->t->srv->lim.body_timeout_ms);
+	c->handler_active = 1;
+	rc = c->t->srv->ops->on_request(c, r);
+	if (rc == GW_ERROR) {
+		c->handler_active = 0;	/* it released its state */
+		conn_kill(c);
+		return (-1);
+	}
+	if (c->state == C_CLOSING || c->dead)
+		return (-1);
+	/* Answered already: a body will not be read; close after. */
+	if (c->responded) {
+		if (has_body(r)) {
+			c->resp_close = 1;
+			http_parser_pause(p, 1);
+			c->msg_paused = 1;
+		}
+		return (0);
+	}
+	if (has_body(r))
+		send_continue(c);
+	return (0);
+}
+
+static int
+on_body(http_parser *p, const char *at, size_t len)
+{
+	struct gw_conn *c = p->data;
+	int rc;
+
+	if (c->responded && c->resp_close)
+		return (0);	/* discarding the rest of an answered request */
+	rc = c->t->srv->ops->on_body(c, at, len);
+	if (c->dead)
+		return (-1);
+	if (rc == GW_ERROR) {
+		conn_kill(c);
+		return (-1);
+	}
+	if (rc == GW_PAUSE) {
+		c->body_paused = 1;
+		http_parser_pause(p, 1);
+	}
+	return (0);
+}
+
+static int
+on_message_complete(http_parser *p)
+{
+	struct gw_conn *c = p->data;
+
+	c->body_done = 1;
+	timer_arm(c, 0);
+	if (c->resp_ended) {
+		/* Answered before the (empty) body ended: next request. */
+		request_done(c);
+		return (0);
+	}
+	/* Hold the next pipelined request until this one is answered. */
+	http_parser_pause(p, 1);
+	c->msg_paused = 1;
+	c->t->srv->ops->on_body_end(c);
+	return (0);
+}
+
+static const http_parser_settings settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};
+
+/* ---- Input ---- */
+
+static int
+stash(struct gw_conn *c, const char *p, size_t len)
+{
+	char *np;
+
+	if (len == 0)
+		return (0);
+	np = realloc(c->pend, c->pend_len + len);
+	if (np == NULL)
+		return (-1);
+	memmove(np + c->pend_len, p, len);
+	c->pend = np;
+	c->pend_len += len;
+	return (0);
+}
+
+static void
+conn_feed(struct gw_conn *c, const char *p, size_t len)
+{
+	size_t n;
+	enum http_errno e;
+
+	while (len > 0 && !c->dead && c->state != C_CLOSING) {
+		if (c->msg_paused || c->body_paused) {
+			if (stash(c, p, len) != 0)
+				conn_kill(c);
+			return;
+		}
+		c->in_parser = 1;
+		n = http_parser_execute(&c->parser, &settings, p, len);
+		c->in_parser = 0;
+		if (c->dead)
+			return;
+		if (c->state == C_CLOSING)
+			return;
+		e = HTTP_PARSER_ERRNO(&c->parser);
+		if (e == HPE_PAUSED) {
+			p += n;
+			len -= n;
+			continue;	/* stashes the rest */
+		}
+		if (e != HPE_OK) {
+			if (e == HPE_HEADER_OVERFLOW)
+				too_large(c);
+			else if (c->state == C_REQUEST && c->responded)
+				conn_kill(c);
+			else
+				core_error(c, 400, "BadRequest", http_errno_description(e));
+			return;
+		}
+		p += n;
+		len -= n;
+		if (n == 0)
+			break;
+	}
+}
+
+/* Feeds what waited in pend (after a pause ended). */
+static void
+conn_drain_pend(struct gw_conn *c)
+{
+	char *p = c->pend;
+	size_t len = c->pend_len;
+
+	c->pend = NULL;
+	c->pend_len = 0;
+	conn_feed(c, p, len);
+	free(p);
+}
+
+static void
+conn_update_read(struct gw_conn *c)
+{
+	int want = !c->dead && c->state != C_CLOSING && !c->read_eof &&
+	    !c->body_paused && !c->msg_paused;
+
+	if (want)
+		event_add(c->rev, NULL);
+	else
+		event_del(c->rev);
+}
+
+static void
+on_read(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+	ssize_t n;
+
+	(void)what;
+	n = read(fd, c->t->rbuf, sizeof c->t->rbuf);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EINTR)
+			return;
+		conn_close(c);
+		return;
+	}
+	if (n == 0) {
+		c->read_eof = 1;
+		/* A half-closed client still gets its answer. */
+		if (c->state == C_REQUEST && c->body_done && !c->resp_ended) {
+			conn_update_read(c);
+			return;
+		}
+		if (c->state == C_HEADERS)
+			CM_LOGD("http %s: closed during headers", c->peer);
+		conn_close(c);
+		return;
+	}
+	if (c->state == C_IDLE)
+		timer_arm(c, c->t->srv->lim.header_timeout_ms);
+	else if (c->state == C_REQUEST && !c->body_done)
+		timer_arm(c, c->t->srv->lim.body_timeout_ms);
+	conn_feed(c, c->t->rbuf, (size_t)n);
+	if (!c->dead)
+		conn_update_read(c);
+}
+
+/* ---- Output ---- */
+
+static void
+conn_flush(struct gw_conn *c)
+{
+	int n;
+	size_t left;
+
+	if (c->dead)
+		return;
+	while ((left = evbuffer_get_length(c->out)) > 0) {
+		n = evbuffer_write(c->out, c->fd);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			conn_kill(c);
+			return;
+		}
+		c->bytes_out += (uint64_t)n;
+		if (n == 0)
+			break;
+	}
+	left = evbuffer_get_length(c->out);
+	if (left > 0) {
+		event_add(c->wev, NULL);
+		return;
+	}
+	event_del(c->wev);
+	if (c->resp_ended && c->resp_close) {
+		conn_kill(c);
+		return;
+	}
+}
+
+static void
+on_write(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	conn_flush(c);
+	if (!c->dead && c->want_drain &&
+	    evbuffer_get_length(c->out) <= c->t->srv->lim.out_high_water / 2) {
+		c->want_drain = 0;
+		c->t->srv->ops->on_drain(c);
+	}
+}
+
+static void
+on_timer(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_conn *c = arg;
+
+	(void)fd;
+	(void)what;
+	if (c->dead) {
+		conn_close(c);
+		return;
+	}
+	switch (c->state) {
+	case C_IDLE:
+		conn_close(c);
+		break;
+	case C_HEADERS:
+		core_error(c, 408, "RequestTimeout",
+		    "Your socket connection to the server was not read from or written to within the timeout period.");
+		break;
+	case C_REQUEST:
+		if (!c->body_done && !c->body_paused)
+			core_error(c, 408, "RequestTimeout",
+			    "Your socket connection to the server was not read from or written to within the timeout period.");
+		else if (!c->body_done)
+			timer_arm(c, c->t->srv->lim.body_timeout_ms);
+		break;
+	case C_CLOSING:
+		conn_close(c);
+		break;
+	}
+}
+
+int
+gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs, size_t nhdrs,
+    int64_t content_length)
+{
+	struct gw_req *r = &c->req;
+	size_t i;
+	int keep;
+
+	CM_ASSERT(c->magic == GW_CONN_MAGIC);
+	CM_ASSERT(!c->responded);
+	c->responded = 1;
+	keep = http_should_keep_alive(&c->parser) && !c->read_eof;
+	if (!c->body_done && has_body(r))
+		keep = 0;	/* we will not read the rest of the body */
+	if (content_length < 0 && r->http_minor == 0 && !r->head)
+		keep = 0;
+	if (!keep)
+		c->resp_close = 1;
+	c->expect_continue = 0;
+	evbuffer_add_printf(c->out, "HTTP/1.%d %d %s\r\nDate: %s\r\nServer: Cachalot\r\n",
+	    r->http_minor == 0 ? 0 : 1, status, gw_status_reason(status), http_date(c->t));
+	for (i = 0; i < nhdrs; i++) {
+		evbuffer_add(c->out, hdrs[i].name.p, hdrs[i].name.len);
+		evbuffer_add(c->out, ": ", 2);
+		evbuffer_add(c->out, hdrs[i].value.p, hdrs[i].value.len);
+		evbuffer_add(c->out, "\r\n", 2);
+	}
+	if (content_length >= 0) {
+		if (status != 204 && status != 304)
+			evbuffer_add_printf(c->out, "Content-Length: %lld\r\n", (long long)content_length);
+	} else if (r->http_minor > 0 && !r->head && status != 204 && status != 304) {
+		evbuffer_add(c->out, "Transfer-Encoding: chunked\r\n", 28);
+		c->resp_chunked = 1;
+	}
+	if (c->resp_close)
+		evbuffer_add(c->out, "Connection: close\r\n", 19);
+	else if (r->http_minor == 0)
+		evbuffer_add(c->out, "Connection: keep-alive\r\n", 24);
+	evbuffer_add(c->out, "\r\n", 2);
+	return (GW_OK);
+}
+
+int
+gw_conn_write(struct gw_conn *c, const char *p, size_t len)
+{
+	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
+	if (c->req.head || len == 0)
+		return (GW_OK);
+	if (c->resp_chunked)
+		evbuffer_add_printf(c->out, "%zx\r\n", len);
+	if (evbuffer_add(c->out, p, len) != 0)
+		return (GW_ERROR);
+	if (c->resp_chunked)
+		evbuffer_add(c->out, "\r\n", 2);
+	if (evbuffer_get_length(c->out) >= 16 * 1024)
+		conn_flush(c);
+	if (c->dead)
+		return (GW_ERROR);
+	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
+		c->want_drain = 1;
+		return (GW_PAUSE);
+	}
+	return (GW_OK);
+}
+
+/* The request is answered and its body read: back to IDLE. Inside the
+ * parser, parsing simply goes on; outside, what waited is fed now. */
+static void
+request_done(struct gw_conn *c)
+{
+	free(c->arena);
+	c->arena = NULL;
+	c->arena_len = 0;
+	c->data = NULL;
+	c->state = C_IDLE;
+	timer_arm(c, c->t->srv->lim.idle_timeout_ms);
+	if (c->msg_paused) {
+		c->msg_paused = 0;
+		http_parser_pause(&c->parser, 0);
+	}
+	if (!c->in_parser) {
+		conn_drain_pend(c);
+		if (!c->dead)
+			conn_update_read(c);
+	}
+}
+
+void
+gw_conn_end(struct gw_conn *c)
+{
+	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
+	if (c->resp_chunked && !c->req.head)
+		evbuffer_add(c->out, "0\r\n\r\n", 5);
+	c->resp_ended = 1;
+	c->handler_active = 0;
+	if ((!c->body_done && has_body(&c->req)) || c->read_eof)
+		c->resp_close = 1;
+	if (c->resp_close) {
+		c->state = C_CLOSING;
+		event_del(c->rev);
+		timer_arm(c, c->t->srv->lim.body_timeout_ms);
+		conn_flush(c);
+		return;
+	}
+	conn_flush(c);
+	/* A request without body answered from on_request: the parser's
+	 * on_message_complete (still to come) moves on. */
+	if (!c->dead && c->body_done)
+		request_done(c);
+}
+
+void
+gw_conn_fail(struct gw_conn *c)
+{
+	CM_ASSERT(c->magic == GW_CONN_MAGIC);
+	c->resp_ended = 1;	/* the handler is done with it */
+	c->handler_active = 0;
+	conn_kill(c);
+}
+
+void
+gw_conn_resume(struct gw_conn *c)
+{
+	CM_ASSERT(c->magic == GW_CONN_MAGIC);
+	if (!c->body_paused)
+		return;
+	c->body_paused = 0;
+	http_parser_pause(&c->parser, 0);
+	conn_drain_pend(c);
+	if (!c->dead)
+		conn_update_read(c);
+}
+
+size_t
+gw_conn_out_pending(struct gw_conn *c)
+{
+	return (evbuffer_get_length(c->out));
+}
+
+uint64_t
+gw_conn_bytes_out(struct gw_conn *c)
+{
+	return (c->bytes_out);
+}
+
+void *gw_conn_thread_ctx(struct gw_conn *c) { return (c->t->ctx); }
+void *gw_conn_get_data(struct gw_conn *c) { return (c->data); }
+void gw_conn_set_data(struct gw_conn *c, void *data) { c->data = data; }
+struct gw_req *gw_conn_req(struct gw_conn *c) { return (&c->req); }
+const char *gw_conn_peer(struct gw_conn *c) { return (c->peer); }
+
+/* ---- Connections ---- */
+
+/* Closes from the timer, never under a caller's feet: a handler may be in
+ * the middle of a gw_conn_* call, the parser in the middle of a callback. */
+static void
+conn_kill(struct gw_conn *c)
+{
+	struct timeval zero = { 0, 0 };
+
+	if (c->dead)
+		return;
+	c->dead = 1;
+	event_del(c->rev);
+	event_del(c->wev);
+	evtimer_add(c->timer, &zero);
+}
+
+static void
+conn_close(struct gw_conn *c)
+{
+	struct gw_http_server *s;
+
+	if (c->fd < 0)
+		return;
+	s = c->t->srv;
+	if (c->handler_active) {
+		c->handler_active = 0;
+		s->ops->on_abort(c);
+	}
+	event_free(c->rev);
+	event_free(c->wev);
+	event_free(c->timer);
+	close(c->fd);
+	c->fd = -1;
+	evbuffer_free(c->out);
+	free(c->arena);
+	free(c->pend);
+	atomic_fetch_sub(&s->conns, 1);
+	c->magic = 0;
+	free(c);
+}
+
+static void
+on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
+    void *arg)
+{
+	struct gw_thread *t = arg;
+	struct gw_http_server *s = t->srv;
+	struct gw_conn *c;
+	char host[INET6_ADDRSTRLEN] = "?";
+	int one = 1;
+
+	(void)l;
+	(void)salen;
+	if (atomic_fetch_add(&s->conns, 1) >= s->lim.max_conns) {
+		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: application/xml\r\nContent-Length: 108\r\nConnection: close\r\n\r\n"
+		    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
+		    "<Message>Please reduce</Message></Error>";
+
+		atomic_fetch_sub(&s->conns, 1);
+		CM_LOGW("http: connection limit %u reached, refusing", s->lim.max_conns);
+		(void)!write(fd, busy, sizeof busy - 1);
+		close(fd);
+		return;
+	}
+	c = calloc(1, sizeof *c);
+	if (c == NULL) {
+		atomic_fetch_sub(&s->conns, 1);
+		close(fd);
+		return;
+	}
+	c->magic = GW_CONN_MAGIC;
+	c->t = t;
+	c->fd = fd;
+	c->state = C_IDLE;
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((struct sockaddr_in *)sa)->sin_addr, host, sizeof host);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
+	snprintf(c->peer, sizeof c->peer, "%s", host);
+	c->out = evbuffer_new();
+	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, on_read, c);
+	c->wev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
+	c->timer = evtimer_new(t->base, on_timer, c);
+	if (c->out == NULL || c->rev == NULL || c->wev == NULL || c->timer == NULL) {
+		if (c->out != NULL)
+			evbuffer_free(c->out);
+		if (c->rev != NULL)
+			event_free(c->rev);
+		if (c->wev != NULL)
+			event_free(c->wev);
+		if (c->timer != NULL)
+			event_free(c->timer);
+		close(fd);
+		free(c);
+		atomic_fetch_sub(&s->conns, 1);
+		return;
+	}
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	timer_arm(c, s->lim.idle_timeout_ms);
+	event_add(c->rev, NULL);
+}
+
+/* ---- Server ---- */
+
+static int
+parse_hostport(const char *hp, struct sockaddr_storage *ss, socklen_t *sl, int port_override)
+{
+	char host[256];
+	const char *colon;
+	struct addrinfo hints, *res = NULL;
+	char port[16];
+
+	if (hp[0] == '[') {
+		const char *rb = strchr(hp, ']');
+
+		if (rb == NULL || (size_t)(rb - hp - 1) >= sizeof host)
+			return (-1);
+		memcpy(host, hp + 1, (size_t)(rb - hp - 1));
+		host[rb - hp - 1] = '\0';
+		colon = rb + 1;
+	} else {
+		colon = strrchr(hp, ':');
+		if (colon == NULL || (size_t)(colon - hp) >= sizeof host)
+			return (-1);
+		memcpy(host, hp, (size_t)(colon - hp));
+		host[colon - hp] = '\0';
+	}
+	if (*colon != ':')
+		return (-1);
+	if (port_override >= 0)
+		snprintf(port, sizeof port, "%d", port_override);
+	else
+		snprintf(port, sizeof port, "%s", colon + 1);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if (getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ? NULL : host, port, &hints,
+	    &res) != 0 || res == NULL)
+		return (-1);
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	*sl = res->ai_addrlen;
+	freeaddrinfo(res);
+	return (0);
+}
+
+struct gw_http_server *
+gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limits *limits,
+    const struct gw_handler_ops *ops, void **thread_ctx, char *err, size_t errlen)
+{
+	struct gw_http_server *s;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int i;
+
+	AN(ops);
+	CM_ASSERT(nthreads > 0);
+	if (evthread_use_pthreads() != 0) {
+		snprintf(err, errlen, "libevent threading unavailable");
+		return (NULL);
+	}
+	s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	s->lim = *limits;
+	s->ops = ops;
+	s->nthreads = nthreads;
+	s->port = -1;
+	{
+		struct timeval tv;
+
+		gettimeofday(&tv, NULL);
+		s->id_salt = (uint32_t)(tv.tv_sec * 2654435761u) ^ (uint32_t)tv.tv_usec ^
+		    ((uint32_t)getpid() << 16);
+	}
+	s->t = calloc((size_t)nthreads, sizeof *s->t);
+	if (s->t == NULL) {
+		free(s);
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	for (i = 0; i < nthreads; i++) {
+		struct gw_thread *t = &s->t[i];
+
+		t->srv = s;
+		t->idx = i;
+		t->ctx = thread_ctx != NULL ? thread_ctx[i] : NULL;
+		t->base = event_base_new();
+		if (t->base == NULL) {
+			snprintf(err, errlen, "cannot create an event loop");
+			goto fail;
+		}
+		if (parse_hostport(hostport, &ss, &sl, s->port) != 0) {
+			snprintf(err, errlen, "cannot resolve '%s'", hostport);
+			goto fail;
+		}
+		t->lsn = evconnlistener_new_bind(t->base, on_accept, t,
+		    LEV_OPT_CLOSE_ON_FREE | LEV_OPT_REUSEABLE | LEV_OPT_REUSEABLE_PORT |
+		    LEV_OPT_CLOSE_ON_EXEC, 1024, (struct sockaddr *)&ss, (int)sl);
+		if (t->lsn == NULL) {
+			snprintf(err, errlen, "cannot listen on %s: %s", hostport, strerror(errno));
+			goto fail;
+		}
+		if (s->port < 0) {
+			struct sockaddr_storage b;
+			socklen_t bl = sizeof b;
+
+			if (getsockname(evconnlistener_get_fd(t->lsn), (struct sockaddr *)&b, &bl) != 0)
+				goto fail;
+			s->port = ntohs(b.ss_family == AF_INET ? ((struct sockaddr_in *)&b)->sin_port :
+			    ((struct sockaddr_in6 *)&b)->sin6_port);
+		}
+	}
+	return (s);
+fail:
+	gw_http_server_free(&s);
+	return (NULL);
+}
+
+struct event_base *
+gw_http_base(struct gw_http_server *s, int i)
+{
+	CM_ASSERT(i >= 0 && i < s->nthreads);
+	return (s->t[i].base);
+}
+
+int
+gw_http_server_port(const struct gw_http_server *s)
+{
+	return (s->port);
+}
+
+unsigned
+gw_http_server_conns(const struct gw_http_server *s)
+{
+	return (atomic_load(&((struct gw_http_server *)s)->conns));
+}
+
+static void *
+loop_main(void *arg)
+{
+	struct gw_thread *t = arg;
+
+	(void)event_base_dispatch(t->base);
+	return (NULL);
+}
+
+int
+gw_http_server_start(struct gw_http_server *s)
+{
+	int i;
+
+	for (i = 0; i < s->nthreads; i++) {
+		if (pthread_create(&s->t[i].tid, NULL, loop_main, &s->t[i]) != 0) {
+			s->nstarted = i;
+			return (-1);
+		}
+	}
+	s->nstarted = s->nthreads;
+	return (0);
+}
+
+void
+gw_http_server_join(struct gw_http_server *s)
+{
+	int i;
+
+	for (i = 0; i < s->nstarted; i++)
+		pthread_join(s->t[i].tid, NULL);
+	s->nstarted = 0;
+}
+
+void
+gw_http_server_stop(struct gw_http_server *s)
+{
+	int i;
+
+	for (i = 0; i < s->nthreads; i++)
+		if (s->t[i].base != NULL)
+			event_base_loopbreak(s->t[i].base);
+}
+
+void
+gw_http_server_free(struct gw_http_server **sp)
+{
+	struct gw_http_server *s = *sp;
+	int i;
+
+	*sp = NULL;
+	if (s == NULL)
+		return;
+	for (i = 0; i < s->nthreads; i++) {
+		if (s->t[i].lsn != NULL)
+			evconnlistener_free(s->t[i].lsn);
+		if (s->t[i].base != NULL)
+			event_base_free(s->t[i].base);
+	}
+	free(s->t);
+	free(s);
+}

@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_main.c: gw_run, the gateway role: configuration to running loops.
+ * Main thread: starts the loops and the admin daemon, waits for SIGINT or
+ * SIGTERM, stops them in order.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <pthread.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+
+#include "common/cm_log.h"
+#include "gateway/gateway.h"
+#include "gateway/gw_priv.h"
+
+static int
+conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
+{
+	const char *u, *h, *slash;
+	size_t i, n = 0;
+
+	memset(gc, 0, sizeof *gc);
+	gc->cfg = c;
+	if (c->origin == NULL) {
+		snprintf(err, errlen, "no origin: set --origin URL (or origin = URL in the config)");
+		return (-1);
+	}
+	if (c->origin_access_key == NULL) {
+		snprintf(err, errlen, "no origin credentials: set --origin-access-key and "
+		    "--origin-secret-key (or CACHALOT_ORIGIN_SECRET_KEY)");
+		return (-1);
+	}
+	if (c->access_key == NULL && c->ncreds == 0) {
+		snprintf(err, errlen, "no client credentials: set --access-key and --secret-key "
+		    "(or CACHALOT_SECRET_KEY), or credential = AK:SK lines");
+		return (-1);
+	}
+	if (c->access_key != NULL) {
+		gc->creds[n].access_key = c->access_key;
+		gc->creds[n++].secret_key = c->secret_key;
+	}
+	for (i = 0; i < c->ncreds; i++) {
+		gc->creds[n].access_key = c->creds[i].access_key;
+		gc->creds[n++].secret_key = c->creds[i].secret_key;
+	}
+	gc->sig.creds = gc->creds;
+	gc->sig.ncreds = n;
+	gc->sig.regions = (const char *const *)c->regions;
+	gc->sig.nregions = c->nregions;
+	gc->sig.service = "s3";
+	gc->sig.allow_sigv2 = c->sigv2;
+	gc->sig.max_skew = 900;
+	snprintf(gc->region, sizeof gc->region, "%s", c->regions[0]);
+	gc->origin_signer.access_key = c->origin_access_key;
+	gc->origin_signer.secret_key = c->origin_secret_key;
+	gc->origin_signer.region = c->origin_region;
+	gc->origin_signer.service = "s3";
+	gc->origin_oss = strcmp(c->origin_type, "oss") == 0;
+	if (gc->origin_oss) {
+		snprintf(err, errlen, "origin-type oss: the OSS data path is not built yet "
+		    "(signing is; see README)");
+		return (-1);
+	}
+	u = c->origin;
+	h = strstr(u, "://");
+	snprintf(gc->origin_scheme, sizeof gc->origin_scheme, "%.*s", (int)(h - u), u);
+	h += 3;
+	slash = strchr(h, '/');
+	snprintf(gc->origin_host, sizeof gc->origin_host, "%.*s",
+	    (int)(slash != NULL ? (size_t)(slash - h) : strlen(h)), h);
+	if (slash != NULL) {
+		snprintf(gc->origin_prefix, sizeof gc->origin_prefix, "%s", slash);
+		n = strlen(gc->origin_prefix);
+		while (n > 0 && gc->origin_prefix[n - 1] == '/')
+			gc->origin_prefix[--n] = '\0';
+	}
+	return (0);
+}
+
+int
+gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port))
+{
+	struct gw_conf gc;
+	struct gw_http_limits lim;
+	struct gw_http_server *srv = NULL;
+	struct gw_admin *admin = NULL;
+	struct gw_ctx **ctxs = NULL;
+	void **tctx = NULL;
+	char err[512];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int nthreads = ncpu > 0 && ncpu <= 64 ? (int)ncpu : 1, i, rv = 1, sig = 0;
+	sigset_t stop;
+
+	cm_log_set_level(c->log_level);
+	if (conf_from(&gc, c, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot: %s\n", err);
+		return (2);
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		fprintf(stderr, "cachalot: libcurl failed to initialise\n");
+		return (1);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	/* Every thread started from here on inherits the mask; the main
+	 * thread takes SIGINT/SIGTERM with sigwait. */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	ctxs = calloc((size_t)nthreads, sizeof *ctxs);
+	tctx = calloc((size_t)nthreads, sizeof *tctx);
+	if (ctxs == NULL || tctx == NULL)
+		goto out;
+	for (i = 0; i < nthreads; i++) {
+		ctxs[i] = calloc(1, sizeof *ctxs[i]);
+		if (ctxs[i] == NULL)
+			goto out;
+		ctxs[i]->magic = GW_CTX_MAGIC;
+		ctxs[i]->conf = &gc;
+		ctxs[i]->verifier = s3sig_verifier_new(&gc.sig);
+		if (ctxs[i]->verifier == NULL)
+			goto out;
+		tctx[i] = ctxs[i];
+	}
+	gw_http_limits_default(&lim);
+	srv = gw_http_server_new(c->listen, nthreads, &lim, &gw_s3_ops, tctx, err, sizeof err);
+	if (srv == NULL) {
+		fprintf(stderr, "cachalot: --listen: %s\n", err);
+		rv = 2;
+		goto out;
+	}
+	for (i = 0; i < nthreads; i++) {
+		ctxs[i]->base = gw_http_base(srv, i);
+		ctxs[i]->origin = gw_origin_new(ctxs[i]->base);
+		if (ctxs[i]->origin == NULL)
+			goto out;
+	}
+	admin = gw_admin_start(c->admin_listen, ctxs, (size_t)nthreads, srv, err, sizeof err);
+	if (admin == NULL) {
+		fprintf(stderr, "cachalot: --admin-listen: %s\n", err);
+		rv = 2;
+		goto out;
+	}
+	CM_LOGI("gateway listening on %s (port %d), admin on %s, origin %s, %d loops",
+	    c->listen, gw_http_server_port(srv), c->admin_listen, c->origin, nthreads);
+	if (ready != NULL)
+		ready(c, gw_http_server_port(srv));
+	if (gw_http_server_start(srv) != 0) {
+		fprintf(stderr, "cachalot: cannot start event loop threads\n");
+		gw_http_server_stop(srv);
+		gw_http_server_join(srv);
+		goto out;
+	}
+	(void)sigwait(&stop, &sig);
+	CM_LOGI("gateway stopping (signal %d)", sig);
+	gw_http_server_stop(srv);
+	gw_http_server_join(srv);
+	rv = 0;
+out:
+	gw_admin_stop(&admin);
+	if (ctxs != NULL)
+		for (i = 0; i < nthreads; i++)
+			if (ctxs[i] != NULL) {
+				gw_origin_free(&ctxs[i]->origin);
+				s3sig_verifier_free(&ctxs[i]->verifier);
+				free(ctxs[i]);
+			}
+	gw_http_server_free(&srv);
+	free(ctxs);
+	free(tctx);
+	curl_global_cleanup();
+	return (rv);
+}

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_priv.h: shared only inside gateway/.
+ */
+#ifndef CACHALOT_GW_PRIV_H
+#define CACHALOT_GW_PRIV_H
+
+#include "common/cm_config.h"
+#include "gateway/gw_http.h"
+#include "gateway/gw_metrics.h"
+#include "gateway/gw_origin.h"
+#include "s3sig/s3sig.h"
+
+/* Read-only after start-up; shared by every loop. */
+struct gw_conf {
+	const struct cm_config	*cfg;
+	struct s3sig_conf	sig;
+	struct s3sig_cred	creds[CM_MAX_CREDS + 1];
+	struct s3sig_signer	origin_signer;
+	int			origin_oss;
+	char			origin_scheme[8];	/* "http" or "https" */
+	char			origin_host[256];	/* host[:port] as in the URL */
+	char			origin_prefix[1024];	/* path prefix, no trailing '/' */
+	char			region[64];		/* announced to clients */
+};
+
+/* One per event loop. */
+struct gw_ctx {
+	unsigned		magic;
+#define GW_CTX_MAGIC		0x9a7e11c0
+	const struct gw_conf	*conf;
+	struct event_base	*base;
+	struct s3sig_verifier	*verifier;
+	struct gw_origin	*origin;
+	struct gw_metrics	metrics;
+};
+
+/* gw_s3.c */
+extern const struct gw_handler_ops gw_s3_ops;
+/* Classifies a request; bucket/key as parsed. */
+enum gw_op gw_s3_classify(struct cm_slice method, struct cm_slice query, int has_bucket,
+    int has_key, int copy_source);
+/* Splits the address: virtual-hosted when Host is BUCKET.domain, else
+ * path-style. key is still percent-encoded as sent. 0, or -1 when malformed. */
+int gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
+    struct cm_slice *bucket, struct cm_slice *key, int *vhost);
+
+/* gw_admin.c: the operations endpoints; NULL with a message on failure. */
+struct gw_admin;
+struct gw_admin *gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n,
+    struct gw_http_server *srv, char *err, size_t errlen);
+void gw_admin_stop(struct gw_admin **ap);
+int gw_admin_port(const struct gw_admin *a);
+
+#endif

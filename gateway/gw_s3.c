@@ -1,0 +1,866 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_s3.c: the S3 request handler on the data path: addressing, signature
+ * verification, the pass-through to the origin re-signed with the origin's
+ * credentials, errors in S3's XML, the access log and the counters.
+ *
+ * One transfer (struct xfer) per request:
+ *
+ *   client headers -> verify -> [refused: S3 error, nothing sent on]
+ *                             -> origin request started (at once when the
+ *                                request has a body, else when the empty
+ *                                body is verified)
+ *   client body    -> s3sig body checker -> 'up' buffer -> origin read
+ *                     (the last byte is held back until the whole body has
+ *                      verified, so that a bad body never completes upstream)
+ *   origin head    -> client response head
+ *   origin body    -> client (paused both ways by high-water marks)
+ *   origin done    -> response ended, log line, counters
+ *
+ * Back-pressure crosses between the HTTP core and libcurl only through the
+ * deferred 'kick' event: neither side is resumed from inside the other's
+ * callbacks. Threads: every xfer lives on one loop.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "common/cm_log.h"
+#include "gateway/gw_priv.h"
+
+#define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
+#define UP_PAUSE	(1024 * 1024)		/* pause the client above */
+#define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
+#define MAX_OUT_HDRS	(GW_MAX_HDRS + 8)
+
+struct xfer {
+	unsigned		magic;
+#define XFER_MAGIC		0x51f0e2d3
+	struct gw_ctx		*ctx;
+	struct gw_conn		*conn;
+	struct gw_req		*req;
+	struct gw_oreq		*oreq;
+	struct s3sig_body	*body;
+	struct event		*kick;
+	struct cm_buf		up;
+	size_t			up_off;
+	struct cm_buf		url;
+	struct cm_buf		hstore;		/* values of generated headers */
+	struct s3sig_hdr	ohdrs[MAX_OUT_HDRS];
+	size_t			nohdrs;
+	int64_t			origin_len;	/* -1: no body toward the origin */
+	enum gw_op		op;
+	enum s3sig_err		body_err;
+	int			body_ended;
+	int			body_ok;
+	int			client_paused;
+	int			oread_paused;
+	int			owrite_paused;
+	int			want_resume_client;
+	int			want_resume_oread;
+	int			head_bucket;
+	int			status;
+	uint64_t		bytes_in;
+	uint64_t		bytes_out;
+	uint64_t		ttfb_us;
+	char			bucket[256];
+	char			key[512];
+	char			result[16];
+};
+
+enum xend { END_OK, END_FAIL, END_NONE };
+static void xfer_done(struct xfer *x, enum xend how);
+
+/* ---- Addressing and classification ---- */
+
+int
+gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
+    struct cm_slice *bucket, struct cm_slice *key, int *vhost)
+{
+	struct cm_slice h = host, rest;
+	size_t dl, i;
+
+	*vhost = 0;
+	*bucket = *key = cm_slice("", 0);
+	if (path.len == 0 || path.p[0] != '/')
+		return (-1);
+	/* Host without port; IP literals and unknown hosts are path-style. */
+	if (h.len > 0 && h.p[0] == '[') {
+		h.len = 0;
+	} else {
+		for (i = 0; i < h.len && h.p[i] != ':'; i++)
+			;
+		h.len = i;
+	}
+	if (vhost_domain != NULL && (dl = strlen(vhost_domain)) > 0 && h.len > dl + 1 &&
+	    h.p[h.len - dl - 1] == '.' &&
+	    cm_slice_eq_nocase(cm_slice(h.p + h.len - dl, dl), cm_slice(vhost_domain, dl))) {
+		*vhost = 1;
+		*bucket = cm_slice(h.p, h.len - dl - 1);
+		*key = cm_slice(path.p + 1, path.len - 1);
+		return (0);
+	}
+	rest = cm_slice(path.p + 1, path.len - 1);
+	*key = cm_slice_cut(rest, '/', bucket);
+	if (key->p == NULL)
+		*key = cm_slice("", 0);
+	return (0);
+}
+
+static int
+query_has(struct cm_slice q, const char *name)
+{
+	struct cm_slice rest = q, part, k;
+
+	while (rest.p != NULL && rest.len > 0) {
+		rest = cm_slice_cut(rest, '&', &part);
+		(void)cm_slice_cut(part, '=', &k);
+		if (cm_slice_eq(k, name))
+			return (1);
+	}
+	return (0);
+}
+
+enum gw_op
+gw_s3_classify(struct cm_slice m, struct cm_slice q, int has_bucket, int has_key, int copy)
+{
+	int get = cm_slice_eq(m, "GET"), head = cm_slice_eq(m, "HEAD");
+	int put = cm_slice_eq(m, "PUT"), post = cm_slice_eq(m, "POST");
+	int del = cm_slice_eq(m, "DELETE");
+
+	if (!has_bucket)
+		return (get ? GW_OP_ListBuckets : GW_OP_Other);
+	if (!has_key) {
+		if (post && query_has(q, "delete"))
+			return (GW_OP_DeleteObjects);
+		if (get && query_has(q, "location"))
+			return (GW_OP_GetBucketLocation);
+		if (get && query_has(q, "uploads"))
+			return (GW_OP_ListMultipartUploads);
+		if (get && query_has(q, "versions"))
+			return (GW_OP_ListObjectVersions);
+		if (get && q.len > 0 && !query_has(q, "list-type") && !query_has(q, "prefix") &&
+		    !query_has(q, "delimiter") && !query_has(q, "marker") &&
+		    !query_has(q, "max-keys") && !query_has(q, "encoding-type"))
+			return (GW_OP_BucketSubresource);
+		if (get)
+			return (query_has(q, "list-type") ? GW_OP_ListObjectsV2 : GW_OP_ListObjects);
+		if (head)
+			return (GW_OP_HeadBucket);
+		if (put)
+			return (q.len > 0 ? GW_OP_BucketSubresource : GW_OP_CreateBucket);
+		if (del)
+			return (q.len > 0 ? GW_OP_BucketSubresource : GW_OP_DeleteBucket);
+		return (GW_OP_Other);
+	}
+	if (query_has(q, "tagging"))
+		return (get ? GW_OP_GetObjectTagging : put ? GW_OP_PutObjectTagging :
+		    del ? GW_OP_DeleteObjectTagging : GW_OP_Other);
+	if (query_has(q, "acl"))
+		return (get ? GW_OP_GetObjectAcl : put ? GW_OP_PutObjectAcl : GW_OP_Other);
+	if (post && query_has(q, "uploads"))
+		return (GW_OP_CreateMultipartUpload);
+	if (post && query_has(q, "uploadId"))
+		return (GW_OP_CompleteMultipartUpload);
+	if (put && query_has(q, "uploadId"))
+		return (copy ? GW_OP_UploadPartCopy : GW_OP_UploadPart);
+	if (del && query_has(q, "uploadId"))
+		return (GW_OP_AbortMultipartUpload);
+	if (get && query_has(q, "uploadId"))
+		return (GW_OP_ListParts);
+	if (get)
+		return (GW_OP_GetObject);
+	if (head)
+		return (GW_OP_HeadObject);
+	if (put)
+		return (copy ? GW_OP_CopyObject : GW_OP_PutObject);
+	if (del)
+		return (GW_OP_DeleteObject);
+	return (GW_OP_Other);
+}
+
+/* ---- Answers the gateway makes itself ---- */
+
+static void
+xml_escape(struct cm_buf *b, struct cm_slice s)
+{
+	size_t i;
+
+	for (i = 0; i < s.len; i++) {
+		switch (s.p[i]) {
+		case '&': (void)cm_buf_adds(b, "&amp;"); break;
+		case '<': (void)cm_buf_adds(b, "&lt;"); break;
+		case '>': (void)cm_buf_adds(b, "&gt;"); break;
+		case '"': (void)cm_buf_adds(b, "&quot;"); break;
+		case '\'': (void)cm_buf_adds(b, "&apos;"); break;
+		default:
+			if ((unsigned char)s.p[i] >= 0x20 || s.p[i] == '\t')
+				(void)cm_buf_addc(b, s.p[i]);
+		}
+	}
+}
+
+static void
+send_error(struct xfer *x, int status, const char *code, const char *msg, const char *region)
+{
+	struct cm_buf body;
+	struct s3sig_hdr h[3];
+	char clen[24];
+
+	(void)clen;
+	gw_metrics_error(&x->ctx->metrics, code);
+	x->status = status;
+	snprintf(x->result, sizeof x->result, "refused");
+	cm_buf_init(&body, 64 * 1024);
+	(void)cm_buf_adds(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
+	(void)cm_buf_adds(&body, code);
+	(void)cm_buf_adds(&body, "</Code><Message>");
+	xml_escape(&body, cm_slice_str(msg));
+	(void)cm_buf_adds(&body, "</Message>");
+	if (region != NULL && region[0] != '\0') {
+		(void)cm_buf_adds(&body, "<Region>");
+		xml_escape(&body, cm_slice_str(region));
+		(void)cm_buf_adds(&body, "</Region>");
+	}
+	(void)cm_buf_adds(&body, "<Resource>");
+	xml_escape(&body, x->req->path);
+	(void)cm_buf_adds(&body, "</Resource><RequestId>");
+	(void)cm_buf_adds(&body, x->req->id);
+	(void)cm_buf_adds(&body, "</RequestId></Error>");
+	h[0].name = CM_SLICE_LIT("Content-Type");
+	h[0].value = CM_SLICE_LIT("application/xml");
+	h[1].name = CM_SLICE_LIT("x-amz-request-id");
+	h[1].value = cm_slice_str(x->req->id);
+	gw_conn_respond(x->conn, status, h, 2, (int64_t)body.len);
+	if (body.len > 0)
+		(void)gw_conn_write(x->conn, body.p, body.len);
+	cm_buf_free(&body);
+}
+
+static void
+send_sig_error(struct xfer *x, enum s3sig_err e, const struct s3sig_auth *auth)
+{
+	send_error(x, s3sig_err_status(e), s3sig_err_code(e), s3sig_err_message(e),
+	    e == S3SIG_WRONG_REGION ? auth->region : NULL);
+}
+
+/* ---- Deferred work ---- */
+
+static void
+on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	struct xfer *x = arg;
+
+	(void)fd;
+	(void)what;
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	if (x->want_resume_oread && x->oreq != NULL) {
+		x->want_resume_oread = 0;
+		x->oread_paused = 0;
+		gw_oreq_resume_read(x->oreq);
+	}
+	if (x->want_resume_client && x->client_paused) {
+		x->want_resume_client = 0;
+		x->client_paused = 0;
+		gw_conn_resume(x->conn);	/* may feed body: on_body runs */
+	}
+}
+
+static void
+kick(struct xfer *x)
+{
+	struct timeval zero = { 0, 0 };
+
+	evtimer_add(x->kick, &zero);
+}
+
+/* ---- Origin callbacks ---- */
+
+static int
+hop_by_hop(struct cm_slice n)
+{
+	static const char *const names[] = {
+		"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+		"content-length", "date", "server", "te", "trailer", "upgrade",
+	};
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(names); i++)
+		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
+			return (1);
+	return (0);
+}
+
+static int
+o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
+{
+	struct xfer *x = arg;
+	struct s3sig_hdr out[MAX_OUT_HDRS];
+	size_t i, k = 0;
+	int64_t len = -1;
+	int have_id = 0, have_region = 0;
+	uint64_t v;
+
+	x->status = status;
+	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
+			if (cm_parse_u64(hdrs[i].value, INT64_MAX, &v) == 0)
+				len = (int64_t)v;
+			continue;
+		}
+		if (hop_by_hop(hdrs[i].name))
+			continue;
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("x-amz-request-id")))
+			have_id = 1;
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("x-amz-bucket-region")))
+			have_region = 1;
+		out[k++] = hdrs[i];
+	}
+	if (!have_id) {
+		out[k].name = CM_SLICE_LIT("x-amz-request-id");
+		out[k++].value = cm_slice_str(x->req->id);
+	}
+	/* Clients that probe a bucket's region read it from HEAD bucket. */
+	if (x->head_bucket && !have_region && status < 300) {
+		out[k].name = CM_SLICE_LIT("x-amz-bucket-region");
+		out[k++].value = cm_slice_str(x->ctx->conf->region);
+	}
+	if (x->req->head && len < 0)
+		len = -1;
+	gw_conn_respond(x->conn, status, out, k, len);
+	return (0);
+}
+
+static int
+o_data(void *arg, const char *p, size_t len)
+{
+	struct xfer *x = arg;
+	int rc;
+
+	if (gw_conn_out_pending(x->conn) > 1024 * 1024) {
+		x->owrite_paused = 1;
+		return (GW_ORIGIN_PAUSE);
+	}
+	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
+	rc = gw_conn_write(x->conn, p, len);
+	if (rc == GW_ERROR)
+		return (GW_ORIGIN_ABORT);
+	x->bytes_out += len;
+	GW_INC(&x->ctx->metrics, bytes_out, len);
+	return (0);
+}
+
+static ssize_t
+o_read(void *arg, char *buf, size_t max)
+{
+	struct xfer *x = arg;
+	size_t avail = x->up.len - x->up_off, hold = x->body_ok ? 0 : 1, n;
+
+	if (x->body_err != S3SIG_OK)
+		return (GW_ORIGIN_ABORT);
+	if (avail <= hold) {
+		if (x->body_ok && avail == 0)
+			return (0);
+		x->oread_paused = 1;
+		if (x->client_paused) {
+			x->want_resume_client = 1;
+			kick(x);
+		}
+		return (GW_ORIGIN_PAUSE);
+	}
+	n = avail - hold < max ? avail - hold : max;
+	memcpy(buf, x->up.p + x->up_off, n);
+	x->up_off += n;
+	if (x->up_off == x->up.len) {
+		cm_buf_reset(&x->up);
+		x->up_off = 0;
+	}
+	if (x->client_paused && x->up.len - x->up_off < UP_PAUSE / 2) {
+		x->want_resume_client = 1;
+		kick(x);
+	}
+	return ((ssize_t)n);
+}
+
+static void
+o_done(void *arg, const char *err)
+{
+	struct xfer *x = arg;
+
+	x->oreq = NULL;
+	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	if (err != NULL) {
+		GW_INC(&x->ctx->metrics, origin_errors, 1);
+		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
+		if (x->status == 0) {
+			send_error(x, 503, "ServiceUnavailable",
+			    "The origin could not be reached; please retry.", NULL);
+			xfer_done(x, END_OK);
+		} else {
+			snprintf(x->result, sizeof x->result, "broken");
+			xfer_done(x, END_FAIL);
+		}
+		return;
+	}
+	xfer_done(x, END_OK);
+}
+
+static const struct gw_oreq_ops oreq_ops = { o_head, o_data, o_read, o_done };
+
+/* ---- Building the origin request ---- */
+
+static int
+drop_toward_origin(struct cm_slice n, int dechunk)
+{
+	static const char *const names[] = {
+		"host", "authorization", "x-amz-date", "x-amz-content-sha256",
+		"x-amz-security-token", "connection", "keep-alive", "proxy-connection",
+		"proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+		"expect", "content-length", "date",
+	};
+	static const char *const chunk_names[] = {
+		"x-amz-decoded-content-length", "x-amz-trailer", "x-amz-sdk-checksum-algorithm",
+	};
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(names); i++)
+		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
+			return (1);
+	if (dechunk)
+		for (i = 0; i < CM_ARRAY_LEN(chunk_names); i++)
+			if (cm_slice_eq_nocase(n, cm_slice_str(chunk_names[i])))
+				return (1);
+	return (0);
+}
+
+/* Content-Encoding without the aws-chunked token; empty when nothing else. */
+static struct cm_slice
+strip_aws_chunked(struct cm_buf *store, struct cm_slice v)
+{
+	struct cm_slice rest = v, tok;
+	size_t start = store->len;
+	int first = 1;
+
+	while (rest.p != NULL && rest.len > 0) {
+		rest = cm_slice_cut(rest, ',', &tok);
+		tok = cm_slice_trim(tok);
+		if (tok.len == 0 || cm_slice_eq_nocase(tok, CM_SLICE_LIT("aws-chunked")))
+			continue;
+		if (!first)
+			(void)cm_buf_addc(store, ',');
+		(void)cm_buf_add(store, tok.p, tok.len);
+		first = 0;
+	}
+	return (cm_slice((const char *)(uintptr_t)start, store->len - start));
+}
+
+/* Header values built here live in hstore; offsets become pointers once it
+ * stops growing. */
+static int
+build_origin(struct xfer *x, struct cm_slice bucket, struct cm_slice rawkey, int dechunk)
+{
+	const struct gw_conf *gc = x->ctx->conf;
+	struct gw_req *r = x->req;
+	struct cm_buf path, q, authz;
+	struct s3sig_req sreq;
+	char date[17];
+	size_t i, host_off, date_off, ce_at = (size_t)-1;
+	struct cm_slice ce = { NULL, 0 };
+	time_t now = time(NULL);
+	int rv = -1;
+
+	cm_buf_init(&path, 64 * 1024);
+	cm_buf_init(&q, 64 * 1024);
+	cm_buf_init(&authz, 4096);
+	if (cm_buf_adds(&x->hstore, "") != 0)
+		goto out;
+	/* Path: prefix + "/bucket/key", canonical, path-style. */
+	if (cm_buf_adds(&path, gc->origin_prefix) != 0 || cm_buf_addc(&path, '/') != 0 ||
+	    cm_buf_add(&path, bucket.p, bucket.len) != 0)
+		goto out;
+	if (rawkey.len > 0 && (cm_buf_addc(&path, '/') != 0 ||
+	    cm_buf_add(&path, rawkey.p, rawkey.len) != 0))
+		goto out;
+	if (cm_buf_addf(&x->url, "%s://%s", gc->origin_scheme, gc->origin_host) != 0 ||
+	    s3sig_canon_uri(&x->url, cm_buf_slice(&path)) != 0 ||
+	    s3sig_canon_query_forward(&q, r->query) != 0)
+		goto out;
+	/* What is signed must be what is sent: the path as it now stands. */
+	cm_buf_reset(&path);
+	if (cm_buf_add(&path, x->url.p + strlen(gc->origin_scheme) + 3 + strlen(gc->origin_host),
+	    x->url.len - strlen(gc->origin_scheme) - 3 - strlen(gc->origin_host)) != 0)
+		goto out;
+	if (q.len > 0 && (cm_buf_addc(&x->url, '?') != 0 || cm_buf_add(&x->url, q.p, q.len) != 0))
+		goto out;
+
+	/* Forwarded headers. */
+	for (i = 0; i < r->nhdrs && x->nohdrs < MAX_OUT_HDRS - 4; i++) {
+		if (drop_toward_origin(r->hdrs[i].name, dechunk))
+			continue;
+		if (dechunk && cm_slice_eq_nocase(r->hdrs[i].name, CM_SLICE_LIT("content-encoding"))) {
+			ce = strip_aws_chunked(&x->hstore, r->hdrs[i].value);
+			if (ce.len == 0)
+				continue;
+			ce_at = x->nohdrs;
+		}
+		x->ohdrs[x->nohdrs++] = r->hdrs[i];
+	}
+	host_off = x->hstore.len;
+	s3sig_amz_date(now, date);
+	if (cm_buf_adds(&x->hstore, gc->origin_host) != 0)
+		goto out;
+	date_off = x->hstore.len;
+	if (cm_buf_add(&x->hstore, date, 16) != 0)
+		goto out;
+	/* hstore is complete: offsets to pointers. */
+	if (ce_at != (size_t)-1)
+		x->ohdrs[ce_at].value = cm_slice(x->hstore.p + (uintptr_t)ce.p, ce.len);
+	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("Host");
+	x->ohdrs[x->nohdrs++].value = cm_slice(x->hstore.p + host_off, date_off - host_off);
+	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("x-amz-date");
+	x->ohdrs[x->nohdrs++].value = cm_slice(x->hstore.p + date_off, 16);
+	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("x-amz-content-sha256");
+	x->ohdrs[x->nohdrs++].value = CM_SLICE_LIT(S3SIG_UNSIGNED_PAYLOAD);
+
+	memset(&sreq, 0, sizeof sreq);
+	sreq.method = r->method;
+	sreq.path = cm_buf_slice(&path);
+	sreq.query = cm_buf_slice(&q);
+	sreq.hdrs = x->ohdrs;
+	sreq.nhdrs = x->nohdrs;
+	if (s3sig_sign_v4(&gc->origin_signer, &sreq, now, S3SIG_UNSIGNED_PAYLOAD, &authz) != 0)
+		goto out;
+	/* The Authorization value must outlive authz: keep it in url's tail? No:
+	 * a buffer of its own that the xfer owns. */
+	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("Authorization");
+	x->ohdrs[x->nohdrs].value = cm_slice(strdup(authz.p), authz.len);
+	if (x->ohdrs[x->nohdrs].value.p == NULL)
+		goto out;
+	x->nohdrs++;
+	rv = 0;
+out:
+	cm_buf_free(&path);
+	cm_buf_free(&q);
+	cm_buf_free(&authz);
+	return (rv);
+}
+
+static int
+start_origin(struct xfer *x)
+{
+	char method[16];
+
+	snprintf(method, sizeof method, "%.*s", (int)x->req->method.len, x->req->method.p);
+	x->oreq = gw_oreq_start(x->ctx->origin, method, x->url.p, x->ohdrs, x->nohdrs,
+	    x->origin_len, &oreq_ops, x);
+	if (x->oreq == NULL) {
+		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
+		    NULL);
+		return (-1);
+	}
+	return (0);
+}
+
+/* ---- The handler ---- */
+
+static void
+xfer_free(struct xfer *x)
+{
+	if (x->oreq != NULL)
+		gw_oreq_cancel(&x->oreq);
+	s3sig_body_free(&x->body);
+	if (x->kick != NULL)
+		event_free(x->kick);
+	cm_buf_free(&x->up);
+	cm_buf_free(&x->url);
+	cm_buf_free(&x->hstore);
+	if (x->nohdrs > 0 && cm_slice_eq(x->ohdrs[x->nohdrs - 1].name, "Authorization"))
+		free((void *)(uintptr_t)x->ohdrs[x->nohdrs - 1].value.p);
+	x->magic = 0;
+	free(x);
+}
+
+/* Logs and counts the request, detaches it from the connection, frees it,
+ * and only then ends (or fails) the answer: ending may start the next
+ * pipelined request on the same connection at once. */
+static void
+xfer_done(struct xfer *x, enum xend how)
+{
+	struct gw_conn *conn = x->conn;
+	struct gw_req *r = x->req;
+	uint64_t us = 0;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - r->start_us;
+	gw_metrics_request(&x->ctx->metrics, x->op, x->status);
+	if (x->result[0] == '\0')
+		snprintf(x->result, sizeof x->result, "pass");
+	CM_LOGI("req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu ms=%.1f "
+	    "origin_ms=%.1f result=%s", r->id, gw_conn_peer(x->conn), gw_op_name(x->op),
+	    x->bucket[0] ? x->bucket : "-", x->key[0] ? x->key : "-", x->status,
+	    (unsigned long long)x->bytes_in, (unsigned long long)x->bytes_out, (double)us / 1000.0,
+	    (double)x->ttfb_us / 1000.0, x->result);
+	gw_conn_set_data(conn, NULL);
+	xfer_free(x);
+	if (how == END_OK)
+		gw_conn_end(conn);
+	else if (how == END_FAIL)
+		gw_conn_fail(conn);
+}
+
+/* Decoded upload bytes from the body checker. */
+static int
+up_sink(void *arg, const char *p, size_t len)
+{
+	struct xfer *x = arg;
+
+	if (x->up_off > 0 && x->up_off == x->up.len) {
+		cm_buf_reset(&x->up);
+		x->up_off = 0;
+	}
+	if (x->up.len + len > x->up.max && x->up_off > 0) {
+		memmove(x->up.p, x->up.p + x->up_off, x->up.len - x->up_off);
+		x->up.len -= x->up_off;
+		x->up_off = 0;
+	}
+	return (cm_buf_add(&x->up, p, len));
+}
+
+static void
+fail_body(struct xfer *x, enum s3sig_err e)
+{
+	x->body_err = e;
+	CM_LOGI("req=%s body refused: %s", x->req->id, s3sig_err_name(e));
+	if (x->oreq != NULL)
+		gw_oreq_cancel(&x->oreq);
+	send_error(x, s3sig_err_status(e), s3sig_err_code(e), s3sig_err_message(e), NULL);
+	xfer_done(x, END_OK);
+}
+
+static void
+copy_for_log(char *dst, size_t n, struct cm_slice s)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < s.len && k + 1 < n; i++)
+		dst[k++] = (s.p[i] > ' ' && s.p[i] < 0x7f) ? s.p[i] : '_';
+	dst[k] = '\0';
+}
+
+static int
+valid_bucket(struct cm_slice b)
+{
+	size_t i;
+
+	if (b.len < 1 || b.len > 255)
+		return (0);
+	for (i = 0; i < b.len; i++) {
+		char c = b.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    c == '.' || c == '-' || c == '_'))
+			return (0);
+	}
+	return (!(b.len == 2 && b.p[0] == '.' && b.p[1] == '.') && !(b.len == 1 && b.p[0] == '.'));
+}
+
+static int
+h_request(struct gw_conn *conn, struct gw_req *r)
+{
+	struct gw_ctx *ctx = gw_conn_thread_ctx(conn);
+	const struct gw_conf *gc = ctx->conf;
+	const struct s3sig_hdr *host = gw_req_hdr(r, "host");
+	struct cm_slice bucket, key;
+	struct s3sig_req sreq;
+	struct s3sig_auth auth;
+	struct xfer *x;
+	enum s3sig_err e;
+	int vhost, dechunk;
+
+	x = calloc(1, sizeof *x);
+	if (x == NULL)
+		return (GW_ERROR);
+	x->magic = XFER_MAGIC;
+	x->ctx = ctx;
+	x->conn = conn;
+	x->req = r;
+	x->origin_len = -1;
+	x->op = GW_OP_Other;
+	cm_buf_init(&x->up, UP_MAX);
+	cm_buf_init(&x->url, 64 * 1024);
+	cm_buf_init(&x->hstore, 16 * 1024);
+	x->kick = evtimer_new(ctx->base, on_kick, x);
+	gw_conn_set_data(conn, x);
+	if (x->kick == NULL) {
+		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
+		    NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+
+	if (host == NULL || gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
+	    &bucket, &key, &vhost) != 0) {
+		send_error(x, 400, "InvalidRequest", "A Host header and an absolute path are required.",
+		    NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	copy_for_log(x->bucket, sizeof x->bucket, bucket);
+	copy_for_log(x->key, sizeof x->key, key);
+	x->op = gw_s3_classify(r->method, r->query, bucket.len > 0, key.len > 0,
+	    gw_req_hdr(r, "x-amz-copy-source") != NULL);
+	x->head_bucket = x->op == GW_OP_HeadBucket;
+
+	memset(&sreq, 0, sizeof sreq);
+	sreq.method = r->method;
+	sreq.path = r->path;
+	sreq.query = r->query;
+	sreq.hdrs = r->hdrs;
+	sreq.nhdrs = r->nhdrs;
+	if (vhost)
+		sreq.vhost_bucket = bucket;
+	e = s3sig_verify(ctx->verifier, &sreq, time(NULL), &auth, &x->body);
+	if (e != S3SIG_OK) {
+		GW_INC(&ctx->metrics, auth_refused, 1);
+		CM_LOGI("req=%s refused: %s (%s) key=%s", r->id, s3sig_err_name(e),
+		    auth.detail != NULL ? auth.detail : "", auth.access_key);
+		send_sig_error(x, e, &auth);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	if (bucket.len > 0 && !valid_bucket(bucket)) {
+		send_error(x, 400, "InvalidBucketName", "The specified bucket is not valid.", NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+
+	/* How long is the body the origin will get? */
+	dechunk = auth.payload >= S3SIG_PAYLOAD_STREAMING;
+	if (dechunk) {
+		if (auth.decoded_length < 0) {
+			send_error(x, 411, "MissingContentLength",
+			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.", NULL);
+			xfer_done(x, END_OK);
+			return (GW_OK);
+		}
+		x->origin_len = auth.decoded_length;
+	} else if (r->content_length >= 0) {
+		x->origin_len = r->content_length;
+	} else if (r->chunked) {
+		send_error(x, 411, "MissingContentLength",
+		    "You must provide the Content-Length HTTP header.", NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	if (x->origin_len > (int64_t)MAX_PUT) {
+		send_error(x, 400, "EntityTooLarge",
+		    "Your proposed upload exceeds the maximum allowed object size.", NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	if (x->origin_len < 0 && (cm_slice_eq(r->method, "PUT") || cm_slice_eq(r->method, "POST")))
+		x->origin_len = 0;
+	if (x->origin_len == 0 && !cm_slice_eq(r->method, "PUT") && !cm_slice_eq(r->method, "POST"))
+		x->origin_len = -1;
+
+	if (build_origin(x, bucket, vhost ? cm_slice(r->path.p + 1, r->path.len - 1) : key,
+	    dechunk) != 0) {
+		send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	/* With a body, stream it; without, start once the (empty) body has
+	 * verified in on_body_end. */
+	if ((r->content_length > 0 || r->chunked) && start_origin(x) != 0) {
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	return (GW_OK);
+}
+
+static int
+h_body(struct gw_conn *conn, const char *p, size_t len)
+{
+	struct xfer *x = gw_conn_get_data(conn);
+	enum s3sig_err e;
+
+	if (x == NULL)
+		return (GW_OK);
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	x->bytes_in += len;
+	GW_INC(&x->ctx->metrics, bytes_in, len);
+	e = s3sig_body_feed(x->body, p, len, up_sink, x);
+	if (e != S3SIG_OK) {
+		fail_body(x, e == S3SIG_SINK_STOPPED ? S3SIG_NOMEM : e);
+		return (GW_OK);
+	}
+	if (x->oread_paused && x->up.len - x->up_off > 1) {
+		x->want_resume_oread = 1;
+		kick(x);
+	}
+	if (x->up.len - x->up_off >= UP_PAUSE) {
+		x->client_paused = 1;
+		return (GW_PAUSE);
+	}
+	return (GW_OK);
+}
+
+static void
+h_body_end(struct gw_conn *conn)
+{
+	struct xfer *x = gw_conn_get_data(conn);
+	enum s3sig_err e;
+
+	if (x == NULL)
+		return;
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	x->body_ended = 1;
+	e = s3sig_body_finish(x->body);
+	if (e != S3SIG_OK) {
+		fail_body(x, e);
+		return;
+	}
+	x->body_ok = 1;
+	if (x->oreq == NULL) {
+		if (start_origin(x) != 0)
+			xfer_done(x, END_OK);
+		return;
+	}
+	if (x->oread_paused) {
+		x->want_resume_oread = 1;
+		kick(x);
+	}
+}
+
+static void
+h_drain(struct gw_conn *conn)
+{
+	struct xfer *x = gw_conn_get_data(conn);
+
+	if (x == NULL || !x->owrite_paused || x->oreq == NULL)
+		return;
+	x->owrite_paused = 0;
+	gw_oreq_resume_write(x->oreq);
+}
+
+static void
+h_abort(struct gw_conn *conn)
+{
+	struct xfer *x = gw_conn_get_data(conn);
+
+	if (x == NULL)
+		return;
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	snprintf(x->result, sizeof x->result, "aborted");
+	if (x->status == 0)
+		x->status = 499;	/* client closed first, as nginx logs it */
+	xfer_done(x, END_NONE);
+}
+
+const struct gw_handler_ops gw_s3_ops = { h_request, h_body, h_body_end, h_drain, h_abort };
