@@ -1,0 +1,152 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""A verifying, counting front for the s3rver test origin.
+
+s3rver does not check SigV4 as AWS does, so tests put this in front of it:
+every request is verified with a SigV4 implementation written here with
+hashlib/hmac (independent of Cachalot's s3sig), refused with AWS's 403
+SignatureDoesNotMatch when it does not verify, counted, and otherwise
+forwarded to s3rver with the origin credentials' signature as is (s3rver
+ignores it). A signed payload hash is checked against the body too.
+
+Control endpoints (not S3): GET /__counts (JSON), POST /__reset.
+Usage: front.py LISTEN_PORT S3RVER_PORT ACCESS_KEY SECRET_KEY
+"""
+import calendar
+import hashlib
+import hmac
+import http.client
+import http.server
+import json
+import sys
+import threading
+import time
+from urllib.parse import quote, unquote, unquote_plus
+
+LOCK = threading.Lock()
+COUNTS = {"requests": 0, "bad_signature": 0, "by_method": {}, "get_object": 0, "bytes_out": 0}
+
+
+def canonical_query(q):
+    pairs = []
+    for part in q.split("&") if q else []:
+        if not part:
+            continue
+        k, _, v = part.partition("=")
+        pairs.append((quote(unquote_plus(k), safe="-_.~"), quote(unquote_plus(v), safe="-_.~")))
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))
+
+
+def sign_key(secret, date, region, service):
+    k = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+    for part in (region, service, "aws4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return k
+
+
+def verify(method, target, headers, body, ak, sk):
+    """Returns None when the request verifies, else the reason."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("AWS4-HMAC-SHA256 "):
+        return "no SigV4 Authorization"
+    fields = dict(p.strip().split("=", 1) for p in auth[len("AWS4-HMAC-SHA256 "):].split(","))
+    cred = fields["Credential"].split("/")
+    if cred[0] != ak:
+        return "unknown access key " + cred[0]
+    signed = fields["SignedHeaders"].split(";")
+    path, _, query = target.partition("?")
+    curi = quote(unquote(path), safe="/~")
+    chdrs = "".join(f"{h}:{' '.join(headers.get(h, '').split())}\n" for h in signed)
+    payload = headers.get("x-amz-content-sha256", "")
+    if payload not in ("UNSIGNED-PAYLOAD",) and hashlib.sha256(body).hexdigest() != payload:
+        return "payload hash mismatch"
+    creq = "\n".join([method, curi, canonical_query(query), chdrs, ";".join(signed), payload])
+    amz_date = headers.get("x-amz-date", "")
+    scope = "/".join(cred[1:])
+    sts = "\n".join(["AWS4-HMAC-SHA256", amz_date, scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    sig = hmac.new(sign_key(sk, cred[1], cred[2], cred[3]), sts.encode(),
+                   hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(sig, fields["Signature"]):
+        return "signature mismatch"
+    t = calendar.timegm(time.strptime(amz_date, "%Y%m%dT%H%M%SZ"))
+    if abs(time.time() - t) > 900:
+        return "clock skew"
+    return None
+
+
+class Front(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    upstream_port = 0
+    ak = sk = ""
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def reply(self, status, body, ctype="application/xml"):
+        self.send_response(status)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def handle_any(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        if self.path == "/__counts":
+            with LOCK:
+                return self.reply(200, json.dumps(COUNTS).encode(), "application/json")
+        if self.path == "/__reset":
+            with LOCK:
+                COUNTS.update({"requests": 0, "bad_signature": 0, "by_method": {},
+                               "get_object": 0, "bytes_out": 0})
+            return self.reply(200, b"{}", "application/json")
+        hdrs = {k.lower(): v for k, v in self.headers.items()}
+        why = verify(self.command, self.path, hdrs, body, self.ak, self.sk)
+        with LOCK:
+            COUNTS["requests"] += 1
+            COUNTS["by_method"][self.command] = COUNTS["by_method"].get(self.command, 0) + 1
+            if why:
+                COUNTS["bad_signature"] += 1
+        if why:
+            sys.stderr.write(f"front: refused {self.command} {self.path}: {why}\n")
+            return self.reply(403, b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
+                              b"SignatureDoesNotMatch</Code><Message>" + why.encode() +
+                              b"</Message></Error>")
+        conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=120)
+        fwd = {k: v for k, v in self.headers.items()
+               if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
+        conn.request(self.command, self.path, body=body if (n or self.command in ("PUT", "POST")) else None,
+                     headers=fwd)
+        resp = conn.getresponse()
+        data = resp.read()
+        self.send_response(resp.status)
+        for k, v in resp.getheaders():
+            if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length",
+                                 "date", "server"):
+                self.send_header(k, v)
+        self.send_header("Content-Length", resp.getheader("Content-Length") or str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+        with LOCK:
+            COUNTS["bytes_out"] += len(data)
+            if self.command == "GET" and resp.status in (200, 206):
+                COUNTS["get_object"] += 1
+        conn.close()
+
+    do_GET = do_PUT = do_POST = do_DELETE = do_HEAD = handle_any
+
+
+def main():
+    port, up, ak, sk = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
+    Front.upstream_port, Front.ak, Front.sk = up, ak, sk
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Front)
+    srv.daemon_threads = True
+    print(f"front listening on {srv.server_address[1]}", flush=True)
+    srv.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+# SPDX-License-Identifier: Apache-2.0
+"""The scenario-test rig: the real s3rver origin behind the verifying,
+counting front (front.py), and Cachalot in front of both, all on loopback
+ports chosen at start. Every process is started here and killed by PID.
+
+    with Rig() as rig:
+        rig.endpoint, rig.counts(), rig.reset()
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+S3RVER = os.path.join(TOP, "tests", "origin", "node_modules", "s3rver", "bin", "s3rver.js")
+ORIGIN_AK = ORIGIN_SK = "S3RVER"
+AK, SK = "cachalot-test", "test/secret+key="
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, proc, what, timeout=20):
+    end = time.time() + timeout
+    while time.time() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+class Rig:
+    def __init__(self, cachalot=None, extra=()):
+        self.cachalot = cachalot or os.environ.get("CACHALOT_BIN") or os.path.join(TOP, "cachalot")
+        self.extra = list(extra)
+        self.procs = []
+        self.tmp = tempfile.mkdtemp(prefix="cachalot-rig-")
+
+    def _spawn(self, args, log):
+        f = open(os.path.join(self.tmp, log), "wb")
+        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append(p)
+        return p
+
+    def start(self):
+        self.s3rver_port, self.front_port = free_port(), free_port()
+        self.port, self.admin_port = free_port(), free_port()
+        data = os.path.join(self.tmp, "s3rver")
+        os.makedirs(data)
+        p = self._spawn(["node", "--openssl-legacy-provider", S3RVER, "-d", data, "-a", "127.0.0.1",
+                         "-p", str(self.s3rver_port), "--no-vhost-buckets", "--silent"], "s3rver.log")
+        wait_port(self.s3rver_port, p, "s3rver")
+        p = self._spawn(["/usr/bin/python3", os.path.join(HERE, "front.py"), str(self.front_port),
+                         str(self.s3rver_port), ORIGIN_AK, ORIGIN_SK], "front.log")
+        wait_port(self.front_port, p, "front")
+        p = self._spawn([self.cachalot, "gateway", "--listen", f"127.0.0.1:{self.port}",
+                         "--admin-listen", f"127.0.0.1:{self.admin_port}",
+                         "--origin", f"http://127.0.0.1:{self.front_port}",
+                         "--origin-access-key", ORIGIN_AK, "--origin-secret-key", ORIGIN_SK,
+                         "--access-key", AK, "--secret-key", SK] + self.extra, "cachalot.log")
+        self.gateway = p
+        wait_port(self.port, p, "cachalot")
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        return self
+
+    def counts(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.front_port}/__counts") as r:
+            return json.load(r)
+
+    def reset(self):
+        req = urllib.request.Request(f"http://127.0.0.1:{self.front_port}/__reset", method="POST",
+                                     data=b"")
+        urllib.request.urlopen(req).read()
+
+    def metrics(self):
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics") as r:
+            return r.read().decode()
+
+    def log(self, name="cachalot.log"):
+        with open(os.path.join(self.tmp, name), "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def alive(self):
+        return self.gateway.poll() is None
+
+    def stop(self):
+        for p in reversed(self.procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for p in reversed(self.procs):
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        if os.environ.get("RIG_KEEP"):
+            sys.stderr.write(f"rig: kept {self.tmp}\n")
+        else:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def __enter__(self):
+        try:
+            return self.start()
+        except Exception:
+            self.dump_logs()
+            self.stop()
+            raise
+
+    def __exit__(self, *exc):
+        if exc[0] is not None:
+            self.dump_logs()
+        self.stop()
+
+    def dump_logs(self):
+        for name in ("cachalot.log", "front.log", "s3rver.log"):
+            try:
+                sys.stderr.write(f"--- {name} (tail)\n" + self.log(name)[-4000:] + "\n")
+            except OSError:
+                pass
+
+
+class Checks:
+    """Counts checks; prints failures; the closing line is 'N passed, N failed'."""
+
+    def __init__(self, name):
+        self.name, self.passed, self.failed = name, 0, 0
+
+    def check(self, cond, what):
+        if cond:
+            self.passed += 1
+        else:
+            self.failed += 1
+            print(f"FAIL: {what}", flush=True)
+        return cond
+
+    def done(self):
+        print(f"{self.name}: {self.passed} passed, {self.failed} failed", flush=True)
+        return 1 if self.failed or not self.passed else 0
