@@ -17,6 +17,7 @@ enum opt_type {
 	T_URL,		/* http:// or https:// */
 	T_SIZE,
 	T_SECONDS,
+	T_COUNT,
 	T_ORIGIN_TYPE,
 	T_LEVEL,
 	T_BOOL,
@@ -72,6 +73,12 @@ static const struct opt opts[] = {
 	  "URL of the master" },
 	{ "virtual-host-domain", T_STR, OFF(virtual_host_domain), NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "domain for virtual-hosted-style buckets (BUCKET.DOMAIN); path-style always works" },
+	{ "max-connections", T_COUNT, OFF(max_connections), "4096", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	  "client connections held at once; more are answered 503 SlowDown" },
+	{ "header-timeout", T_SECONDS, OFF(header_timeout), "10", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	  "seconds a client may take to send request headers (then 408)" },
+	{ "idle-timeout", T_SECONDS, OFF(idle_timeout), "60", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	  "seconds an idle keep-alive connection is kept" },
 	{ "log-level", T_LEVEL, OFF(log_level), "info", CM_ROLE_ALL,
 	  "error, warn, info or debug" },
 	{ "sigv2", T_BOOL, OFF(sigv2), "off", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
@@ -257,6 +264,11 @@ cm_config_set(struct cm_config *c, const char *name, const char *value,
 	case T_SECONDS:
 		if (cm_parse_u64(cm_slice_str(value), 100ull * 365 * 86400, &n) != 0)
 			return (bad(err, where, o, value, "expected a whole number of seconds"));
+		*(uint64_t *)field = n;
+		return (0);
+	case T_COUNT:
+		if (cm_parse_u64(cm_slice_str(value), 1000000, &n) != 0 || n == 0)
+			return (bad(err, where, o, value, "expected a whole number from 1 to 1000000"));
 		*(uint64_t *)field = n;
 		return (0);
 	case T_ORIGIN_TYPE:
@@ -540,6 +552,7 @@ cm_config_usage(FILE *out, int role)
 		snprintf(flag, sizeof flag, "--%s %s", opts[i].name,
 		    opts[i].type == T_HOSTPORT ? "HOST:PORT" : opts[i].type == T_URL ? "URL" :
 		    opts[i].type == T_SIZE ? "SIZE" : opts[i].type == T_SECONDS ? "SECONDS" :
+		    opts[i].type == T_COUNT ? "N" :
 		    opts[i].type == T_CRED ? "AK:SK" : "VALUE");
 		fprintf(out, "  %-28s %s", flag, opts[i].help);
 		if (opts[i].type == T_SECRET)

@@ -58,6 +58,9 @@ struct cm_config {
 	char		*virtual_host_domain;
 	int		log_level;
 	int		sigv2;
+	uint64_t	max_connections;
+	uint64_t	header_timeout;
+	uint64_t	idle_timeout;
 	/* presign */
 	uint64_t	expires_in;
 	char		*endpoint;

@@ -57,6 +57,7 @@ struct gw_thread {
 	int			idx;
 	pthread_t		tid;
 	uint64_t		req_seq;
+	struct gw_conn		*conns;		/* every open connection */
 	time_t			date_at;
 	char			date[40];
 	char			rbuf[READ_BUF];
@@ -120,6 +121,8 @@ struct gw_conn {
 	int			handler_active;	/* on_request called, not ended */
 	void			*data;
 	uint64_t		bytes_out;
+	struct gw_conn		*next;
+	struct gw_conn		*prev;
 	char			peer[64];
 };
 
@@ -858,6 +861,12 @@ conn_close(struct gw_conn *c)
 		c->handler_active = 0;
 		s->ops->on_abort(c);
 	}
+	if (c->prev != NULL)
+		c->prev->next = c->next;
+	else
+		c->t->conns = c->next;
+	if (c->next != NULL)
+		c->next->prev = c->prev;
 	event_free(c->rev);
 	event_free(c->wev);
 	event_free(c->timer);
@@ -931,6 +940,10 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	}
 	http_parser_init(&c->parser, HTTP_REQUEST);
 	c->parser.data = c;
+	c->next = t->conns;
+	if (t->conns != NULL)
+		t->conns->prev = c;
+	t->conns = c;
 	timer_arm(c, s->lim.idle_timeout_ms);
 	event_add(c->rev, NULL);
 }
@@ -1117,6 +1130,16 @@ gw_http_server_stop(struct gw_http_server *s)
 }
 
 void
+gw_http_server_close_all(struct gw_http_server *s)
+{
+	int i;
+
+	for (i = 0; i < s->nthreads; i++)
+		while (s->t[i].conns != NULL)
+			conn_close(s->t[i].conns);
+}
+
+void
 gw_http_server_free(struct gw_http_server **sp)
 {
 	struct gw_http_server *s = *sp;
@@ -1125,6 +1148,7 @@ gw_http_server_free(struct gw_http_server **sp)
 	*sp = NULL;
 	if (s == NULL)
 		return;
+	gw_http_server_close_all(s);
 	for (i = 0; i < s->nthreads; i++) {
 		if (s->t[i].lsn != NULL)
 			evconnlistener_free(s->t[i].lsn);

@@ -101,6 +101,8 @@ int gw_http_server_start(struct gw_http_server *s);
 void gw_http_server_stop(struct gw_http_server *s);
 /* Waits for the loops started to end. */
 void gw_http_server_join(struct gw_http_server *s);
+/* Closes every connection (handlers get on_abort); after join. */
+void gw_http_server_close_all(struct gw_http_server *s);
 void gw_http_server_free(struct gw_http_server **sp);
 /* The port actually bound (for port 0 in tests). */
 int gw_http_server_port(const struct gw_http_server *s);

@@ -128,6 +128,12 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		tctx[i] = ctxs[i];
 	}
 	gw_http_limits_default(&lim);
+	lim.max_conns = c->max_connections > 0 && c->max_connections < UINT32_MAX ?
+	    (unsigned)c->max_connections : lim.max_conns;
+	if (c->header_timeout > 0 && c->header_timeout < 86400)
+		lim.header_timeout_ms = (int)c->header_timeout * 1000;
+	if (c->idle_timeout > 0 && c->idle_timeout < 86400)
+		lim.idle_timeout_ms = (int)c->idle_timeout * 1000;
 	srv = gw_http_server_new(c->listen, nthreads, &lim, &gw_s3_ops, tctx, err, sizeof err);
 	if (srv == NULL) {
 		fprintf(stderr, "cachalot: --listen: %s\n", err);
@@ -163,6 +169,8 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	rv = 0;
 out:
 	gw_admin_stop(&admin);
+	if (srv != NULL)
+		gw_http_server_close_all(srv);	/* before the origins they use */
 	if (ctxs != NULL)
 		for (i = 0; i < nthreads; i++)
 			if (ctxs[i] != NULL) {

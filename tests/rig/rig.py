@@ -50,6 +50,7 @@ class Rig:
         self.cachalot = cachalot or os.environ.get("CACHALOT_BIN") or os.path.join(TOP, "cachalot")
         self.extra = list(extra)
         self.procs = []
+        self.sanitizer = []
         self.tmp = tempfile.mkdtemp(prefix="cachalot-rig-")
 
     def _spawn(self, args, log):
@@ -109,6 +110,16 @@ class Rig:
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()
+        # Sanitizer reports (the test build runs with ASan and UBSan).
+        try:
+            text = self.log()
+        except OSError:
+            text = ""
+        self.sanitizer = [l for l in text.splitlines()
+                          if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l
+                          or "runtime error:" in l]
+        if self.sanitizer:
+            sys.stderr.write(text[-8000:])
         if os.environ.get("RIG_KEEP"):
             sys.stderr.write(f"rig: kept {self.tmp}\n")
         else:

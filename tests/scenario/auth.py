@@ -155,6 +155,7 @@ def main():
         ck.check(re.search(r'cachalot_errors_total\{code="SignatureDoesNotMatch"\} \d+', m) is not None,
                  "metrics count errors by code")
         ck.check(rig.alive(), "cachalot still running")
+    ck.check(not rig.sanitizer, f"sanitizers quiet: {rig.sanitizer[:3]}")
     return ck.done()
 
 

@@ -302,6 +302,7 @@ def main():
         ck.check(rig.alive(), "cachalot still running")
         if ck.failed:
             sys.stderr.write(rig.log()[-6000:])
+    ck.check(not rig.sanitizer, f"sanitizers quiet: {rig.sanitizer[:3]}")
     return ck.done()
 
 
