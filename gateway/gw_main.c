@@ -61,11 +61,6 @@ conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errle
 	gc->origin_signer.region = c->origin_region;
 	gc->origin_signer.service = "s3";
 	gc->origin_oss = strcmp(c->origin_type, "oss") == 0;
-	if (gc->origin_oss) {
-		snprintf(err, errlen, "origin-type oss: the OSS data path is not built yet "
-		    "(signing is; see README)");
-		return (-1);
-	}
 	u = c->origin;
 	h = strstr(u, "://");
 	snprintf(gc->origin_scheme, sizeof gc->origin_scheme, "%.*s", (int)(h - u), u);

@@ -29,7 +29,10 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
+#include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
+
+#include <openssl/evp.h>
 
 #define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
 #define UP_PAUSE	(1024 * 1024)		/* pause the client above */
@@ -47,10 +50,11 @@ struct xfer {
 	struct event		*kick;
 	struct cm_buf		up;
 	size_t			up_off;
-	struct cm_buf		url;
-	struct cm_buf		hstore;		/* values of generated headers */
-	struct s3sig_hdr	ohdrs[MAX_OUT_HDRS];
-	size_t			nohdrs;
+	struct gw_fwd		fwd;		/* the request as the origin gets it */
+	struct cm_slice		bucket_s;	/* into the request, for late builds */
+	struct cm_slice		rawkey_s;
+	int			dechunk;
+	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
 	int64_t			origin_len;	/* -1: no body toward the origin */
 	enum gw_op		op;
 	enum s3sig_err		body_err;
@@ -299,7 +303,8 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
 	struct xfer *x = arg;
 	struct s3sig_hdr out[MAX_OUT_HDRS];
-	size_t i, k = 0;
+	char names[16384];
+	size_t i, k = 0, nused = 0;
 	int64_t len = -1;
 	int have_id = 0, have_region = 0;
 	uint64_t v;
@@ -315,11 +320,16 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		}
 		if (hop_by_hop(hdrs[i].name))
 			continue;
-		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("x-amz-request-id")))
+		out[k].name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, names + nused,
+		    sizeof names - nused);
+		if (out[k].name.p == names + nused)
+			nused += out[k].name.len;
+		out[k].value = hdrs[i].value;
+		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-request-id")))
 			have_id = 1;
-		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("x-amz-bucket-region")))
+		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-bucket-region")))
 			have_region = 1;
-		out[k++] = hdrs[i];
+		k++;
 	}
 	if (!have_id) {
 		out[k].name = CM_SLICE_LIT("x-amz-request-id");
@@ -415,139 +425,10 @@ static const struct gw_oreq_ops oreq_ops = { o_head, o_data, o_read, o_done };
 /* ---- Building the origin request ---- */
 
 static int
-drop_toward_origin(struct cm_slice n, int dechunk)
+build_origin(struct xfer *x, const char *content_md5)
 {
-	static const char *const names[] = {
-		"host", "authorization", "x-amz-date", "x-amz-content-sha256",
-		"x-amz-security-token", "connection", "keep-alive", "proxy-connection",
-		"proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
-		"expect", "content-length", "date",
-	};
-	static const char *const chunk_names[] = {
-		"x-amz-decoded-content-length", "x-amz-trailer", "x-amz-sdk-checksum-algorithm",
-	};
-	size_t i;
-
-	for (i = 0; i < CM_ARRAY_LEN(names); i++)
-		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
-			return (1);
-	if (dechunk)
-		for (i = 0; i < CM_ARRAY_LEN(chunk_names); i++)
-			if (cm_slice_eq_nocase(n, cm_slice_str(chunk_names[i])))
-				return (1);
-	return (0);
-}
-
-/* Content-Encoding without the aws-chunked token; empty when nothing else. */
-static struct cm_slice
-strip_aws_chunked(struct cm_buf *store, struct cm_slice v)
-{
-	struct cm_slice rest = v, tok;
-	size_t start = store->len;
-	int first = 1;
-
-	while (rest.p != NULL && rest.len > 0) {
-		rest = cm_slice_cut(rest, ',', &tok);
-		tok = cm_slice_trim(tok);
-		if (tok.len == 0 || cm_slice_eq_nocase(tok, CM_SLICE_LIT("aws-chunked")))
-			continue;
-		if (!first)
-			(void)cm_buf_addc(store, ',');
-		(void)cm_buf_add(store, tok.p, tok.len);
-		first = 0;
-	}
-	return (cm_slice((const char *)(uintptr_t)start, store->len - start));
-}
-
-/* Header values built here live in hstore; offsets become pointers once it
- * stops growing. */
-static int
-build_origin(struct xfer *x, struct cm_slice bucket, struct cm_slice rawkey, int dechunk)
-{
-	const struct gw_conf *gc = x->ctx->conf;
-	struct gw_req *r = x->req;
-	struct cm_buf path, q, authz;
-	struct s3sig_req sreq;
-	char date[17];
-	size_t i, host_off, date_off, ce_at = (size_t)-1;
-	struct cm_slice ce = { NULL, 0 };
-	time_t now = time(NULL);
-	int rv = -1;
-
-	cm_buf_init(&path, 64 * 1024);
-	cm_buf_init(&q, 64 * 1024);
-	cm_buf_init(&authz, 4096);
-	if (cm_buf_adds(&x->hstore, "") != 0)
-		goto out;
-	/* Path: prefix + "/bucket/key", canonical, path-style. */
-	if (cm_buf_adds(&path, gc->origin_prefix) != 0 || cm_buf_addc(&path, '/') != 0 ||
-	    cm_buf_add(&path, bucket.p, bucket.len) != 0)
-		goto out;
-	if (rawkey.len > 0 && (cm_buf_addc(&path, '/') != 0 ||
-	    cm_buf_add(&path, rawkey.p, rawkey.len) != 0))
-		goto out;
-	if (cm_buf_addf(&x->url, "%s://%s", gc->origin_scheme, gc->origin_host) != 0 ||
-	    s3sig_canon_uri(&x->url, cm_buf_slice(&path)) != 0 ||
-	    s3sig_canon_query_forward(&q, r->query) != 0)
-		goto out;
-	/* What is signed must be what is sent: the path as it now stands. */
-	cm_buf_reset(&path);
-	if (cm_buf_add(&path, x->url.p + strlen(gc->origin_scheme) + 3 + strlen(gc->origin_host),
-	    x->url.len - strlen(gc->origin_scheme) - 3 - strlen(gc->origin_host)) != 0)
-		goto out;
-	if (q.len > 0 && (cm_buf_addc(&x->url, '?') != 0 || cm_buf_add(&x->url, q.p, q.len) != 0))
-		goto out;
-
-	/* Forwarded headers. */
-	for (i = 0; i < r->nhdrs && x->nohdrs < MAX_OUT_HDRS - 4; i++) {
-		if (drop_toward_origin(r->hdrs[i].name, dechunk))
-			continue;
-		if (dechunk && cm_slice_eq_nocase(r->hdrs[i].name, CM_SLICE_LIT("content-encoding"))) {
-			ce = strip_aws_chunked(&x->hstore, r->hdrs[i].value);
-			if (ce.len == 0)
-				continue;
-			ce_at = x->nohdrs;
-		}
-		x->ohdrs[x->nohdrs++] = r->hdrs[i];
-	}
-	host_off = x->hstore.len;
-	s3sig_amz_date(now, date);
-	if (cm_buf_adds(&x->hstore, gc->origin_host) != 0)
-		goto out;
-	date_off = x->hstore.len;
-	if (cm_buf_add(&x->hstore, date, 16) != 0)
-		goto out;
-	/* hstore is complete: offsets to pointers. */
-	if (ce_at != (size_t)-1)
-		x->ohdrs[ce_at].value = cm_slice(x->hstore.p + (uintptr_t)ce.p, ce.len);
-	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("Host");
-	x->ohdrs[x->nohdrs++].value = cm_slice(x->hstore.p + host_off, date_off - host_off);
-	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("x-amz-date");
-	x->ohdrs[x->nohdrs++].value = cm_slice(x->hstore.p + date_off, 16);
-	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("x-amz-content-sha256");
-	x->ohdrs[x->nohdrs++].value = CM_SLICE_LIT(S3SIG_UNSIGNED_PAYLOAD);
-
-	memset(&sreq, 0, sizeof sreq);
-	sreq.method = r->method;
-	sreq.path = cm_buf_slice(&path);
-	sreq.query = cm_buf_slice(&q);
-	sreq.hdrs = x->ohdrs;
-	sreq.nhdrs = x->nohdrs;
-	if (s3sig_sign_v4(&gc->origin_signer, &sreq, now, S3SIG_UNSIGNED_PAYLOAD, &authz) != 0)
-		goto out;
-	/* The Authorization value must outlive authz: keep it in url's tail? No:
-	 * a buffer of its own that the xfer owns. */
-	x->ohdrs[x->nohdrs].name = CM_SLICE_LIT("Authorization");
-	x->ohdrs[x->nohdrs].value = cm_slice(strdup(authz.p), authz.len);
-	if (x->ohdrs[x->nohdrs].value.p == NULL)
-		goto out;
-	x->nohdrs++;
-	rv = 0;
-out:
-	cm_buf_free(&path);
-	cm_buf_free(&q);
-	cm_buf_free(&authz);
-	return (rv);
+	return (gw_fwd_build(&x->fwd, x->ctx->conf, x->req, x->bucket_s, x->rawkey_s, x->dechunk,
+	    content_md5, time(NULL)));
 }
 
 static int
@@ -556,7 +437,7 @@ start_origin(struct xfer *x)
 	char method[16];
 
 	snprintf(method, sizeof method, "%.*s", (int)x->req->method.len, x->req->method.p);
-	x->oreq = gw_oreq_start(x->ctx->origin, method, x->url.p, x->ohdrs, x->nohdrs,
+	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
 	    x->origin_len, &oreq_ops, x);
 	if (x->oreq == NULL) {
 		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
@@ -577,10 +458,7 @@ xfer_free(struct xfer *x)
 	if (x->kick != NULL)
 		event_free(x->kick);
 	cm_buf_free(&x->up);
-	cm_buf_free(&x->url);
-	cm_buf_free(&x->hstore);
-	if (x->nohdrs > 0 && cm_slice_eq(x->ohdrs[x->nohdrs - 1].name, "Authorization"))
-		free((void *)(uintptr_t)x->ohdrs[x->nohdrs - 1].value.p);
+	gw_fwd_fini(&x->fwd);
 	x->magic = 0;
 	free(x);
 }
@@ -693,8 +571,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	x->origin_len = -1;
 	x->op = GW_OP_Other;
 	cm_buf_init(&x->up, UP_MAX);
-	cm_buf_init(&x->url, 64 * 1024);
-	cm_buf_init(&x->hstore, 16 * 1024);
+	gw_fwd_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
 	gw_conn_set_data(conn, x);
 	if (x->kick == NULL) {
@@ -769,8 +646,16 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	if (x->origin_len == 0 && !cm_slice_eq(r->method, "PUT") && !cm_slice_eq(r->method, "POST"))
 		x->origin_len = -1;
 
-	if (build_origin(x, bucket, vhost ? cm_slice(r->path.p + 1, r->path.len - 1) : key,
-	    dechunk) != 0) {
+	x->bucket_s = bucket;
+	x->rawkey_s = key;
+	x->dechunk = dechunk;
+	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
+	 * longer send: the (small) body is collected and hashed first. */
+	x->defer_md5 = gc->origin_oss && x->op == GW_OP_DeleteObjects &&
+	    gw_req_hdr(r, "content-md5") == NULL;
+	if (x->defer_md5)
+		return (GW_OK);
+	if (build_origin(x, NULL) != 0) {
 		send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
@@ -796,10 +681,19 @@ h_body(struct gw_conn *conn, const char *p, size_t len)
 	x->bytes_in += len;
 	GW_INC(&x->ctx->metrics, bytes_in, len);
 	e = s3sig_body_feed(x->body, p, len, up_sink, x);
+	if (e == S3SIG_SINK_STOPPED && x->defer_md5) {
+		x->body_err = e;
+		send_error(x, 400, "MalformedXML", "The XML you provided was too large "
+		    "(DeleteObjects takes at most 1000 keys).", NULL);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
 	if (e != S3SIG_OK) {
 		fail_body(x, e == S3SIG_SINK_STOPPED ? S3SIG_NOMEM : e);
 		return (GW_OK);
 	}
+	if (x->defer_md5)
+		return (GW_OK);
 	if (x->oread_paused && x->up.len - x->up_off > 1) {
 		x->want_resume_oread = 1;
 		kick(x);
@@ -827,6 +721,20 @@ h_body_end(struct gw_conn *conn)
 		return;
 	}
 	x->body_ok = 1;
+	if (x->defer_md5) {
+		unsigned char md5[16];
+		char b64[32];
+		unsigned int n = 16;
+
+		AN(EVP_Digest(x->up.p != NULL ? x->up.p + x->up_off : "", x->up.len - x->up_off,
+		    md5, &n, EVP_md5(), NULL));
+		(void)cm_base64_encode(b64, sizeof b64, md5, 16);
+		if (build_origin(x, b64) != 0) {
+			send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
+			xfer_done(x, END_OK);
+			return;
+		}
+	}
 	if (x->oreq == NULL) {
 		if (start_origin(x) != 0)
 			xfer_done(x, END_OK);

@@ -150,6 +150,9 @@ int s3sig_uri_encode_path(struct cm_buf *out, const char *key);
  * (every byte but unreserved ones and '/'), never normalised. The wire form
  * Cachalot sends to origins, so that what is signed is what is sent. */
 int s3sig_canon_uri(struct cm_buf *out, struct cm_slice path);
+/* Appends s percent-decoded once ('+' stays '+'): an object key from a
+ * request path. */
+int s3sig_uri_decode_path(struct cm_buf *out, struct cm_slice s);
 /* Appends the canonical query (sorted, re-encoded, "key=" for bare keys),
  * leaving out the authentication parameters of presigned URLs (SigV4's
  * X-Amz-Algorithm... and SigV2's AWSAccessKeyId, Expires, Signature). */

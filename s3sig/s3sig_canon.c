@@ -168,6 +168,14 @@ s3sig_canon_query_forward(struct cm_buf *out, struct cm_slice query)
 }
 
 int
+s3sig_uri_decode_path(struct cm_buf *out, struct cm_slice s)
+{
+	if (s.len == 0)
+		return (cm_buf_add(out, "", 0));
+	return (s3sig_uri_decode(out, s.p, s.len, 0));
+}
+
+int
 s3sig_canon_uri(struct cm_buf *out, struct cm_slice path)
 {
 	return (s3sig_canon_path(out, path));

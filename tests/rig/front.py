@@ -9,9 +9,17 @@ SignatureDoesNotMatch when it does not verify, counted, and otherwise
 forwarded to s3rver with the origin credentials' signature as is (s3rver
 ignores it). A signed payload hash is checked against the body too.
 
+In OSS mode the front plays an Alibaba OSS endpoint instead: requests
+must be virtual-hosted (BUCKET.oss.localhost), signed OSS4-HMAC-SHA256
+(verified with an implementation written here from Alibaba's documentation),
+carry x-oss-* headers and no x-amz-* ones, x-oss-range-behavior: standard,
+and Content-MD5 on DeleteObjects; they reach s3rver path-style with the
+metadata headers renamed, and answers come back with OSS's names.
+
 Control endpoints (not S3): GET /__counts (JSON), POST /__reset.
-Usage: front.py LISTEN_PORT S3RVER_PORT ACCESS_KEY SECRET_KEY
+Usage: front.py LISTEN_PORT S3RVER_PORT ACCESS_KEY SECRET_KEY [oss]
 """
+import base64
 import calendar
 import hashlib
 import hmac
@@ -24,7 +32,9 @@ import time
 from urllib.parse import quote, unquote, unquote_plus
 
 LOCK = threading.Lock()
-COUNTS = {"requests": 0, "bad_signature": 0, "by_method": {}, "get_object": 0, "bytes_out": 0}
+COUNTS = {"requests": 0, "bad_signature": 0, "by_method": {}, "get_object": 0, "bytes_out": 0,
+          "oss_violations": 0}
+OSS_DOMAIN = "oss.localhost"
 
 
 def canonical_query(q):
@@ -75,10 +85,51 @@ def verify(method, target, headers, body, ak, sk):
     return None
 
 
+def oss_key(secret, date, region):
+    k = hmac.new(("aliyun_v4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+    for part in (region, "oss", "aliyun_v4_request"):
+        k = hmac.new(k, part.encode(), hashlib.sha256).digest()
+    return k
+
+
+def verify_oss(method, bucket, target, headers, ak, sk):
+    """OSS V4 as Alibaba documents it; None when the request verifies."""
+    auth = headers.get("authorization", "")
+    if not auth.startswith("OSS4-HMAC-SHA256 "):
+        return "no OSS4-HMAC-SHA256 Authorization"
+    fields = dict(p.strip().split("=", 1) for p in auth[len("OSS4-HMAC-SHA256 "):].split(","))
+    cred = fields["Credential"].split("/")
+    if cred[0] != ak or cred[3] != "oss" or cred[4] != "aliyun_v4_request":
+        return "bad credential " + fields["Credential"]
+    path, _, query = target.partition("?")
+    uri = "/" + (bucket + "/" if bucket else "") + unquote(path)[1:]
+    curi = quote(uri, safe="/")
+    params = []
+    for part in query.replace("+", "%20").split("&") if query else []:
+        if part:
+            k, _, v = part.partition("=")
+            params.append((k, v))
+    cq = "&".join(k + ("=" + v if v else "") for k, v in sorted(params))
+    extra = [h for h in fields.get("AdditionalHeaders", "").split(";") if h]
+    names = sorted(h for h in headers if h.startswith("x-oss-") or
+                   h in ("content-type", "content-md5") or h in extra)
+    ch = "".join(f"{h}:{headers[h].strip()}\n" for h in names)
+    creq = "\n".join([method, curi, cq, ch, ";".join(extra),
+                      headers.get("x-oss-content-sha256", "UNSIGNED-PAYLOAD")])
+    scope = "/".join(cred[1:])
+    sts = "\n".join(["OSS4-HMAC-SHA256", headers.get("x-oss-date", ""), scope,
+                     hashlib.sha256(creq.encode()).hexdigest()])
+    sig = hmac.new(oss_key(sk, cred[1], cred[2]), sts.encode(), hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(sig, fields.get("Signature", "")):
+        return "signature mismatch"
+    return None
+
+
 class Front(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     upstream_port = 0
     ak = sk = ""
+    oss = False
 
     def log_message(self, fmt, *args):
         pass
@@ -100,10 +151,43 @@ class Front(http.server.BaseHTTPRequestHandler):
         if self.path == "/__reset":
             with LOCK:
                 COUNTS.update({"requests": 0, "bad_signature": 0, "by_method": {},
-                               "get_object": 0, "bytes_out": 0})
+                               "get_object": 0, "bytes_out": 0, "oss_violations": 0})
             return self.reply(200, b"{}", "application/json")
         hdrs = {k.lower(): v for k, v in self.headers.items()}
-        why = verify(self.command, self.path, hdrs, body, self.ak, self.sk)
+        path = self.path
+        fwd = {k: v for k, v in self.headers.items()
+               if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
+        if self.oss:
+            host = hdrs.get("host", "").split(":")[0]
+            bucket = host[:-len(OSS_DOMAIN) - 1] if host.endswith("." + OSS_DOMAIN) else ""
+            why = verify_oss(self.command, bucket, self.path, hdrs, self.ak, self.sk)
+            rules = []
+            if any(h.startswith("x-amz-") for h in hdrs):
+                rules.append("x-amz-* header sent to OSS")
+            if hdrs.get("x-oss-range-behavior") != "standard" and "range" in hdrs:
+                rules.append("ranged GET without x-oss-range-behavior: standard")
+            if self.command == "POST" and "delete" in self.path.partition("?")[2].split("&") and \
+                    hdrs.get("content-md5") != base64.b64encode(hashlib.md5(body).digest()).decode():
+                rules.append("DeleteObjects without a correct Content-MD5")
+            if rules:
+                with LOCK:
+                    COUNTS["oss_violations"] += 1
+                sys.stderr.write(f"front: OSS rules broken: {rules}\n")
+                why = why or "; ".join(rules)
+            path = ("/" + bucket if bucket else "") + self.path
+            fwd = {}
+            for k, v in self.headers.items():
+                lk = k.lower()
+                if lk in ("connection", "keep-alive", "transfer-encoding", "authorization", "host"):
+                    continue
+                if lk.startswith("x-oss-meta-"):
+                    fwd["x-amz-meta-" + lk[11:]] = v
+                elif lk == "x-oss-copy-source":
+                    fwd["x-amz-copy-source"] = v
+                elif not lk.startswith("x-oss-"):
+                    fwd[k] = v
+        else:
+            why = verify(self.command, self.path, hdrs, body, self.ak, self.sk)
         with LOCK:
             COUNTS["requests"] += 1
             COUNTS["by_method"][self.command] = COUNTS["by_method"].get(self.command, 0) + 1
@@ -115,9 +199,7 @@ class Front(http.server.BaseHTTPRequestHandler):
                               b"SignatureDoesNotMatch</Code><Message>" + why.encode() +
                               b"</Message></Error>")
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=120)
-        fwd = {k: v for k, v in self.headers.items()
-               if k.lower() not in ("connection", "keep-alive", "transfer-encoding")}
-        conn.request(self.command, self.path, body=body if (n or self.command in ("PUT", "POST")) else None,
+        conn.request(self.command, path, body=body if (n or self.command in ("PUT", "POST")) else None,
                      headers=fwd)
         resp = conn.getresponse()
         data = resp.read()
@@ -125,6 +207,10 @@ class Front(http.server.BaseHTTPRequestHandler):
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length",
                                  "date", "server"):
+                if self.oss and k.lower().startswith("x-amz-meta-"):
+                    k = "x-oss-meta-" + k[11:]
+                elif self.oss and k.lower() == "x-amz-request-id":
+                    k = "x-oss-request-id"
                 self.send_header(k, v)
         self.send_header("Content-Length", resp.getheader("Content-Length") or str(len(data)))
         self.end_headers()
@@ -142,6 +228,7 @@ class Front(http.server.BaseHTTPRequestHandler):
 def main():
     port, up, ak, sk = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
     Front.upstream_port, Front.ak, Front.sk = up, ak, sk
+    Front.oss = len(sys.argv) > 5 and sys.argv[5] == "oss"
     srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Front)
     srv.daemon_threads = True
     print(f"front listening on {srv.server_address[1]}", flush=True)

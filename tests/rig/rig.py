@@ -21,6 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(os.path.dirname(HERE))
 S3RVER = os.path.join(TOP, "tests", "origin", "node_modules", "s3rver", "bin", "s3rver.js")
 ORIGIN_AK = ORIGIN_SK = "S3RVER"
+OSS_AK, OSS_SK = "LTAIcachalottest", "oss/secret+key"
 AK, SK = "cachalot-test", "test/secret+key="
 
 
@@ -46,7 +47,8 @@ def wait_port(port, proc, what, timeout=20):
 
 
 class Rig:
-    def __init__(self, cachalot=None, extra=()):
+    def __init__(self, cachalot=None, extra=(), oss=False):
+        self.oss = oss
         self.cachalot = cachalot or os.environ.get("CACHALOT_BIN") or os.path.join(TOP, "cachalot")
         self.extra = list(extra)
         self.procs = []
@@ -67,13 +69,17 @@ class Rig:
         p = self._spawn(["node", "--openssl-legacy-provider", S3RVER, "-d", data, "-a", "127.0.0.1",
                          "-p", str(self.s3rver_port), "--no-vhost-buckets", "--silent"], "s3rver.log")
         wait_port(self.s3rver_port, p, "s3rver")
+        oak, osk = (OSS_AK, OSS_SK) if self.oss else (ORIGIN_AK, ORIGIN_SK)
         p = self._spawn(["/usr/bin/python3", os.path.join(HERE, "front.py"), str(self.front_port),
-                         str(self.s3rver_port), ORIGIN_AK, ORIGIN_SK], "front.log")
+                         str(self.s3rver_port), oak, osk] + (["oss"] if self.oss else []),
+                        "front.log")
         wait_port(self.front_port, p, "front")
+        origin = (["--origin", f"http://oss.localhost:{self.front_port}", "--origin-type", "oss",
+                   "--origin-region", "cn-hangzhou"] if self.oss else
+                  ["--origin", f"http://127.0.0.1:{self.front_port}"])
         p = self._spawn([self.cachalot, "gateway", "--listen", f"127.0.0.1:{self.port}",
-                         "--admin-listen", f"127.0.0.1:{self.admin_port}",
-                         "--origin", f"http://127.0.0.1:{self.front_port}",
-                         "--origin-access-key", ORIGIN_AK, "--origin-secret-key", ORIGIN_SK,
+                         "--admin-listen", f"127.0.0.1:{self.admin_port}"] + origin +
+                        ["--origin-access-key", oak, "--origin-secret-key", osk,
                          "--access-key", AK, "--secret-key", SK] + self.extra, "cachalot.log")
         self.gateway = p
         wait_port(self.port, p, "cachalot")
