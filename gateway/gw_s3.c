@@ -66,6 +66,7 @@ struct xfer {
 	int			want_resume_client;
 	int			want_resume_oread;
 	int			head_bucket;
+	int			location;	/* GetBucketLocation: answer our region */
 	int			status;
 	uint64_t		bytes_in;
 	uint64_t		bytes_out;
@@ -340,6 +341,24 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		out[k].name = CM_SLICE_LIT("x-amz-bucket-region");
 		out[k++].value = cm_slice_str(x->ctx->conf->region);
 	}
+	if (x->location && status == 200) {
+		/* Clients sign for the region this answers: ours, not the
+		 * origin's (an OSS origin would name its own). */
+		char body[256];
+		int blen = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+		    "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s"
+		    "</LocationConstraint>", strcmp(x->ctx->conf->region, "us-east-1") == 0 ? "" :
+		    x->ctx->conf->region);
+
+		for (i = 0, blen = blen < 0 ? 0 : blen; i < k; i++)
+			if (cm_slice_eq_nocase(out[i].name, CM_SLICE_LIT("content-type")))
+				out[i].value = CM_SLICE_LIT("application/xml");
+		gw_conn_respond(x->conn, status, out, k, blen);
+		(void)gw_conn_write(x->conn, body, (size_t)blen);
+		x->bytes_out += (uint64_t)blen;
+		return (0);
+	}
+	x->location = 0;
 	if (x->req->head && len < 0)
 		len = -1;
 	gw_conn_respond(x->conn, status, out, k, len);
@@ -352,6 +371,8 @@ o_data(void *arg, const char *p, size_t len)
 	struct xfer *x = arg;
 	int rc;
 
+	if (x->location)
+		return (0);	/* the origin's own answer is replaced */
 	if (gw_conn_out_pending(x->conn) > 1024 * 1024) {
 		x->owrite_paused = 1;
 		return (GW_ORIGIN_PAUSE);
@@ -593,6 +614,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	x->op = gw_s3_classify(r->method, r->query, bucket.len > 0, key.len > 0,
 	    gw_req_hdr(r, "x-amz-copy-source") != NULL);
 	x->head_bucket = x->op == GW_OP_HeadBucket;
+	x->location = x->op == GW_OP_GetBucketLocation;
 
 	memset(&sreq, 0, sizeof sreq);
 	sreq.method = r->method;

@@ -90,6 +90,10 @@ def do_boto3(rig, ck, tmp):
     ck.check([p["Prefix"] for p in lst.get("CommonPrefixes", [])] == ["dir/sub/"],
              "boto3 list common prefixes")
     ck.check(s3.head_object(Bucket=b, Key="big.bin")["ContentLength"] == len(BIG), "boto3 head")
+    loc = s3.get_bucket_location(Bucket=b)
+    ck.check(loc.get("LocationConstraint") in (None, ""), f"GetBucketLocation says us-east-1: {loc}")
+    hb = s3.head_bucket(Bucket=b)["ResponseMetadata"]["HTTPHeaders"]
+    ck.check(hb.get("x-amz-bucket-region") == "us-east-1", "HEAD bucket carries x-amz-bucket-region")
     r = s3.get_object(Bucket=b, Key="big.bin", Range="bytes=1048570-1048609")
     ck.check(r["Body"].read() == BIG[1048570:1048610] and r["ContentRange"] ==
              f"bytes 1048570-1048609/{len(BIG)}", "boto3 ranged get")

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * check_gateway.c: the gateway's pure parts: path-style and virtual-hosted
+ * addressing, S3 operation classification, the Prometheus rendering.
+ */
+#include <check.h>
+#include <string.h>
+
+#include "gateway/gw_priv.h"
+
+static void
+addr(const char *dom, const char *host, const char *path, const char *wb, const char *wk, int wv)
+{
+	struct cm_slice b, k;
+	int v;
+
+	ck_assert_int_eq(gw_s3_address(dom, cm_slice_str(host), cm_slice_str(path), &b, &k, &v), 0);
+	ck_assert_msg(cm_slice_eq(b, wb) && cm_slice_eq(k, wk) && v == wv,
+	    "%s %s: bucket '%.*s' key '%.*s' vhost %d", host, path, (int)b.len, b.p, (int)k.len, k.p, v);
+}
+
+START_TEST(addressing)
+{
+	addr(NULL, "127.0.0.1:9000", "/bucket/dir/key%20x", "bucket", "dir/key%20x", 0);
+	addr(NULL, "127.0.0.1:9000", "/bucket", "bucket", "", 0);
+	addr(NULL, "127.0.0.1:9000", "/bucket/", "bucket", "", 0);
+	addr(NULL, "localhost", "/", "", "", 0);
+	addr("s3.local", "bkt.s3.local:9000", "/a/b", "bkt", "a/b", 1);
+	addr("s3.local", "my.dotted.bkt.s3.local", "/k", "my.dotted.bkt", "k", 1);
+	/* Path-style always works, also with a domain set; IPs are path-style. */
+	addr("s3.local", "s3.local:9000", "/bkt/k", "bkt", "k", 0);
+	addr("s3.local", "127.0.0.1:9000", "/bkt/k", "bkt", "k", 0);
+	addr("s3.local", "[::1]:9000", "/bkt/k", "bkt", "k", 0);
+	addr("s3.local", "BKT.S3.LOCAL", "/k", "BKT", "k", 1);
+	addr("s3.local", "evils3.local", "/bkt/k", "bkt", "k", 0);
+	{
+		struct cm_slice b, k;
+		int v;
+
+		ck_assert_int_eq(gw_s3_address(NULL, CM_SLICE_LIT("h"), CM_SLICE_LIT("noslash"), &b, &k,
+		    &v), -1);
+	}
+}
+END_TEST
+
+static enum gw_op
+op(const char *m, const char *q, int b, int k, int copy)
+{
+	return (gw_s3_classify(cm_slice_str(m), cm_slice_str(q), b, k, copy));
+}
+
+START_TEST(classify)
+{
+	ck_assert_int_eq(op("GET", "", 0, 0, 0), GW_OP_ListBuckets);
+	ck_assert_int_eq(op("GET", "list-type=2&prefix=a", 1, 0, 0), GW_OP_ListObjectsV2);
+	ck_assert_int_eq(op("GET", "", 1, 0, 0), GW_OP_ListObjects);
+	ck_assert_int_eq(op("GET", "location", 1, 0, 0), GW_OP_GetBucketLocation);
+	ck_assert_int_eq(op("POST", "delete", 1, 0, 0), GW_OP_DeleteObjects);
+	ck_assert_int_eq(op("HEAD", "", 1, 0, 0), GW_OP_HeadBucket);
+	ck_assert_int_eq(op("PUT", "", 1, 0, 0), GW_OP_CreateBucket);
+	ck_assert_int_eq(op("GET", "x-id=GetObject", 1, 1, 0), GW_OP_GetObject);
+	ck_assert_int_eq(op("PUT", "", 1, 1, 1), GW_OP_CopyObject);
+	ck_assert_int_eq(op("PUT", "partNumber=1&uploadId=x", 1, 1, 0), GW_OP_UploadPart);
+	ck_assert_int_eq(op("PUT", "partNumber=1&uploadId=x", 1, 1, 1), GW_OP_UploadPartCopy);
+	ck_assert_int_eq(op("POST", "uploads", 1, 1, 0), GW_OP_CreateMultipartUpload);
+	ck_assert_int_eq(op("POST", "uploadId=x", 1, 1, 0), GW_OP_CompleteMultipartUpload);
+	ck_assert_int_eq(op("DELETE", "uploadId=x", 1, 1, 0), GW_OP_AbortMultipartUpload);
+	ck_assert_int_eq(op("GET", "tagging", 1, 1, 0), GW_OP_GetObjectTagging);
+	ck_assert_int_eq(op("DELETE", "", 1, 1, 0), GW_OP_DeleteObject);
+}
+END_TEST
+
+START_TEST(metrics_render)
+{
+	static struct gw_metrics a, b;
+	struct gw_metrics *sets[2] = { &a, &b };
+	struct cm_buf out;
+
+	gw_metrics_request(&a, GW_OP_GetObject, 200);
+	gw_metrics_request(&b, GW_OP_GetObject, 206);
+	gw_metrics_request(&b, GW_OP_PutObject, 403);
+	gw_metrics_origin_latency(&a, 1500);
+	gw_metrics_error(&b, "SignatureDoesNotMatch");
+	gw_metrics_error(&b, "SomethingNew");
+	cm_buf_init(&out, 1 << 20);
+	ck_assert_int_eq(gw_metrics_render(&out, sets, 2, 7), 0);
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_requests_total{op=\"GetObject\",status=\"2xx\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_requests_total{op=\"PutObject\",status=\"4xx\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_origin_latency_seconds_bucket{le=\"0.001\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_origin_latency_seconds_bucket{le=\"0.002\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_errors_total{code=\"SignatureDoesNotMatch\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_errors_total{code=\"other\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_open_connections 7\n"));
+	cm_buf_free(&out);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("gateway");
+	TCase *tc = tcase_create("gateway");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, addressing);
+	tcase_add_test(tc, classify);
+	tcase_add_test(tc, metrics_render);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
+}
