@@ -184,8 +184,8 @@ cm_hex_lower(char *out, const unsigned char *in, size_t len)
 	out[2 * len] = '\0';
 }
 
-static int
-hexval(char c)
+int
+cm_hexval(char c)
 {
 	if (c >= '0' && c <= '9')
 		return (c - '0');
@@ -205,8 +205,8 @@ cm_hex_decode(unsigned char *out, size_t outmax, struct cm_slice in)
 	if (in.len % 2 != 0 || in.len / 2 > outmax)
 		return (-1);
 	for (i = 0; i < in.len / 2; i++) {
-		hi = hexval(in.p[2 * i]);
-		lo = hexval(in.p[2 * i + 1]);
+		hi = cm_hexval(in.p[2 * i]);
+		lo = cm_hexval(in.p[2 * i + 1]);
 		if (hi < 0 || lo < 0)
 			return (-1);
 		out[i] = (unsigned char)(hi << 4 | lo);

@@ -79,6 +79,9 @@ cm_buf_slice(const struct cm_buf *b)
 	return (cm_slice(b->p, b->len));
 }
 
+/* The value of one hex digit, or -1. */
+int cm_hexval(char c);
+
 /* Hex and base64 codecs. Return the output length, or -1 on bad input. */
 void cm_hex_lower(char *out, const unsigned char *in, size_t len); /* out: 2*len+1 */
 int cm_hex_decode(unsigned char *out, size_t outmax, struct cm_slice in);

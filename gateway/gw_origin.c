@@ -64,18 +64,26 @@ mono_us(void)
 	return ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
 }
 
+/* Takes the transfer out of the multi handle and frees it. */
 static void
-finish(struct gw_oreq *r, const char *err)
+oreq_free(struct gw_oreq *r)
 {
-	const struct gw_oreq_ops *ops = r->ops;
-	void *arg = r->arg;
-
+	CM_ASSERT(r->magic == GW_OREQ_MAGIC);
 	curl_multi_remove_handle(r->o->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->hdrs);
 	free(r->hbuf);
 	r->magic = 0;
 	free(r);
+}
+
+static void
+finish(struct gw_oreq *r, const char *err)
+{
+	const struct gw_oreq_ops *ops = r->ops;
+	void *arg = r->arg;
+
+	oreq_free(r);
 	ops->on_done(arg, err);
 }
 
@@ -416,15 +424,8 @@ gw_oreq_cancel(struct gw_oreq **rp)
 	struct gw_oreq *r = *rp;
 
 	*rp = NULL;
-	if (r == NULL)
-		return;
-	CM_ASSERT(r->magic == GW_OREQ_MAGIC);
-	curl_multi_remove_handle(r->o->multi, r->easy);
-	curl_easy_cleanup(r->easy);
-	curl_slist_free_all(r->hdrs);
-	free(r->hbuf);
-	r->magic = 0;
-	free(r);
+	if (r != NULL)
+		oreq_free(r);
 }
 
 uint64_t

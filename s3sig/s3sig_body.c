@@ -205,10 +205,7 @@ size_line(struct s3sig_body *b, struct cm_slice l)
 	if (hex.len == 0 || hex.len > 15)
 		return (S3SIG_BAD_CHUNK);
 	for (i = 0; i < hex.len; i++) {
-		char c = hex.p[i];
-		int d = (c >= '0' && c <= '9') ? c - '0' :
-		    (c >= 'a' && c <= 'f') ? c - 'a' + 10 :
-		    (c >= 'A' && c <= 'F') ? c - 'A' + 10 : -1;
+		int d = cm_hexval(hex.p[i]);
 
 		if (d < 0)
 			return (S3SIG_BAD_CHUNK);

@@ -51,18 +51,6 @@ s3sig_uri_encode_path(struct cm_buf *out, const char *key)
 	return (s3sig_uri_encode(out, key, strlen(key), 1));
 }
 
-static int
-hexdig(char c)
-{
-	if (c >= '0' && c <= '9')
-		return (c - '0');
-	if (c >= 'a' && c <= 'f')
-		return (c - 'a' + 10);
-	if (c >= 'A' && c <= 'F')
-		return (c - 'A' + 10);
-	return (-1);
-}
-
 int
 s3sig_uri_decode(struct cm_buf *out, const char *p, size_t len, int plus_space)
 {
@@ -73,7 +61,7 @@ s3sig_uri_decode(struct cm_buf *out, const char *p, size_t len, int plus_space)
 	for (i = 0; i < len; i++) {
 		c = p[i];
 		if (c == '%' && i + 2 < len &&
-		    (hi = hexdig(p[i + 1])) >= 0 && (lo = hexdig(p[i + 2])) >= 0) {
+		    (hi = cm_hexval(p[i + 1])) >= 0 && (lo = cm_hexval(p[i + 2])) >= 0) {
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		} else if (c == '+' && plus_space) {

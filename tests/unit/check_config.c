@@ -192,24 +192,16 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("config");
-	TCase *tc = tcase_create("config");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		defaults,
+		file_env_flags_precedence,
+		bad_values_name_flag_and_value,
+		file_errors_name_line,
+		keys_go_together,
+		sizes,
+		docs_cover_every_option,
+		example_file_parses,
+	};
 
-	tcase_add_test(tc, defaults);
-	tcase_add_test(tc, file_env_flags_precedence);
-	tcase_add_test(tc, bad_values_name_flag_and_value);
-	tcase_add_test(tc, file_errors_name_line);
-	tcase_add_test(tc, keys_go_together);
-	tcase_add_test(tc, sizes);
-	tcase_add_test(tc, docs_cover_every_option);
-	tcase_add_test(tc, example_file_parses);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_set_fork_status(sr, CK_NOFORK);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testreq_run("config", tests, sizeof tests / sizeof tests[0], 0, 1));
 }

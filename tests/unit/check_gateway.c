@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gateway/gw_priv.h"
+#include "tests/unit/testreq.h"
 
 static void
 addr(const char *dom, const char *host, const char *path, const char *wb, const char *wk, int wv)
@@ -98,18 +99,11 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("gateway");
-	TCase *tc = tcase_create("gateway");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		addressing,
+		classify,
+		metrics_render,
+	};
 
-	tcase_add_test(tc, addressing);
-	tcase_add_test(tc, classify);
-	tcase_add_test(tc, metrics_render);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testreq_run("gateway", tests, sizeof tests / sizeof tests[0], 0, 0));
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "s3sig/s3sig_priv.h"
+#include "tests/unit/testreq.h"
 
 static void
 check_value(enum s3sig_ck_algo a, const char *hex)
@@ -230,22 +231,15 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("s3sig_body");
-	TCase *tc = tcase_create("body");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		checksum_check_values,
+		unsigned_trailer_ok,
+		unsigned_trailer_refused,
+		hostile_framing,
+		header_checksum,
+		signed_payload_hash,
+		sink_can_stop,
+	};
 
-	tcase_add_test(tc, checksum_check_values);
-	tcase_add_test(tc, unsigned_trailer_ok);
-	tcase_add_test(tc, unsigned_trailer_refused);
-	tcase_add_test(tc, hostile_framing);
-	tcase_add_test(tc, header_checksum);
-	tcase_add_test(tc, signed_payload_hash);
-	tcase_add_test(tc, sink_can_stop);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testreq_run("s3sig_body", tests, sizeof tests / sizeof tests[0], 0, 0));
 }

@@ -494,33 +494,25 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("s3sig_examples");
-	TCase *tc = tcase_create("doc");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		doc_get_range,
+		doc_put_object,
+		doc_put_object_body_tampered,
+		doc_get_lifecycle,
+		doc_get_list,
+		doc_presigned,
+		presigned_expires_bounds,
+		doc_chunked_upload,
+		doc_chunked_tampered,
+		doc_chunked_trailer,
+		wrong_region_names_ours,
+		unknown_key_and_skew,
+		host_is_signed_with_its_port,
+		anonymous_and_unsupported,
+		missing_content_sha,
+		key_cache_saves_derivations,
+		sigv2_doc_example,
+	};
 
-	tcase_set_timeout(tc, 60);
-	tcase_add_test(tc, doc_get_range);
-	tcase_add_test(tc, doc_put_object);
-	tcase_add_test(tc, doc_put_object_body_tampered);
-	tcase_add_test(tc, doc_get_lifecycle);
-	tcase_add_test(tc, doc_get_list);
-	tcase_add_test(tc, doc_presigned);
-	tcase_add_test(tc, presigned_expires_bounds);
-	tcase_add_test(tc, doc_chunked_upload);
-	tcase_add_test(tc, doc_chunked_tampered);
-	tcase_add_test(tc, doc_chunked_trailer);
-	tcase_add_test(tc, wrong_region_names_ours);
-	tcase_add_test(tc, unknown_key_and_skew);
-	tcase_add_test(tc, host_is_signed_with_its_port);
-	tcase_add_test(tc, anonymous_and_unsupported);
-	tcase_add_test(tc, missing_content_sha);
-	tcase_add_test(tc, key_cache_saves_derivations);
-	tcase_add_test(tc, sigv2_doc_example);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testreq_run("s3sig_examples", tests, sizeof tests / sizeof tests[0], 60, 0));
 }

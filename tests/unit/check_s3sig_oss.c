@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "s3sig/s3sig_priv.h"
+#include "tests/unit/testreq.h"
 
 #define HDR(n, v) { CM_SLICE_LIT(n), CM_SLICE_LIT(v) }
 
@@ -130,19 +131,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("s3sig_oss");
-	TCase *tc = tcase_create("oss");
-	SRunner *sr;
-	int failed;
+	const TTest *const tests[] = {
+		oss_v1_object,
+		oss_v1_doc_example,
+		oss_v1_bucket_subresource,
+		oss_v4_header,
+	};
 
-	tcase_add_test(tc, oss_v1_object);
-	tcase_add_test(tc, oss_v1_doc_example);
-	tcase_add_test(tc, oss_v1_bucket_subresource);
-	tcase_add_test(tc, oss_v4_header);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return (failed == 0 ? 0 : 1);
+	return (testreq_run("s3sig_oss", tests, sizeof tests / sizeof tests[0], 0, 0));
 }

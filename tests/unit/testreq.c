@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <check.h>
+
 #include "tests/unit/testreq.h"
 
 char *
@@ -135,4 +137,27 @@ testreq_free(struct testreq *t)
 {
 	free(t->text);
 	t->text = NULL;
+}
+
+int
+testreq_run(const char *name, const TTest *const *tests, size_t n, int timeout, int nofork)
+{
+	Suite *s = suite_create(name);
+	TCase *tc = tcase_create(name);
+	SRunner *sr;
+	size_t i;
+	int failed;
+
+	if (timeout > 0)
+		tcase_set_timeout(tc, timeout);
+	for (i = 0; i < n; i++)
+		_tcase_add_test(tc, tests[i], 0, 0, 0, 1);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	if (nofork)
+		srunner_set_fork_status(sr, CK_NOFORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return (failed == 0 ? 0 : 1);
 }

@@ -6,6 +6,8 @@
 #ifndef CACHALOT_TESTREQ_H
 #define CACHALOT_TESTREQ_H
 
+#include <check.h>
+
 #include "s3sig/s3sig.h"
 
 #define TESTREQ_MAX_HDRS 64
@@ -25,5 +27,10 @@ void testreq_free(struct testreq *t);
 void testreq_add(struct testreq *t, const char *name, const char *value);
 /* Reads a whole file; *lenp its length. NULL on failure. Caller frees. */
 char *testreq_slurp(const char *path, size_t *lenp);
+
+/* Runs a suite built of the given test functions, in one TCase named
+ * after the suite; returns the process exit code. nofork: run in-process
+ * (for tests that share state). */
+int testreq_run(const char *name, const TTest *const *tests, size_t n, int timeout, int nofork);
 
 #endif
