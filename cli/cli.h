@@ -10,4 +10,7 @@
 /* Prints a presigned URL for Cachalot's own endpoint; returns an exit code. */
 int cli_presign(const struct cm_config *c, const char *target);
 
+/* Replays a trace through the eviction policies; returns an exit code. */
+int cli_sim(const struct cm_config *c, const char *trace);
+
 #endif

@@ -34,6 +34,8 @@ static const struct role {
 	  "ctl arrives with the cluster issue" },
 	{ "presign", CM_ROLE_PRESIGN, "print a presigned URL for s3://BUCKET/KEY on this endpoint",
 	  NULL },
+	{ "sim", CM_ROLE_SIM, "replay a cache trace (libCacheSim oracleGeneral or CSV) through the "
+	  "eviction policies", NULL },
 };
 
 /* serve tells a newcomer what to type next. */
@@ -98,7 +100,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return (EXIT_USAGE);
 	}
-	/* presign takes one positional argument: s3://BUCKET/KEY. */
+	/* presign takes one positional argument, s3://BUCKET/KEY; sim a trace
+	 * file (the last argument that is not a flag's value). */
+	if (r->bit == CM_ROLE_SIM && argc > 2 && strncmp(argv[argc - 1], "--", 2) != 0 &&
+	    (argc < 4 || strncmp(argv[argc - 2], "--", 2) != 0 || strchr(argv[argc - 2], '=') != NULL)) {
+		target = argv[argc - 1];
+		argc--;
+	}
 	if (r->bit == CM_ROLE_PRESIGN) {
 		for (i = 2; i < argc; i++)
 			if (strncmp(argv[i], "s3://", 5) == 0) {
@@ -112,7 +120,8 @@ main(int argc, char **argv)
 		goto out;
 	if (help) {
 		printf("usage: cachalot %s [--config FILE] [flags]%s\n%s.\n\n", r->name,
-		    r->bit == CM_ROLE_PRESIGN ? " s3://BUCKET/KEY" : "", r->what);
+		    r->bit == CM_ROLE_PRESIGN ? " s3://BUCKET/KEY" : r->bit == CM_ROLE_SIM ? " TRACE" : "",
+		    r->what);
 		cm_config_usage(stdout, r->bit);
 		rv = 0;
 		goto out;
@@ -125,6 +134,14 @@ main(int argc, char **argv)
 	}
 	if (r->bit == CM_ROLE_SERVE || r->bit == CM_ROLE_GATEWAY) {
 		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL);
+		goto out;
+	}
+	if (r->bit == CM_ROLE_SIM) {
+		if (target == NULL) {
+			fprintf(stderr, "cachalot sim: give a trace file (oracleGeneral or CSV)\n");
+			goto out;
+		}
+		rv = cli_sim(&c, target);
 		goto out;
 	}
 	if (target == NULL) {

@@ -89,6 +89,10 @@ static const struct opt opts[] = {
 	  "presign: Cachalot's URL as clients reach it (default http://LISTEN)" },
 	{ "method", T_METHOD, OFF(method), "GET", CM_ROLE_PRESIGN,
 	  "presign: HTTP method the URL is for" },
+	{ "policy", T_STR, OFF(policy), "s3fifo,lru", CM_ROLE_SIM,
+	  "sim: eviction policies to replay, comma-separated (s3fifo, lru)" },
+	{ "cache-size", T_STR, OFF(cache_size), "64M", CM_ROLE_SIM,
+	  "sim: cache sizes to replay, comma-separated (K, M, G, T suffixes)" },
 };
 
 const char *

@@ -26,7 +26,8 @@
 #define CM_ROLE_SERVE	0x08
 #define CM_ROLE_CTL	0x10
 #define CM_ROLE_PRESIGN	0x20
-#define CM_ROLE_ALL	0x3f
+#define CM_ROLE_SIM	0x40
+#define CM_ROLE_ALL	0x7f
 
 enum cm_log_level { CM_LOG_ERROR, CM_LOG_WARN, CM_LOG_INFO, CM_LOG_DEBUG };
 
@@ -65,6 +66,9 @@ struct cm_config {
 	uint64_t	expires_in;
 	char		*endpoint;
 	char		*method;
+	/* sim */
+	char		*policy;
+	char		*cache_size;
 };
 
 /* Fills defaults. Returns 0, or -1 (out of memory). */

@@ -45,5 +45,15 @@ expect "presign URL" 0 '^http://127\.0\.0\.1:9000/b/a%20key%2Bx\?X-Amz-Algorithm
 expect "presign endpoint" 0 '^https://cache\.example:8443/b/k\?' \
 	-- env CACHALOT_SECRET_KEY=SK "$bin" presign s3://b/k --access-key AK --endpoint https://cache.example:8443/
 
+trace=$(mktemp)
+printf 'time,obj_id,obj_size\n1,1,10\n2,2,10\n3,1,10\n4,3,10\n5,1,10\n' >"$trace"
+expect "sim replays a CSV trace" 0 "^lru +20 +5 +0\.6000 +0\.6000$" -- "$bin" sim --policy lru --cache-size 20 "$trace"
+expect "sim both policies" 0 "^s3fifo " -- "$bin" sim --cache-size 20,1K "$trace"
+expect "sim bad policy" 2 "invalid value 'arc' for --policy" -- "$bin" sim --policy arc "$trace"
+expect "sim bad size" 2 "invalid value '12Q' for --cache-size" -- "$bin" sim --cache-size 12Q "$trace"
+expect "sim needs a trace" 2 "give a trace file" -- "$bin" sim --policy lru
+expect "sim missing trace" 1 "cannot open trace" -- "$bin" sim /nonexistent.trace
+rm -f "$trace"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" = 0 ]
