@@ -211,6 +211,9 @@ enum s3sig_err s3sig_parse_authz_v4(struct cm_slice value, struct s3sig_v4_field
  * written to scratch (which the slices then point into). */
 enum s3sig_err s3sig_parse_query_v4(struct cm_slice query, struct cm_buf *scratch,
     struct s3sig_v4_fields *f);
+/* An HTTP date ("Fri, 24 May 2013 00:00:00 GMT") to seconds; -1 when
+ * malformed. */
+int s3sig_parse_http_date(struct cm_slice s, time_t *out);
 /* "20130524T000000Z" to seconds since the epoch; -1 when malformed. */
 int s3sig_parse_amz_date(struct cm_slice s, time_t *out);
 

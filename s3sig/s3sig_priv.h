@@ -130,6 +130,5 @@ enum s3sig_err s3sig_verify_v2(const struct s3sig_conf *conf, const struct s3sig
 /* Shared by the verifiers. */
 const struct s3sig_cred *s3sig_find_cred(const struct s3sig_conf *conf, struct cm_slice ak);
 void s3sig_copy(char *dst, size_t dstlen, struct cm_slice s);
-int s3sig_parse_http_date(struct cm_slice s, time_t *out);
 
 #endif
