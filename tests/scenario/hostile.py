@@ -141,6 +141,22 @@ def main():
                  f"{time.time() - t0:.1f}s")
         s.close()
 
+        # Pipelining: three requests in one write, a HEAD among them (no
+        # body may follow its head), answered in order on one connection.
+        s = conn(rig)
+        s.sendall(b"GET /hostile-bucket/a HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"HEAD /hostile-bucket/b HTTP/1.1\r\nHost: x\r\n\r\n"
+                  b"GET /hostile-bucket/c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        d = read_all(s)
+        heads = re.findall(rb"HTTP/1\.1 (\d{3})", d)
+        bodies = re.findall(rb"<Resource>([^<]*)</Resource>", d)
+        ids = re.findall(rb"x-amz-request-id: (\w+)", d)
+        ck.check(heads == [b"403", b"403", b"403"], f"pipelined answers: {heads}")
+        ck.check(bodies == [b"/hostile-bucket/a", b"/hostile-bucket/c"],
+                 f"pipelined answers in order, none for HEAD: {bodies}")
+        ck.check(len(set(ids)) == 3, "each pipelined answer has its own request id")
+        s.close()
+
         s = conn(rig)
         s.sendall(b"PUT /hostile-bucket/k HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n"
                   b"12345THIS IS NOT HTTP AT ALL\r\n\r\n")
