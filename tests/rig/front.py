@@ -32,6 +32,10 @@ import time
 from urllib.parse import quote, unquote, unquote_plus
 
 LOCK = threading.Lock()
+# Faults injected into the next answers: POST /__fault?mode=M&count=N with
+# M one of status500 (an S3 InternalError), reset_mid_body (half the body,
+# then the connection dropped), stall (no answer for 30 s).
+FAULT = {"mode": None, "count": 0}
 COUNTS = {"requests": 0, "bad_signature": 0, "by_method": {}, "get_object": 0, "bytes_out": 0,
           "oss_violations": 0}
 OSS_DOMAIN = "oss.localhost"
@@ -145,9 +149,20 @@ class Front(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        if len(body) < n:
+            # The sender went away mid-body: like S3, store nothing.
+            with LOCK:
+                COUNTS["truncated"] = COUNTS.get("truncated", 0) + 1
+            self.close_connection = True
+            return None
         if self.path == "/__counts":
             with LOCK:
                 return self.reply(200, json.dumps(COUNTS).encode(), "application/json")
+        if self.path.startswith("/__fault"):
+            q = dict(p.split("=", 1) for p in self.path.partition("?")[2].split("&") if "=" in p)
+            with LOCK:
+                FAULT.update({"mode": q.get("mode"), "count": int(q.get("count", "1"))})
+            return self.reply(200, b"{}", "application/json")
         if self.path == "/__reset":
             with LOCK:
                 COUNTS.update({"requests": 0, "bad_signature": 0, "by_method": {},
@@ -193,6 +208,17 @@ class Front(http.server.BaseHTTPRequestHandler):
             COUNTS["by_method"][self.command] = COUNTS["by_method"].get(self.command, 0) + 1
             if why:
                 COUNTS["bad_signature"] += 1
+        with LOCK:
+            fault = FAULT["mode"] if FAULT["count"] > 0 and not why else None
+            if fault:
+                FAULT["count"] -= 1
+        if fault == "status500":
+            return self.reply(500, b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
+                              b"InternalError</Code><Message>injected</Message></Error>")
+        if fault == "stall":
+            time.sleep(30)
+            self.close_connection = True
+            return None
         if why:
             sys.stderr.write(f"front: refused {self.command} {self.path}: {why}\n")
             return self.reply(403, b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>"
@@ -214,6 +240,14 @@ class Front(http.server.BaseHTTPRequestHandler):
                 self.send_header(k, v)
         self.send_header("Content-Length", resp.getheader("Content-Length") or str(len(data)))
         self.end_headers()
+        if fault == "reset_mid_body" and self.command != "HEAD":
+            self.wfile.write(data[:len(data) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            import socket as _s
+            self.connection.shutdown(_s.SHUT_RDWR)
+            conn.close()
+            return None
         if self.command != "HEAD":
             self.wfile.write(data)
         with LOCK:

@@ -95,6 +95,18 @@ class Rig:
                                      data=b"")
         urllib.request.urlopen(req).read()
 
+    def fault(self, mode, count=1):
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.front_port}/__fault?mode={mode}&count={count}",
+            method="POST", data=b"")
+        urllib.request.urlopen(req).read()
+
+    def kill_front(self):
+        """Stops the origin front (the origin becomes unreachable)."""
+        p = self.procs[1]
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=10)
+
     def metrics(self):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.admin_port}/metrics") as r:
             return r.read().decode()

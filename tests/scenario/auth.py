@@ -78,7 +78,7 @@ def main():
 
         bad = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id=AK,
                            aws_secret_access_key="wrong", region_name="us-east-1",
-                           config=Config(retries={"max_attempts": 1}))
+                           config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
         try:
             bad.get_object(Bucket="auth-bucket", Key="k")
             ck.check(False, "wrong secret accepted")
@@ -88,7 +88,7 @@ def main():
 
         unk = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id="NOSUCHKEY",
                            aws_secret_access_key=SK, region_name="us-east-1",
-                           config=Config(retries={"max_attempts": 1}))
+                           config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
         try:
             unk.get_object(Bucket="auth-bucket", Key="k")
             ck.check(False, "unknown key accepted")
