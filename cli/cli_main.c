@@ -133,7 +133,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (r->bit == CM_ROLE_SERVE || r->bit == CM_ROLE_GATEWAY) {
-		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL);
+		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL, r->bit == CM_ROLE_SERVE);
 		goto out;
 	}
 	if (r->bit == CM_ROLE_SIM) {

@@ -67,6 +67,8 @@ static const struct opt opts[] = {
 	  "size of the memory tier (K, M, G, T suffixes, powers of 1024)" },
 	{ "disk-cache", T_SIZE, OFF(disk_cache), "1G", CM_ROLE_WORKER | CM_ROLE_SERVE,
 	  "size of the disk tier" },
+	{ "block-size", T_SIZE, OFF(block_size), "1M", CM_ROLE_WORKER | CM_ROLE_SERVE,
+	  "size of the blocks objects are cached in (64K to 64M)" },
 	{ "freshness", T_SECONDS, OFF(freshness), "60", R_DATA,
 	  "seconds a cached object is served before it is revalidated" },
 	{ "master", T_URL, OFF(master), NULL, CM_ROLE_GATEWAY | CM_ROLE_WORKER | CM_ROLE_CTL,

@@ -54,6 +54,7 @@ struct cm_config {
 	char		*data_dir;
 	uint64_t	mem_cache;
 	uint64_t	disk_cache;
+	uint64_t	block_size;
 	uint64_t	freshness;
 	char		*master;
 	char		*virtual_host_domain;

@@ -14,7 +14,9 @@
 
 /* Runs the gateway until a signal stops it; returns a process exit code.
  * ready, if not NULL, is called once everything listens (serve prints the
- * endpoint there). */
-int gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port));
+ * endpoint there). with_cache: GET and HEAD are answered from an in-process
+ * block cache of mem-cache bytes (the serve role). */
+int gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port),
+    int with_cache);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "common/cm_log.h"
 #include "gateway/gw_priv.h"
+#include "cache/cache.h"
 
 struct gw_admin {
 	struct MHD_Daemon	*d;
@@ -72,6 +73,28 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			cm_buf_free(&out);
 			return (reply(mc, 500, "text/plain", "metrics too large\n", 18,
 			    MHD_RESPMEM_PERSISTENT));
+		}
+		if (a->n > 0 && a->ctxs[0]->conf->cache != NULL) {
+			struct cache_stats st;
+
+			cache_stats(a->ctxs[0]->conf->cache, &st);
+			(void)cm_buf_addf(&out,
+			    "# HELP cachalot_cache_hits_total Block reads that found the block cached or filling.\n"
+			    "# TYPE cachalot_cache_hits_total counter\ncachalot_cache_hits_total %llu\n"
+			    "# HELP cachalot_cache_misses_total Block reads that fetched the block from the origin.\n"
+			    "# TYPE cachalot_cache_misses_total counter\ncachalot_cache_misses_total %llu\n"
+			    "# HELP cachalot_cache_singleflight_waiters_total Block reads that waited on another's fetch.\n"
+			    "# TYPE cachalot_cache_singleflight_waiters_total counter\n"
+			    "cachalot_cache_singleflight_waiters_total %llu\n"
+			    "# HELP cachalot_cache_evictions_total Blocks evicted.\n"
+			    "# TYPE cachalot_cache_evictions_total counter\ncachalot_cache_evictions_total %llu\n"
+			    "# HELP cachalot_cache_tier_bytes Bytes held, by tier.\n"
+			    "# TYPE cachalot_cache_tier_bytes gauge\ncachalot_cache_tier_bytes{tier=\"memory\"} %llu\n"
+			    "# HELP cachalot_cache_objects Object versions whose metadata is cached.\n"
+			    "# TYPE cachalot_cache_objects gauge\ncachalot_cache_objects %llu\n",
+			    (unsigned long long)st.hits, (unsigned long long)st.misses,
+			    (unsigned long long)st.waiters, (unsigned long long)st.evictions,
+			    (unsigned long long)st.mem_bytes, (unsigned long long)st.meta_entries);
 		}
 		/* MHD frees the buffer (MUST_FREE) once sent. */
 		return (reply(mc, 200, "text/plain; version=0.0.4", out.p, out.len,

@@ -17,6 +17,7 @@
 #include "common/cm_log.h"
 #include "gateway/gateway.h"
 #include "gateway/gw_priv.h"
+#include "cache/cache.h"
 
 static int
 conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
@@ -78,7 +79,8 @@ conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errle
 }
 
 int
-gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port))
+gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port),
+    int with_cache)
 {
 	struct gw_conf gc;
 	struct gw_http_limits lim;
@@ -95,6 +97,18 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	if (conf_from(&gc, c, err, sizeof err) != 0) {
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
+	}
+	if (with_cache && c->mem_cache > 0) {
+		if (c->block_size < 64 * 1024 || c->block_size > 64 * 1024 * 1024) {
+			fprintf(stderr, "cachalot: --block-size: invalid value '%llu': 64K to 64M\n",
+			    (unsigned long long)c->block_size);
+			return (2);
+		}
+		gc.cache = cache_store_new(c->mem_cache, c->block_size, &cache_evict_s3fifo_ops);
+		if (gc.cache == NULL) {
+			fprintf(stderr, "cachalot: cannot allocate the cache\n");
+			return (1);
+		}
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "cachalot: libcurl failed to initialise\n");
@@ -147,8 +161,9 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		rv = 2;
 		goto out;
 	}
-	CM_LOGI("gateway listening on %s (port %d), admin on %s, origin %s, %d loops",
-	    c->listen, gw_http_server_port(srv), c->admin_listen, c->origin, nthreads);
+	CM_LOGI("gateway listening on %s (port %d), admin on %s, origin %s, %d loops, cache %s",
+	    c->listen, gw_http_server_port(srv), c->admin_listen, c->origin, nthreads,
+	    gc.cache != NULL ? "in memory" : "off");
 	if (ready != NULL)
 		ready(c, gw_http_server_port(srv));
 	if (gw_http_server_start(srv) != 0) {
@@ -174,6 +189,7 @@ out:
 				free(ctxs[i]);
 			}
 	gw_http_server_free(&srv);
+	cache_store_free(&gc.cache);
 	free(ctxs);
 	free(tctx);
 	curl_global_cleanup();

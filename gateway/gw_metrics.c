@@ -23,7 +23,7 @@ static const char *const err_codes[] = {
 	"AuthorizationQueryParametersError", "XAmzContentSHA256Mismatch", "BadDigest",
 	"IncompleteBody", "InvalidRequest", "InvalidArgument", "MissingContentLength",
 	"EntityTooLarge", "InvalidBucketName", "ServiceUnavailable", "InternalError",
-	"MethodNotAllowed", "other",
+	"MethodNotAllowed", "NoSuchKey", "PreconditionFailed", "InvalidRange", "other",
 };
 
 const char *
@@ -138,6 +138,16 @@ gw_metrics_render(struct cm_buf *out, struct gw_metrics *const *sets, size_t n,
 	rv |= cm_buf_addf(out, "cachalot_origin_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
 	    "cachalot_origin_latency_seconds_sum %.6f\ncachalot_origin_latency_seconds_count %llu\n",
 	    (unsigned long long)cum, (double)SUM(lat_sum_us) / 1e6, (unsigned long long)SUM(lat_count));
+	rv |= cm_buf_addf(out, "# HELP cachalot_cache_bytes_served_total Response bytes served from cached blocks.\n"
+	    "# TYPE cachalot_cache_bytes_served_total counter\ncachalot_cache_bytes_served_total{tier=\"memory\"} %llu\n",
+	    (unsigned long long)SUM(cache_bytes_hit));
+	rv |= cm_buf_addf(out, "# HELP cachalot_cache_bytes_filled_total Bytes fetched from the origin into the block cache.\n"
+	    "# TYPE cachalot_cache_bytes_filled_total counter\ncachalot_cache_bytes_filled_total %llu\n",
+	    (unsigned long long)SUM(cache_bytes_filled));
+	rv |= cm_buf_addf(out, "# HELP cachalot_revalidations_total Revalidations with the origin, by outcome.\n"
+	    "# TYPE cachalot_revalidations_total counter\ncachalot_revalidations_total{result=\"unchanged\"} %llu\n"
+	    "cachalot_revalidations_total{result=\"changed\"} %llu\n",
+	    (unsigned long long)SUM(revalidated_unchanged), (unsigned long long)SUM(revalidated_changed));
 	rv |= cm_buf_addf(out, "# HELP cachalot_open_connections Client connections open now.\n"
 	    "# TYPE cachalot_open_connections gauge\ncachalot_open_connections %u\n", open_conns);
 	return (rv != 0 ? -1 : 0);

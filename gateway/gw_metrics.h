@@ -49,6 +49,10 @@ struct gw_metrics {
 	_Atomic uint64_t	lat_sum_us;
 	_Atomic uint64_t	lat_count;
 	_Atomic uint64_t	errors_by_code[32];	/* see gw_metrics_error_index */
+	_Atomic uint64_t	cache_bytes_hit;	/* served from blocks already cached */
+	_Atomic uint64_t	cache_bytes_filled;	/* fetched from the origin into blocks */
+	_Atomic uint64_t	revalidated_unchanged;
+	_Atomic uint64_t	revalidated_changed;
 };
 
 #define GW_INC(m, field, n) atomic_fetch_add_explicit(&(m)->field, (n), memory_order_relaxed)

@@ -22,6 +22,7 @@ struct gw_conf {
 	char			origin_host[256];	/* host[:port] as in the URL */
 	char			origin_prefix[1024];	/* path prefix, no trailing '/' */
 	char			region[64];		/* announced to clients */
+	struct cache_store	*cache;			/* serve: the block cache; else NULL */
 };
 
 /* One per event loop. */
@@ -44,6 +45,17 @@ enum gw_op gw_s3_classify(struct cm_slice method, struct cm_slice query, int has
  * path-style. key is still percent-encoded as sent. 0, or -1 when malformed. */
 int gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
     struct cm_slice *bucket, struct cm_slice *key, int *vhost);
+
+/* gw_cache.c: GET and HEAD from the block cache (serve role). */
+struct cache_store;
+void gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum gw_op op,
+    struct cm_slice bucket, struct cm_slice rawkey);
+int gw_cache_owns(struct gw_conn *conn);	/* the connection's request is a cached read */
+void gw_cache_drain(struct gw_conn *conn);
+void gw_cache_abort(struct gw_conn *conn);
+/* Before a write's answer: forget what the cache holds of its key. */
+void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
+    struct cm_slice rawkey);
 
 /* gw_admin.c: the operations endpoints; NULL with a message on failure. */
 struct gw_admin;

@@ -285,6 +285,16 @@ kick(struct xfer *x)
 /* ---- Origin callbacks ---- */
 
 static int
+is_write(enum gw_op op)
+{
+	return (op == GW_OP_PutObject || op == GW_OP_CopyObject || op == GW_OP_DeleteObject ||
+	    op == GW_OP_DeleteObjects || op == GW_OP_CompleteMultipartUpload ||
+	    op == GW_OP_DeleteBucket || op == GW_OP_PutObjectTagging ||
+	    op == GW_OP_DeleteObjectTagging);
+}
+
+
+static int
 hop_by_hop(struct cm_slice n)
 {
 	static const char *const names[] = {
@@ -425,6 +435,9 @@ o_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	/* Writes forget what the cache holds before the client hears back. */
+	if (is_write(x->op))
+		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
@@ -569,6 +582,32 @@ valid_bucket(struct cm_slice b)
 	return (!(b.len == 2 && b.p[0] == '.' && b.p[1] == '.') && !(b.len == 1 && b.p[0] == '.'));
 }
 
+/* GET/HEAD of an object that the block cache may answer: no versions,
+ * parts, response overrides, customer keys or checksum modes, no body. */
+static int
+cacheable(const struct gw_req *r)
+{
+	static const char *const hdrs[] = {
+		"x-amz-server-side-encryption-customer-algorithm", "x-amz-checksum-mode",
+		"x-amz-request-payer",
+	};
+	struct cm_buf q;
+	size_t i;
+	int ok;
+
+	if (r->content_length > 0 || r->chunked)
+		return (0);
+	for (i = 0; i < CM_ARRAY_LEN(hdrs); i++)
+		if (gw_req_hdr(r, hdrs[i]) != NULL)
+			return (0);
+	cm_buf_init(&q, 4096);
+	ok = s3sig_canon_query_forward(&q, r->query) == 0 &&
+	    (q.len == 0 || cm_slice_eq(cm_buf_slice(&q), "x-id=GetObject") ||
+	    cm_slice_eq(cm_buf_slice(&q), "x-id=HeadObject"));
+	cm_buf_free(&q);
+	return (ok);
+}
+
 static int
 h_request(struct gw_conn *conn, struct gw_req *r)
 {
@@ -638,6 +677,16 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
+	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
+	    key.len > 0 && cacheable(r)) {
+		enum gw_op op = x->op;
+
+		gw_conn_set_data(conn, NULL);
+		xfer_free(x);
+		gw_cache_start(ctx, conn, r, op, bucket, vhost ? cm_slice(r->path.p + 1,
+		    r->path.len - 1) : key);
+		return (GW_OK);
+	}
 
 	/* How long is the body the origin will get? */
 	dechunk = auth.payload >= S3SIG_PAYLOAD_STREAMING;
@@ -697,7 +746,7 @@ h_body(struct gw_conn *conn, const char *p, size_t len)
 	struct xfer *x = gw_conn_get_data(conn);
 	enum s3sig_err e;
 
-	if (x == NULL)
+	if (x == NULL || gw_cache_owns(conn))
 		return (GW_OK);
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	x->bytes_in += len;
@@ -733,7 +782,7 @@ h_body_end(struct gw_conn *conn)
 	struct xfer *x = gw_conn_get_data(conn);
 	enum s3sig_err e;
 
-	if (x == NULL)
+	if (x == NULL || gw_cache_owns(conn))
 		return;
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	x->body_ended = 1;
@@ -773,6 +822,10 @@ h_drain(struct gw_conn *conn)
 {
 	struct xfer *x = gw_conn_get_data(conn);
 
+	if (x != NULL && gw_cache_owns(conn)) {
+		gw_cache_drain(conn);
+		return;
+	}
 	if (x == NULL || !x->owrite_paused || x->oreq == NULL)
 		return;
 	x->owrite_paused = 0;
@@ -786,6 +839,10 @@ h_abort(struct gw_conn *conn)
 
 	if (x == NULL)
 		return;
+	if (gw_cache_owns(conn)) {
+		gw_cache_abort(conn);
+		return;
+	}
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	snprintf(x->result, sizeof x->result, "aborted");
 	if (x->status == 0)

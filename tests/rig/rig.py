@@ -47,8 +47,9 @@ def wait_port(port, proc, what, timeout=20):
 
 
 class Rig:
-    def __init__(self, cachalot=None, extra=(), oss=False):
+    def __init__(self, cachalot=None, extra=(), oss=False, role="gateway"):
         self.oss = oss
+        self.role = role
         self.cachalot = cachalot or os.environ.get("CACHALOT_BIN") or os.path.join(TOP, "cachalot")
         self.extra = list(extra)
         self.procs = []
@@ -77,7 +78,7 @@ class Rig:
         origin = (["--origin", f"http://oss.localhost:{self.front_port}", "--origin-type", "oss",
                    "--origin-region", "cn-hangzhou"] if self.oss else
                   ["--origin", f"http://127.0.0.1:{self.front_port}"])
-        p = self._spawn([self.cachalot, "gateway", "--listen", f"127.0.0.1:{self.port}",
+        p = self._spawn([self.cachalot, self.role, "--listen", f"127.0.0.1:{self.port}",
                          "--admin-listen", f"127.0.0.1:{self.admin_port}"] + origin +
                         ["--origin-access-key", oak, "--origin-secret-key", osk,
                          "--access-key", AK, "--secret-key", SK] + self.extra, "cachalot.log")
@@ -94,6 +95,14 @@ class Rig:
         req = urllib.request.Request(f"http://127.0.0.1:{self.front_port}/__reset", method="POST",
                                      data=b"")
         urllib.request.urlopen(req).read()
+
+    def origin_client(self):
+        """boto3 straight to the origin (through the front), as someone
+        writing behind Cachalot's back would."""
+        import boto3
+        return boto3.client("s3", endpoint_url=f"http://127.0.0.1:{self.front_port}",
+                            aws_access_key_id=ORIGIN_AK, aws_secret_access_key=ORIGIN_SK,
+                            region_name="us-east-1")
 
     def fault(self, mode, count=1):
         req = urllib.request.Request(

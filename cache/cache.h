@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cache.h: the block cache of a worker: object metadata and fixed-size
+ * blocks of object versions, in memory, with single-flight filling.
+ *
+ * A version is (bucket, key, ETag, size); it gets a number (vid) when its
+ * metadata is stored, and blocks are keyed by (vid, index), so that bytes of
+ * two versions can never be stitched together. The store does no I/O: the
+ * caller that opens a missing block is told to fill it (from the origin)
+ * and appends bytes as they arrive; every other reader of that block waits
+ * on it and is woken (on its own event loop) as bytes land.
+ *
+ * Threads: any. One mutex guards the tables and the eviction policy; block
+ * bytes are written by their one filler and read without the lock up to
+ * the published fill mark. Wake-ups use event_active, safe across loops.
+ */
+#ifndef CACHALOT_CACHE_H
+#define CACHALOT_CACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "cache/cache_evict.h"
+#include "common/common.h"
+
+struct event;
+struct cache_store;
+struct cache_blk;
+
+#define CACHE_ETAG_MAX	128
+#define CACHE_HDRS_MAX	8192
+
+/* What a GET or HEAD answer needs from the origin's metadata. */
+struct cache_meta {
+	uint64_t	vid;			/* set by cache_meta_put */
+	char		etag[CACHE_ETAG_MAX];	/* quoted, as the origin sent it */
+	uint64_t	size;
+	time_t		last_modified;		/* -1 when unknown */
+	uint64_t	validated_ms;		/* monotonic time of the last check */
+	/* Headers to replay on answers ("Name: value\r\n" lines): type,
+	 * encoding, disposition, x-amz-meta-*, storage class... */
+	char		hdrs[CACHE_HDRS_MAX];
+	size_t		hdrs_len;
+	size_t		hdrs_full_len;		/* hdrs[hdrs_len..full) full-object only */
+};
+
+struct cache_stats {
+	uint64_t	hits;			/* block opens that found the block */
+	uint64_t	misses;			/* block opens that had to fill it */
+	uint64_t	waiters;		/* hits on a block still filling */
+	uint64_t	evictions;
+	uint64_t	mem_bytes;		/* ready blocks held */
+	uint64_t	blocks;
+	uint64_t	meta_entries;
+};
+
+/* *out: a store holding mem_bytes of blocks of block_size bytes. */
+struct cache_store *cache_store_new(uint64_t mem_bytes, uint64_t block_size,
+    const struct cache_evict_ops *policy);
+void cache_store_free(struct cache_store **sp);
+uint64_t cache_block_size(const struct cache_store *s);
+void cache_stats(struct cache_store *s, struct cache_stats *out);
+
+/* Copies the metadata of bucket/key into *out: 0, or -1 when unknown. */
+int cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
+    struct cache_meta *out);
+/* Stores metadata (validated now). A different ETag or size than what was
+ * stored makes a new version (and drops the old one's blocks); the same
+ * keeps the vid. m->vid is set to the version's number. */
+void cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
+    struct cache_meta *m, uint64_t now_ms);
+/* The origin confirmed the version (304 to If-None-Match). */
+void cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
+    uint64_t vid, uint64_t now_ms);
+/* A write went through: forget the key (and its blocks), or the bucket. */
+void cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_slice key);
+void cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket);
+
+enum cache_open { CACHE_READ = 0, CACHE_FILL = 1 };
+
+/*
+ * Opens block idx of version vid, whose length is len. *bp: a new reference.
+ * CACHE_FILL: the caller must fill it (cache_blk_append, then
+ * cache_blk_finish) and may read it as it goes, like everyone else;
+ * CACHE_READ: it is there or being filled. -1: out of memory.
+ */
+int cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
+    struct cache_blk **bp);
+void cache_blk_release(struct cache_store *s, struct cache_blk **bp);
+/* One more reference to b (for a filler that also reads). */
+struct cache_blk *cache_blk_ref(struct cache_store *s, struct cache_blk *b);
+
+enum cache_blk_state { CACHE_BLK_FILLING, CACHE_BLK_READY, CACHE_BLK_FAILED };
+
+/* Bytes readable now (from cache_blk_data) and the state. */
+size_t cache_blk_avail(struct cache_blk *b, enum cache_blk_state *state);
+const char *cache_blk_data(const struct cache_blk *b);
+size_t cache_blk_len(const struct cache_blk *b);
+/* Asks for ev to be made active when the block progresses. 0: registered;
+ * 1: it has progressed past seen already (read again, no wake-up). */
+int cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct event *ev);
+void cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev);
+
+/* Filler only: more bytes (at most the length opened); the end. */
+void cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size_t len);
+void cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok);
+
+#endif

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * cache_store.c: the memory tier of blocks and the metadata of objects
+ * (see cache.h).
+ *
+ * Lock: one mutex (s->mtx) guards the block table, the metadata table, the
+ * bucket generations, the eviction policy, waiter lists and reference
+ * counts. A block's bytes are written by its single filler without the
+ * lock; 'filled' is published with release ordering and read with acquire,
+ * so readers never see bytes that are not there yet.
+ *
+ * A block's life: FILLING (in the table, not in the policy, readers may
+ * wait) -> READY (admitted to the policy, counted in mem_bytes) -> evicted
+ * (out of the table; freed when the last reader releases it). A FAILED
+ * block leaves the table at once: the next reader fills it anew.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/event.h>
+
+#include "cache/cache.h"
+
+struct waiter {
+	struct event	*ev;
+	struct waiter	*next;
+};
+
+struct cache_blk {
+	unsigned		magic;
+#define CACHE_BLK_MAGIC		0xb10cb10c
+	uint64_t		vid;
+	uint64_t		idx;
+	size_t			len;
+	_Atomic size_t		filled;
+	_Atomic int		state;
+	int			refs;		/* under the lock */
+	int			in_table;
+	struct waiter		*waiters;
+	struct cache_blk	*hnext;
+	char			*data;
+};
+
+struct meta_ent {
+	char		*bucket;
+	size_t		blen;
+	char		*key;
+	size_t		klen;
+	uint64_t	gen;		/* the bucket's generation when stored */
+	struct cache_meta *m;
+	struct meta_ent	*hnext;
+};
+
+struct bucket_gen {
+	char			*name;
+	size_t			len;
+	uint64_t		gen;
+	struct bucket_gen	*next;
+};
+
+struct cache_store {
+	unsigned			magic;
+#define CACHE_STORE_MAGIC		0x5702e5a1
+	pthread_mutex_t			mtx;
+	uint64_t			block_size;
+	uint64_t			mem_cap;
+	const struct cache_evict_ops	*pol;
+	struct cache_evict		*ev;
+	struct cache_blk		**bt;
+	size_t				nbt;
+	struct meta_ent			**mt;
+	size_t				nmt;
+	struct bucket_gen		*gens;
+	uint64_t			next_vid;
+	struct cache_stats		st;
+};
+
+static uint64_t
+mix(uint64_t a, uint64_t b)
+{
+	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x7F4A7C159E3779B9ull + (a << 6) + (a >> 2));
+
+	h ^= h >> 29;
+	h *= 0xBF58476D1CE4E5B9ull;
+	return (h ^ (h >> 32));
+}
+
+static uint64_t
+hash_bytes(const char *p, size_t n, uint64_t seed)
+{
+	uint64_t h = 14695981039346656037ull ^ seed;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)p[i];
+		h *= 1099511628211ull;
+	}
+	return (h);
+}
+
+/* The policy's id of a block: the version in the high half. */
+static uint64_t
+blk_id(uint64_t vid, uint64_t idx)
+{
+	return (vid << 32 | (idx & 0xffffffffu));
+}
+
+static struct cache_blk **
+blk_slot(struct cache_store *s, uint64_t vid, uint64_t idx)
+{
+	return (&s->bt[mix(vid, idx) & (s->nbt - 1)]);
+}
+
+static struct cache_blk *
+blk_find(struct cache_store *s, uint64_t vid, uint64_t idx)
+{
+	struct cache_blk *b;
+
+	for (b = *blk_slot(s, vid, idx); b != NULL; b = b->hnext)
+		if (b->vid == vid && b->idx == idx)
+			return (b);
+	return (NULL);
+}
+
+static void
+blk_free(struct cache_blk *b)
+{
+	CM_ASSERT(b->refs == 0 && !b->in_table && b->waiters == NULL);
+	b->magic = 0;
+	free(b->data);
+	free(b);
+}
+
+static void
+wake_all(struct cache_blk *b)
+{
+	struct waiter *w, *next;
+
+	for (w = b->waiters; w != NULL; w = next) {
+		next = w->next;
+		event_active(w->ev, EV_READ, 1);
+		free(w);
+	}
+	b->waiters = NULL;
+}
+
+/* Takes b out of the table (under the lock); drops the table's reference. */
+static void
+blk_unlink(struct cache_store *s, struct cache_blk *b)
+{
+	struct cache_blk **pp;
+
+	if (!b->in_table)
+		return;
+	for (pp = blk_slot(s, b->vid, b->idx); *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == b) {
+			*pp = b->hnext;
+			break;
+		}
+	b->in_table = 0;
+	s->st.blocks--;
+	if (atomic_load(&b->state) == CACHE_BLK_READY)
+		s->st.mem_bytes -= b->len;
+	if (--b->refs == 0)
+		blk_free(b);
+}
+
+/* The policy evicts a block (under the lock, from inside access()). */
+static void
+on_evict(void *arg, uint64_t id, uint64_t size)
+{
+	struct cache_store *s = arg;
+	struct cache_blk *b = blk_find(s, id >> 32, id & 0xffffffffu);
+
+	(void)size;
+	s->st.evictions++;
+	if (b != NULL)
+		blk_unlink(s, b);
+}
+
+struct cache_store *
+cache_store_new(uint64_t mem_bytes, uint64_t block_size, const struct cache_evict_ops *policy)
+{
+	struct cache_store *s = calloc(1, sizeof *s);
+	uint64_t want;
+
+	if (s == NULL)
+		return (NULL);
+	CM_ASSERT(block_size > 0);
+	s->magic = CACHE_STORE_MAGIC;
+	s->block_size = block_size;
+	s->mem_cap = mem_bytes;
+	s->pol = policy;
+	s->next_vid = 1;
+	want = 2 * (mem_bytes / block_size) + 1024;
+	for (s->nbt = 1024; s->nbt < want && s->nbt < (1u << 24); s->nbt *= 2)
+		;
+	s->nmt = 65536;
+	s->bt = calloc(s->nbt, sizeof *s->bt);
+	s->mt = calloc(s->nmt, sizeof *s->mt);
+	s->ev = policy->create(mem_bytes, on_evict, s);
+	if (s->bt == NULL || s->mt == NULL || s->ev == NULL ||
+	    pthread_mutex_init(&s->mtx, NULL) != 0) {
+		if (s->ev != NULL)
+			policy->fini(&s->ev);
+		free(s->bt);
+		free(s->mt);
+		free(s);
+		return (NULL);
+	}
+	return (s);
+}
+
+static void
+meta_free(struct meta_ent *e)
+{
+	free(e->bucket);
+	free(e->key);
+	free(e->m);
+	free(e);
+}
+
+void
+cache_store_free(struct cache_store **sp)
+{
+	struct cache_store *s = *sp;
+	struct bucket_gen *g, *gn;
+	struct meta_ent *e, *en;
+	size_t i;
+
+	*sp = NULL;
+	if (s == NULL)
+		return;
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
+	for (i = 0; i < s->nbt; i++)
+		while (s->bt[i] != NULL) {
+			struct cache_blk *b = s->bt[i];
+
+			wake_all(b);
+			blk_unlink(s, b);
+		}
+	for (i = 0; i < s->nmt; i++)
+		for (e = s->mt[i]; e != NULL; e = en) {
+			en = e->hnext;
+			meta_free(e);
+		}
+	for (g = s->gens; g != NULL; g = gn) {
+		gn = g->next;
+		free(g->name);
+		free(g);
+	}
+	s->pol->fini(&s->ev);
+	pthread_mutex_destroy(&s->mtx);
+	free(s->bt);
+	free(s->mt);
+	s->magic = 0;
+	free(s);
+}
+
+uint64_t
+cache_block_size(const struct cache_store *s)
+{
+	return (s->block_size);
+}
+
+void
+cache_stats(struct cache_store *s, struct cache_stats *out)
+{
+	pthread_mutex_lock(&s->mtx);
+	*out = s->st;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* ---- Metadata ---- */
+
+static uint64_t
+bucket_gen(struct cache_store *s, struct cm_slice bucket)
+{
+	struct bucket_gen *g;
+
+	for (g = s->gens; g != NULL; g = g->next)
+		if (g->len == bucket.len && memcmp(g->name, bucket.p, bucket.len) == 0)
+			return (g->gen);
+	return (0);
+}
+
+static struct meta_ent **
+meta_slot(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
+{
+	uint64_t h = hash_bytes(key.p, key.len, hash_bytes(bucket.p, bucket.len, 0));
+
+	return (&s->mt[h & (s->nmt - 1)]);
+}
+
+static struct meta_ent **
+meta_find(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
+{
+	struct meta_ent **pp;
+
+	for (pp = meta_slot(s, bucket, key); *pp != NULL; pp = &(*pp)->hnext)
+		if ((*pp)->blen == bucket.len && (*pp)->klen == key.len &&
+		    memcmp((*pp)->bucket, bucket.p, bucket.len) == 0 &&
+		    memcmp((*pp)->key, key.p, key.len) == 0)
+			return (pp);
+	return (NULL);
+}
+
+/* Drops the blocks of a version that are in the table (the first ones;
+ * any others age out, unreachable). */
+static void
+drop_version(struct cache_store *s, const struct cache_meta *m)
+{
+	uint64_t n = (m->size + s->block_size - 1) / s->block_size, i;
+	struct cache_blk *b;
+
+	for (i = 0; i < n && i < 65536; i++) {
+		b = blk_find(s, m->vid, i);
+		if (b == NULL)
+			continue;
+		if (atomic_load(&b->state) == CACHE_BLK_READY)
+			s->pol->remove(s->ev, blk_id(b->vid, b->idx));
+		blk_unlink(s, b);
+	}
+}
+
+static void
+meta_drop(struct cache_store *s, struct meta_ent **pp)
+{
+	struct meta_ent *e = *pp;
+
+	*pp = e->hnext;
+	drop_version(s, e->m);
+	s->st.meta_entries--;
+	meta_free(e);
+}
+
+int
+cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
+    struct cache_meta *out)
+{
+	struct meta_ent **pp;
+	int rv = -1;
+
+	pthread_mutex_lock(&s->mtx);
+	pp = meta_find(s, bucket, key);
+	if (pp != NULL && (*pp)->gen != bucket_gen(s, bucket)) {
+		meta_drop(s, pp);	/* the bucket was invalidated since */
+		pp = NULL;
+	}
+	if (pp != NULL) {
+		*out = *(*pp)->m;
+		rv = 0;
+	}
+	pthread_mutex_unlock(&s->mtx);
+	return (rv);
+}
+
+void
+cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
+    struct cache_meta *m, uint64_t now_ms)
+{
+	struct meta_ent **pp, *e;
+
+	pthread_mutex_lock(&s->mtx);
+	m->validated_ms = now_ms;
+	pp = meta_find(s, bucket, key);
+	if (pp != NULL && (*pp)->gen == bucket_gen(s, bucket) && (*pp)->m->size == m->size &&
+	    strcmp((*pp)->m->etag, m->etag) == 0) {
+		m->vid = (*pp)->m->vid;
+		*(*pp)->m = *m;
+		goto out;
+	}
+	if (pp != NULL)
+		meta_drop(s, pp);
+	m->vid = s->next_vid++;
+	e = calloc(1, sizeof *e);
+	if (e == NULL)
+		goto out;
+	e->bucket = malloc(bucket.len + 1);
+	e->key = malloc(key.len + 1);
+	e->m = malloc(sizeof *e->m);
+	if (e->bucket == NULL || e->key == NULL || e->m == NULL) {
+		meta_free(e);
+		goto out;
+	}
+	memcpy(e->bucket, bucket.p, bucket.len);
+	memcpy(e->key, key.p, key.len);
+	e->blen = bucket.len;
+	e->klen = key.len;
+	e->gen = bucket_gen(s, bucket);
+	*e->m = *m;
+	pp = meta_slot(s, bucket, key);
+	e->hnext = *pp;
+	*pp = e;
+	s->st.meta_entries++;
+out:
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
+    uint64_t vid, uint64_t now_ms)
+{
+	struct meta_ent **pp;
+
+	pthread_mutex_lock(&s->mtx);
+	pp = meta_find(s, bucket, key);
+	if (pp != NULL && (*pp)->m->vid == vid)
+		(*pp)->m->validated_ms = now_ms;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
+{
+	struct meta_ent **pp;
+
+	pthread_mutex_lock(&s->mtx);
+	pp = meta_find(s, bucket, key);
+	if (pp != NULL)
+		meta_drop(s, pp);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket)
+{
+	struct bucket_gen *g;
+
+	pthread_mutex_lock(&s->mtx);
+	for (g = s->gens; g != NULL; g = g->next)
+		if (g->len == bucket.len && memcmp(g->name, bucket.p, bucket.len) == 0)
+			break;
+	if (g == NULL && (g = calloc(1, sizeof *g)) != NULL) {
+		g->name = malloc(bucket.len + 1);
+		if (g->name == NULL) {
+			free(g);
+			g = NULL;
+		} else {
+			memcpy(g->name, bucket.p, bucket.len);
+			g->len = bucket.len;
+			g->next = s->gens;
+			s->gens = g;
+		}
+	}
+	if (g != NULL)
+		g->gen++;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+/* ---- Blocks ---- */
+
+int
+cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
+    struct cache_blk **bp)
+{
+	struct cache_blk *b, **slot;
+	int rv;
+
+	*bp = NULL;
+	CM_ASSERT(len > 0 && len <= s->block_size);
+	pthread_mutex_lock(&s->mtx);
+	b = blk_find(s, vid, idx);
+	if (b != NULL) {
+		b->refs++;
+		s->st.hits++;
+		if (atomic_load(&b->state) == CACHE_BLK_READY)
+			(void)s->pol->access(s->ev, blk_id(vid, idx), b->len);
+		else
+			s->st.waiters++;
+		*bp = b;
+		rv = CACHE_READ;
+		goto out;
+	}
+	b = calloc(1, sizeof *b);
+	if (b != NULL && (b->data = malloc(len)) == NULL) {
+		free(b);
+		b = NULL;
+	}
+	if (b == NULL) {
+		rv = -1;
+		goto out;
+	}
+	b->magic = CACHE_BLK_MAGIC;
+	b->vid = vid;
+	b->idx = idx;
+	b->len = len;
+	atomic_store(&b->state, CACHE_BLK_FILLING);
+	b->refs = 2;		/* the table's and the caller's */
+	b->in_table = 1;
+	slot = blk_slot(s, vid, idx);
+	b->hnext = *slot;
+	*slot = b;
+	s->st.blocks++;
+	s->st.misses++;
+	*bp = b;
+	rv = CACHE_FILL;
+out:
+	pthread_mutex_unlock(&s->mtx);
+	return (rv);
+}
+
+void
+cache_blk_release(struct cache_store *s, struct cache_blk **bp)
+{
+	struct cache_blk *b = *bp;
+
+	*bp = NULL;
+	if (b == NULL)
+		return;
+	CM_ASSERT(b->magic == CACHE_BLK_MAGIC);
+	pthread_mutex_lock(&s->mtx);
+	CM_ASSERT(b->refs > 0);
+	if (--b->refs == 0)
+		blk_free(b);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+struct cache_blk *
+cache_blk_ref(struct cache_store *s, struct cache_blk *b)
+{
+	pthread_mutex_lock(&s->mtx);
+	b->refs++;
+	pthread_mutex_unlock(&s->mtx);
+	return (b);
+}
+
+size_t
+cache_blk_avail(struct cache_blk *b, enum cache_blk_state *state)
+{
+	*state = (enum cache_blk_state)atomic_load_explicit(&b->state, memory_order_acquire);
+	return (atomic_load_explicit(&b->filled, memory_order_acquire));
+}
+
+const char *
+cache_blk_data(const struct cache_blk *b)
+{
+	return (b->data);
+}
+
+size_t
+cache_blk_len(const struct cache_blk *b)
+{
+	return (b->len);
+}
+
+int
+cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct event *ev)
+{
+	struct waiter *w;
+	int rv = 1;
+
+	pthread_mutex_lock(&s->mtx);
+	if (atomic_load(&b->filled) > seen || atomic_load(&b->state) != CACHE_BLK_FILLING)
+		goto out;
+	w = malloc(sizeof *w);
+	if (w == NULL)
+		goto out;	/* reads again: polling, not hanging */
+	w->ev = ev;
+	w->next = b->waiters;
+	b->waiters = w;
+	rv = 0;
+out:
+	pthread_mutex_unlock(&s->mtx);
+	return (rv);
+}
+
+void
+cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev)
+{
+	struct waiter **pp, *w;
+
+	pthread_mutex_lock(&s->mtx);
+	for (pp = &b->waiters; *pp != NULL; ) {
+		w = *pp;
+		if (w->ev == ev) {
+			*pp = w->next;
+			free(w);
+		} else {
+			pp = &w->next;
+		}
+	}
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size_t len)
+{
+	size_t f = atomic_load_explicit(&b->filled, memory_order_relaxed);
+
+	if (len > b->len - f)
+		len = b->len - f;	/* never past the block: the caller checks */
+	memcpy(b->data + f, p, len);
+	atomic_store_explicit(&b->filled, f + len, memory_order_release);
+	pthread_mutex_lock(&s->mtx);
+	wake_all(b);
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
+cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok)
+{
+	pthread_mutex_lock(&s->mtx);
+	if (ok && atomic_load(&b->filled) == b->len) {
+		/* Too big to keep: out while still FILLING (nothing counted). */
+		if (b->in_table && b->len > s->mem_cap)
+			blk_unlink(s, b);
+		atomic_store_explicit(&b->state, CACHE_BLK_READY, memory_order_release);
+		if (b->in_table) {
+			s->st.mem_bytes += b->len;
+			(void)s->pol->access(s->ev, blk_id(b->vid, b->idx), b->len);
+		}
+	} else {
+		atomic_store_explicit(&b->state, CACHE_BLK_FAILED, memory_order_release);
+		blk_unlink(s, b);
+	}
+	wake_all(b);
+	pthread_mutex_unlock(&s->mtx);
+}

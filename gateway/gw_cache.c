@@ -1,0 +1,771 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_cache.c: GET and HEAD answered from the block cache (serve role).
+ *
+ *   META  the object's metadata from the cache; when unknown or older
+ *         than --freshness, a HEAD to the origin (If-None-Match when a
+ *         version is known: 304 keeps it, 200 replaces it)
+ *   EVAL  S3's conditionals and Range on that metadata (cache_range):
+ *         304, 412, 416 answered here; else the head of a 200/206
+ *   SEND  block after block: a block in the cache (or being filled by
+ *         another request) is read as its bytes land; a missing one is
+ *         filled from the origin with Range and If-Match: ETag, so that
+ *         every block of one answer is of one version. A block that fails
+ *         (origin error, object changed) fails the answer: the client sees
+ *         a cut connection, never mixed bytes.
+ *
+ * Threads: a cread lives on its connection's loop; blocks are shared with
+ * other loops through cache_store (see cache.h), which wakes this loop's
+ * 'wake' event when a block another loop fills makes progress.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <event2/event.h>
+
+#include "cache/cache.h"
+#include "cache/cache_range.h"
+#include "common/cm_log.h"
+#include "gateway/gw_forward.h"
+#include "gateway/gw_priv.h"
+
+enum cstate { S_META, S_SEND, S_DONE };
+
+struct cread {
+	unsigned		magic;
+#define CREAD_MAGIC		0xc4ead001
+	struct gw_ctx		*ctx;
+	struct cache_store	*store;
+	struct gw_conn		*conn;
+	struct gw_req		*req;
+	enum gw_op		op;
+	struct cm_slice		bucket;
+	struct cm_slice		rawkey;
+	struct cm_buf		mkey;		/* the key as the cache knows it */
+	struct cache_meta	meta;
+	int			have_meta;
+	enum cstate		state;
+	struct gw_oreq		*oreq;		/* HEAD, or the fill of fblk */
+	struct gw_fwd		fwd;
+	struct event		*wake;
+	/* The answer's bytes: [pos, end) of the object. */
+	uint64_t		pos;
+	uint64_t		end;
+	struct cache_blk	*blk;		/* the block being read */
+	uint64_t		bidx;
+	int			waiting;	/* on blk's progress */
+	struct cache_blk	*fblk;		/* the block this request fills */
+	uint64_t		fstart;		/* its first byte in the object */
+	uint64_t		fskip;		/* bytes of the origin's body to skip */
+	int			fdone;
+	int			paused;		/* client output full */
+	int			status;
+	int			head_status;
+	uint64_t		bytes_out;
+	uint64_t		origin_bytes;
+	uint64_t		ttfb_us;
+	const char		*result;
+};
+
+static void send_more(struct cread *x);
+static void cread_done(struct cread *x, int ok);
+
+static uint64_t
+mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
+}
+
+/* ---- Answers made here ---- */
+
+static void
+add_hdr(struct s3sig_hdr *h, size_t *n, const char *name, struct cm_slice v)
+{
+	h[*n].name = cm_slice_str(name);
+	h[*n].value = v;
+	(*n)++;
+}
+
+static void
+error_answer(struct cread *x, int status, const char *code, const char *msg, const char *extra)
+{
+	char body[2048];
+	struct s3sig_hdr h[2];
+	size_t n = 0;
+	int len;
+
+	gw_metrics_error(&x->ctx->metrics, code);
+	len = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
+	    "<Code>%s</Code><Message>%s</Message>%s<RequestId>%s</RequestId></Error>", code, msg,
+	    extra != NULL ? extra : "", x->req->id);
+	if (len < 0 || (size_t)len >= sizeof body)
+		len = 0;
+	add_hdr(h, &n, "Content-Type", CM_SLICE_LIT("application/xml"));
+	add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
+	x->status = status;
+	gw_conn_respond(x->conn, status, h, n, len);
+	(void)gw_conn_write(x->conn, body, (size_t)len);
+}
+
+/* Parses the replay headers of the metadata into h. */
+static size_t
+replay_hdrs(const struct cache_meta *m, size_t upto, struct s3sig_hdr *h, size_t max)
+{
+	size_t i = 0, n = 0;
+
+	while (i < upto && n < max) {
+		const char *line = m->hdrs + i, *eol = memchr(line, '\n', upto - i), *colon;
+
+		if (eol == NULL)
+			break;
+		colon = memchr(line, ':', (size_t)(eol - line));
+		if (colon != NULL) {
+			h[n].name = cm_slice(line, (size_t)(colon - line));
+			h[n].value = cm_slice_trim(cm_slice(colon + 1, (size_t)(eol - colon - 1)));
+			n++;
+		}
+		i = (size_t)(eol - m->hdrs) + 1;
+	}
+	return (n);
+}
+
+/* The head of a 200/206/304 from the metadata. */
+static void
+object_head(struct cread *x, int status, uint64_t first, uint64_t last, int64_t clen)
+{
+	struct s3sig_hdr h[GW_MAX_HDRS];
+	char lm[40], cr[96];
+	size_t n = 0;
+	struct tm tm;
+	const struct cache_meta *m = &x->meta;
+
+	add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
+	add_hdr(h, &n, "ETag", cm_slice_str(m->etag));
+	if (m->last_modified >= 0 && gmtime_r(&m->last_modified, &tm) != NULL &&
+	    strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
+		add_hdr(h, &n, "Last-Modified", cm_slice_str(lm));
+	add_hdr(h, &n, "Accept-Ranges", CM_SLICE_LIT("bytes"));
+	if (status == 206) {
+		snprintf(cr, sizeof cr, "bytes %llu-%llu/%llu", (unsigned long long)first,
+		    (unsigned long long)last, (unsigned long long)m->size);
+		add_hdr(h, &n, "Content-Range", cm_slice_str(cr));
+	}
+	/* Whole-object checksums only on whole-object answers. */
+	n += replay_hdrs(m, status == 200 ? m->hdrs_full_len : m->hdrs_len, h + n,
+	    CM_ARRAY_LEN(h) - n);
+	x->status = status;
+	gw_conn_respond(x->conn, status, h, n, clen);
+}
+
+/* ---- Metadata from the origin's HEAD ---- */
+
+static int
+keep_header(struct cm_slice n, int *full_only)
+{
+	static const char *const names[] = {
+		"content-type", "content-encoding", "content-disposition", "content-language",
+		"cache-control", "expires", "x-amz-storage-class", "x-amz-server-side-encryption",
+		"x-amz-server-side-encryption-aws-kms-key-id", "x-amz-website-redirect-location",
+		"x-amz-version-id", "x-amz-tagging-count", "x-amz-object-lock-mode",
+		"x-amz-object-lock-retain-until-date", "x-amz-replication-status",
+	};
+	size_t i;
+
+	*full_only = 0;
+	if (n.len > 11 && cm_slice_eq_nocase(cm_slice(n.p, 11), CM_SLICE_LIT("x-amz-meta-")))
+		return (1);
+	if (n.len > 15 && cm_slice_eq_nocase(cm_slice(n.p, 15), CM_SLICE_LIT("x-amz-checksum-"))) {
+		*full_only = 1;
+		return (1);
+	}
+	for (i = 0; i < CM_ARRAY_LEN(names); i++)
+		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
+			return (1);
+	return (0);
+}
+
+static int
+meta_from_head(struct cread *x, const struct s3sig_hdr *hdrs, size_t n, struct cache_meta *m)
+{
+	struct cm_buf full;
+	uint64_t v;
+	size_t i;
+	int have_len = 0, fo;
+
+	memset(m, 0, sizeof *m);
+	m->last_modified = -1;
+	cm_buf_init(&full, CACHE_HDRS_MAX / 2);
+	for (i = 0; i < n; i++) {
+		char nb[256];
+		struct cm_slice name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, nb, sizeof nb), val;
+
+		val = cm_slice_trim(hdrs[i].value);
+		if (cm_slice_eq_nocase(name, CM_SLICE_LIT("etag"))) {
+			if (val.len == 0 || val.len >= sizeof m->etag)
+				goto fail;
+			memcpy(m->etag, val.p, val.len);
+			m->etag[val.len] = '\0';
+		} else if (cm_slice_eq_nocase(name, CM_SLICE_LIT("content-length"))) {
+			if (cm_parse_u64(val, UINT64_MAX, &v) != 0)
+				goto fail;
+			m->size = v;
+			have_len = 1;
+		} else if (cm_slice_eq_nocase(name, CM_SLICE_LIT("last-modified"))) {
+			time_t t;
+
+			if (s3sig_parse_http_date(val, &t) == 0)
+				m->last_modified = t;
+		} else if (keep_header(name, &fo)) {
+			char line[1024];
+			int len = snprintf(line, sizeof line, "%.*s: %.*s\n", (int)name.len, name.p,
+			    (int)val.len, val.p);
+
+			if (len < 0 || (size_t)len >= sizeof line)
+				continue;
+			if (fo) {
+				(void)cm_buf_add(&full, line, (size_t)len);
+			} else if (m->hdrs_len + (size_t)len < sizeof m->hdrs / 2) {
+				memcpy(m->hdrs + m->hdrs_len, line, (size_t)len);
+				m->hdrs_len += (size_t)len;
+			}
+		}
+	}
+	if (m->etag[0] == '\0' || !have_len)
+		goto fail;
+	memcpy(m->hdrs + m->hdrs_len, full.p != NULL ? full.p : "", full.len);
+	m->hdrs_full_len = m->hdrs_len + full.len;
+	cm_buf_free(&full);
+	return (0);
+fail:
+	cm_buf_free(&full);
+	return (-1);
+}
+
+static void evaluate(struct cread *x);
+
+static int
+head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
+{
+	struct cread *x = arg;
+	struct cache_meta m;
+
+	x->head_status = status;
+	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	if (status == 304 && x->have_meta) {
+		cache_meta_touch(x->store, x->bucket, cm_buf_slice(&x->mkey), x->meta.vid, mono_ms());
+		GW_INC(&x->ctx->metrics, revalidated_unchanged, 1);
+		return (0);
+	}
+	if (status == 200 && meta_from_head(x, hdrs, n, &m) == 0) {
+		if (x->have_meta && strcmp(m.etag, x->meta.etag) != 0)
+			GW_INC(&x->ctx->metrics, revalidated_changed, 1);
+		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, mono_ms());
+		x->meta = m;
+		x->have_meta = 1;
+		return (0);
+	}
+	/* Gone or unreadable at the origin: the cache forgets it. */
+	cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
+	x->have_meta = 0;
+	return (0);
+}
+
+static int head_on_data(void *arg, const char *p, size_t len) { (void)arg; (void)p; (void)len; return (0); }
+static ssize_t no_body(void *arg, char *buf, size_t max) { (void)arg; (void)buf; (void)max; return (0); }
+
+static void
+head_on_done(void *arg, const char *err)
+{
+	struct cread *x = arg;
+
+	x->oreq = NULL;
+	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	if (err != NULL) {
+		GW_INC(&x->ctx->metrics, origin_errors, 1);
+		error_answer(x, 503, "ServiceUnavailable", "The origin could not be reached; please retry.",
+		    NULL);
+		cread_done(x, 1);
+		return;
+	}
+	if (!x->have_meta || (x->head_status != 200 && x->head_status != 304)) {
+		switch (x->head_status) {
+		case 404:
+			error_answer(x, 404, "NoSuchKey", "The specified key does not exist.", NULL);
+			break;
+		case 403:
+			error_answer(x, 403, "AccessDenied", "Access Denied", NULL);
+			break;
+		default:
+			error_answer(x, x->head_status >= 400 ? x->head_status : 502, "InternalError",
+			    "The origin answered unexpectedly.", NULL);
+		}
+		cread_done(x, 1);
+		return;
+	}
+	evaluate(x);
+}
+
+static const struct gw_oreq_ops head_ops = { head_on_head, head_on_data, no_body, head_on_done };
+
+/* An origin request of our own: method, and extra headers. */
+static int
+origin_request(struct cread *x, const char *method, const struct s3sig_hdr *extra, size_t n,
+    const struct gw_oreq_ops *ops)
+{
+	struct gw_req r;
+
+	memset(&r, 0, sizeof r);
+	r.method = cm_slice_str(method);
+	r.path = x->req->path;
+	r.query = cm_slice("", 0);
+	memcpy(r.hdrs, extra, n * sizeof *extra);
+	r.nhdrs = n;
+	memcpy(r.id, x->req->id, sizeof r.id);
+	gw_fwd_fini(&x->fwd);
+	gw_fwd_init(&x->fwd);
+	if (gw_fwd_build(&x->fwd, x->ctx->conf, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
+		return (-1);
+	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1,
+	    ops, x);
+	return (x->oreq != NULL ? 0 : -1);
+}
+
+/* ---- Filling a block from the origin ---- */
+
+static int
+fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
+{
+	struct cread *x = arg;
+	size_t i;
+	uint64_t start = 0;
+	int etag_ok = 0;
+
+	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	for (i = 0; i < n; i++) {
+		struct cm_slice v = cm_slice_trim(hdrs[i].value);
+
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("etag")))
+			etag_ok = cm_slice_eq(v, x->meta.etag);
+		else if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-range")) &&
+		    v.len > 6 && memcmp(v.p, "bytes ", 6) == 0) {
+			struct cm_slice a, rest = cm_slice_cut(cm_slice(v.p + 6, v.len - 6), '-', &a);
+
+			if (rest.p == NULL || cm_parse_u64(a, UINT64_MAX, &start) != 0)
+				return (GW_ORIGIN_ABORT);
+		}
+	}
+	if (!etag_ok || (status != 200 && status != 206)) {
+		/* Changed under us (412 to If-Match, another ETag) or failing. */
+		CM_LOGI("req=%s block %llu: origin answered %d%s", x->req->id,
+		    (unsigned long long)x->bidx, status, etag_ok ? "" : " with another version");
+		cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
+		return (GW_ORIGIN_ABORT);
+	}
+	/* An origin that ignores Range answers 200 with the whole object. */
+	x->fskip = status == 200 ? x->fstart : (start == x->fstart ? 0 : UINT64_MAX);
+	return (x->fskip == UINT64_MAX ? GW_ORIGIN_ABORT : 0);
+}
+
+static int
+fill_on_data(void *arg, const char *p, size_t len)
+{
+	struct cread *x = arg;
+	size_t room, take;
+	enum cache_blk_state st;
+
+	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
+	x->origin_bytes += len;
+	if (x->fskip > 0) {
+		take = len < x->fskip ? len : (size_t)x->fskip;
+		x->fskip -= take;
+		p += take;
+		len -= take;
+	}
+	room = cache_blk_len(x->fblk) - cache_blk_avail(x->fblk, &st);
+	take = len < room ? len : room;
+	if (take > 0) {
+		cache_blk_append(x->store, x->fblk, p, take);
+		GW_INC(&x->ctx->metrics, cache_bytes_filled, take);
+	}
+	if (x->state == S_SEND && !x->paused)
+		send_more(x);
+	return (0);
+}
+
+static void
+fill_on_done(void *arg, const char *err)
+{
+	struct cread *x = arg;
+	enum cache_blk_state st;
+	size_t have = cache_blk_avail(x->fblk, &st);
+	int ok = err == NULL && have == cache_blk_len(x->fblk);
+
+	x->oreq = NULL;
+	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	if (err != NULL)
+		GW_INC(&x->ctx->metrics, origin_errors, 1);
+	cache_blk_finish(x->store, x->fblk, ok);
+	cache_blk_release(x->store, &x->fblk);
+	x->fdone = 1;
+	if (!ok)
+		CM_LOGW("req=%s block %llu fill failed: %s", x->req->id, (unsigned long long)x->bidx,
+		    err != NULL ? err : "short body");
+	if (!x->paused)
+		send_more(x);
+}
+
+static const struct gw_oreq_ops fill_ops = { fill_on_head, fill_on_data, no_body, fill_on_done };
+
+static int
+start_fill(struct cread *x, uint64_t idx, size_t len)
+{
+	struct s3sig_hdr h[2];
+	char range[64];
+
+	x->fstart = idx * cache_block_size(x->store);
+	snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)x->fstart,
+	    (unsigned long long)(x->fstart + len - 1));
+	h[0].name = CM_SLICE_LIT("Range");
+	h[0].value = cm_slice_str(range);
+	h[1].name = CM_SLICE_LIT("If-Match");
+	h[1].value = cm_slice_str(x->meta.etag);
+	x->fdone = 0;
+	return (origin_request(x, "GET", h, 2, &fill_ops));
+}
+
+/* ---- Sending ---- */
+
+static void
+on_wake(evutil_socket_t fd, short what, void *arg)
+{
+	struct cread *x = arg;
+
+	(void)fd;
+	(void)what;
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	x->waiting = 0;
+	if (!x->paused)
+		send_more(x);
+}
+
+static void
+send_more(struct cread *x)
+{
+	uint64_t bs = cache_block_size(x->store);
+	enum cache_blk_state st;
+	size_t avail, off, want, n, len;
+	int rc;
+
+	if (x->state != S_SEND)
+		return;
+	while (x->pos < x->end) {
+		if (x->blk == NULL) {
+			/* One fill at a time: the next block waits for ours. */
+			if (x->fblk != NULL)
+				return;
+			x->bidx = x->pos / bs;
+			len = (size_t)(x->meta.size - x->bidx * bs < bs ? x->meta.size - x->bidx * bs : bs);
+			rc = cache_blk_open(x->store, x->meta.vid, x->bidx, len, &x->blk);
+			if (rc < 0) {
+				x->result = "nomem";
+				cread_done(x, 0);
+				return;
+			}
+			if (rc == CACHE_FILL) {
+				/* The filler holds its own reference too. */
+				x->fblk = cache_blk_ref(x->store, x->blk);
+				if (start_fill(x, x->bidx, len) != 0) {
+					cache_blk_finish(x->store, x->blk, 0);
+					cache_blk_release(x->store, &x->fblk);
+					x->result = "fill-failed";
+					cread_done(x, 0);
+					return;
+				}
+				x->result = "miss";
+			} else if (x->result == NULL) {
+				x->result = "hit";
+			}
+		}
+		avail = cache_blk_avail(x->blk, &st);
+		off = (size_t)(x->pos - x->bidx * bs);
+		want = (size_t)((x->end - x->bidx * bs) < cache_blk_len(x->blk) ?
+		    x->end - x->bidx * bs : cache_blk_len(x->blk));
+		if (avail > off) {
+			n = (avail < want ? avail : want) - off;
+			rc = gw_conn_write(x->conn, cache_blk_data(x->blk) + off, n);
+			if (rc == GW_ERROR) {
+				cread_done(x, 0);
+				return;
+			}
+			x->pos += n;
+			x->bytes_out += n;
+			GW_INC(&x->ctx->metrics, bytes_out, n);
+			if (x->fblk != x->blk)
+				GW_INC(&x->ctx->metrics, cache_bytes_hit, n);
+			if (x->pos - x->bidx * bs == want) {
+				cache_blk_unwait(x->store, x->blk, x->wake);
+				cache_blk_release(x->store, &x->blk);
+			}
+			if (rc == GW_PAUSE) {
+				x->paused = 1;
+				return;
+			}
+			continue;
+		}
+		if (st == CACHE_BLK_FAILED) {
+			x->result = "broken";
+			cread_done(x, 0);
+			return;
+		}
+		if (x->fblk == x->blk)
+			return;		/* our own fill wakes us (fill_on_data) */
+		if (!x->waiting) {
+			if (cache_blk_wait(x->store, x->blk, avail, x->wake) == 1)
+				continue;
+			x->waiting = 1;
+		}
+		return;
+	}
+	/* All sent; the block we fill (if any) must be whole first. */
+	if (x->fblk != NULL)
+		return;
+	cread_done(x, 1);
+}
+
+/* ---- Evaluation ---- */
+
+static struct cm_slice
+hv(const struct gw_req *r, const char *name)
+{
+	const struct s3sig_hdr *h = gw_req_hdr(r, name);
+
+	return (h != NULL ? h->value : cm_slice("", 0));
+}
+
+static void
+evaluate(struct cread *x)
+{
+	struct cache_obj_info o;
+	struct cache_conds c;
+	struct cache_range rg;
+	const struct s3sig_hdr *range = gw_req_hdr(x->req, "range");
+	char extra[256];
+	int s;
+
+	o.etag = cm_slice_str(x->meta.etag);
+	o.size = x->meta.size;
+	o.last_modified = x->meta.last_modified;
+	c.if_match = hv(x->req, "if-match");
+	c.if_none_match = hv(x->req, "if-none-match");
+	c.if_modified_since = hv(x->req, "if-modified-since");
+	c.if_unmodified_since = hv(x->req, "if-unmodified-since");
+	s = cache_cond_eval(&o, &c);
+	if (s == 412) {
+		error_answer(x, 412, "PreconditionFailed",
+		    "At least one of the pre-conditions you specified did not hold", NULL);
+		cread_done(x, 1);
+		return;
+	}
+	if (s == 304) {
+		object_head(x, 304, 0, 0, -1);
+		cread_done(x, 1);
+		return;
+	}
+	s = range != NULL ? cache_range_eval(range->value, x->meta.size, &rg) : 200;
+	if (s == 416) {
+		struct s3sig_hdr h[3];
+		char cr[64], body[1024];
+		size_t n = 0;
+		int len;
+
+		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)x->meta.size);
+		snprintf(extra, sizeof extra, "<RangeRequested>%.*s</RangeRequested>"
+		    "<ActualObjectSize>%llu</ActualObjectSize>", (int)(range->value.len > 100 ? 100 :
+		    range->value.len), range->value.p, (unsigned long long)x->meta.size);
+		len = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
+		    "<Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message>"
+		    "%s<RequestId>%s</RequestId></Error>", extra, x->req->id);
+		gw_metrics_error(&x->ctx->metrics, "InvalidRange");
+		add_hdr(h, &n, "Content-Type", CM_SLICE_LIT("application/xml"));
+		add_hdr(h, &n, "Content-Range", cm_slice_str(cr));
+		add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
+		x->status = 416;
+		gw_conn_respond(x->conn, 416, h, n, len);
+		(void)gw_conn_write(x->conn, body, (size_t)len);
+		cread_done(x, 1);
+		return;
+	}
+	if (s == 206) {
+		x->pos = rg.first;
+		x->end = rg.last + 1;
+	} else {
+		x->pos = 0;
+		x->end = x->meta.size;
+	}
+	object_head(x, s, x->pos, x->end - 1, (int64_t)(x->end - x->pos));
+	if (x->req->head || x->end == x->pos) {
+		x->result = x->result != NULL ? x->result : "hit";
+		cread_done(x, 1);
+		return;
+	}
+	x->state = S_SEND;
+	send_more(x);
+}
+
+/* ---- Entry points from gw_s3.c ---- */
+
+static void
+cread_free(struct cread *x)
+{
+	if (x->oreq != NULL)
+		gw_oreq_cancel(&x->oreq);
+	if (x->blk != NULL) {
+		cache_blk_unwait(x->store, x->blk, x->wake);
+		cache_blk_release(x->store, &x->blk);
+	}
+	if (x->fblk != NULL) {
+		cache_blk_finish(x->store, x->fblk, 0);
+		cache_blk_release(x->store, &x->fblk);
+	}
+	if (x->wake != NULL)
+		event_free(x->wake);
+	gw_fwd_fini(&x->fwd);
+	cm_buf_free(&x->mkey);
+	x->magic = 0;
+	free(x);
+}
+
+static void
+cread_done(struct cread *x, int ok)
+{
+	struct gw_conn *conn = x->conn;
+	struct gw_req *r = x->req;
+	struct timespec ts;
+	uint64_t us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - r->start_us;
+	gw_metrics_request(&x->ctx->metrics, x->op, x->status);
+	CM_LOGI("req=%s peer=%s op=%s bucket=%.*s key=%.*s status=%d in=0 out=%llu ms=%.1f "
+	    "origin_ms=%.1f result=%s", r->id, gw_conn_peer(conn), gw_op_name(x->op),
+	    (int)x->bucket.len, x->bucket.p, (int)x->rawkey.len, x->rawkey.p, x->status,
+	    (unsigned long long)x->bytes_out, (double)us / 1000.0, (double)x->ttfb_us / 1000.0,
+	    x->result != NULL ? x->result : "hit");
+	gw_conn_set_data(conn, NULL);
+	cread_free(x);
+	if (ok)
+		gw_conn_end(conn);
+	else
+		gw_conn_fail(conn);
+}
+
+/* Starts a cached GET or HEAD; the request is verified and cacheable. */
+void
+gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum gw_op op,
+    struct cm_slice bucket, struct cm_slice rawkey)
+{
+	struct cread *x = calloc(1, sizeof *x);
+	uint64_t now = mono_ms();
+	struct s3sig_hdr h[1];
+	size_t n = 0;
+
+	if (x == NULL) {
+		gw_conn_fail(conn);
+		return;
+	}
+	x->magic = CREAD_MAGIC;
+	x->ctx = ctx;
+	x->store = ctx->conf->cache;
+	x->conn = conn;
+	x->req = r;
+	x->op = op;
+	x->bucket = bucket;
+	x->rawkey = rawkey;
+	x->state = S_META;
+	gw_fwd_init(&x->fwd);
+	cm_buf_init(&x->mkey, 64 * 1024);
+	x->wake = event_new(ctx->base, -1, 0, on_wake, x);
+	gw_conn_set_data(conn, x);
+	if (x->wake == NULL || s3sig_canon_uri(&x->mkey, rawkey) != 0) {
+		error_answer(x, 500, "InternalError", "We encountered an internal error.", NULL);
+		cread_done(x, 1);
+		return;
+	}
+	x->have_meta = cache_meta_get(x->store, bucket, cm_buf_slice(&x->mkey), &x->meta) == 0;
+	if (x->have_meta && now - x->meta.validated_ms < ctx->conf->cfg->freshness * 1000) {
+		evaluate(x);
+		return;
+	}
+	if (x->have_meta) {
+		h[0].name = CM_SLICE_LIT("If-None-Match");
+		h[0].value = cm_slice_str(x->meta.etag);
+		n = 1;
+	}
+	if (origin_request(x, "HEAD", h, n, &head_ops) != 0) {
+		error_answer(x, 500, "InternalError", "We encountered an internal error.", NULL);
+		cread_done(x, 1);
+	}
+}
+
+int
+gw_cache_owns(struct gw_conn *conn)
+{
+	struct cread *x = gw_conn_get_data(conn);
+
+	return (x != NULL && x->magic == CREAD_MAGIC);
+}
+
+void
+gw_cache_drain(struct gw_conn *conn)
+{
+	struct cread *x = gw_conn_get_data(conn);
+
+	if (x == NULL || !x->paused)
+		return;
+	x->paused = 0;
+	send_more(x);
+}
+
+void
+gw_cache_abort(struct gw_conn *conn)
+{
+	struct cread *x = gw_conn_get_data(conn);
+
+	if (x->status == 0)
+		x->status = 499;
+	x->result = "aborted";
+	{
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		gw_metrics_request(&x->ctx->metrics, x->op, x->status);
+	}
+	gw_conn_set_data(conn, NULL);
+	cread_free(x);
+}
+
+/* The key of a write as the cache knows it (canonical form). */
+void
+gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
+    struct cm_slice rawkey)
+{
+	struct cm_buf k;
+
+	if (ctx->conf->cache == NULL)
+		return;
+	if (op == GW_OP_DeleteObjects || op == GW_OP_DeleteBucket) {
+		cache_meta_invalidate_bucket(ctx->conf->cache, bucket);
+		return;
+	}
+	cm_buf_init(&k, 64 * 1024);
+	if (s3sig_canon_uri(&k, rawkey) == 0)
+		cache_meta_invalidate(ctx->conf->cache, bucket, cm_buf_slice(&k));
+	cm_buf_free(&k);
+}
