@@ -299,11 +299,14 @@ def do_jssdk(rig, ck, tmp, paths):
 
 
 def main():
-    ck = Checks("clients")
+    ck = Checks("clients" if os.environ.get("CLIENTS_ROLE", "gateway") == "gateway" else
+                "clients-" + os.environ["CLIENTS_ROLE"])
     tmp = tempfile.mkdtemp(prefix="cachalot-clients-")
     paths = files(tmp)
     only = sys.argv[1:] or ["boto3", "awscli", "s3cmd", "rclone", "jssdk"]
-    with Rig(extra=["--virtual-host-domain", "s3.localhost"]) as rig:
+    # CLIENTS_ROLE=serve runs the same through the block cache.
+    role = os.environ.get("CLIENTS_ROLE", "gateway")
+    with Rig(role=role, extra=["--virtual-host-domain", "s3.localhost"]) as rig:
         for name in only:
             before = ck.failed
             try:
