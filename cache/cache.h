@@ -38,6 +38,7 @@ struct cache_meta {
 	uint64_t	size;
 	time_t		last_modified;		/* -1 when unknown */
 	uint64_t	validated_ms;		/* monotonic time of the last check */
+	unsigned char	vhash[32];		/* names the version's blocks on disk */
 	/* Headers to replay on answers ("Name: value\r\n" lines): type,
 	 * encoding, disposition, x-amz-meta-*, storage class... */
 	char		hdrs[CACHE_HDRS_MAX];
@@ -55,10 +56,16 @@ struct cache_stats {
 	uint64_t	meta_entries;
 };
 
+struct cache_disk;
+
 /* *out: a store holding mem_bytes of blocks of block_size bytes. */
 struct cache_store *cache_store_new(uint64_t mem_bytes, uint64_t block_size,
     const struct cache_evict_ops *policy);
 void cache_store_free(struct cache_store **sp);
+/* Backs the metadata with the disk tier: loads what it holds (validated
+ * then, by the wall clock, freshness in ms) and keeps it in step. */
+void cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t freshness_ms);
+struct cache_disk *cache_store_disk(struct cache_store *s);
 uint64_t cache_block_size(const struct cache_store *s);
 void cache_stats(struct cache_store *s, struct cache_stats *out);
 
@@ -102,6 +109,11 @@ size_t cache_blk_len(const struct cache_blk *b);
 int cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct event *ev);
 void cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev);
 
+/* Filler only: the whole block from read(arg, buf, len); on success (0)
+ * the block is finished, else it is still the caller's to fill. Returns
+ * read's result. */
+int cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
+    int (*read)(void *arg, char *buf, size_t len), void *arg);
 /* Filler only: more bytes (at most the length opened); the end. */
 void cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size_t len);
 void cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok);

@@ -22,6 +22,13 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
+#include "cache/cache_disk.h"
+
+#include <dirent.h>
+#include <stdio.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 struct waiter {
 	struct event	*ev;
@@ -73,6 +80,7 @@ struct cache_store {
 	struct meta_ent			**mt;
 	size_t				nmt;
 	struct bucket_gen		*gens;
+	struct cache_disk		*disk;
 	uint64_t			next_vid;
 	struct cache_stats		st;
 };
@@ -331,6 +339,8 @@ meta_drop(struct cache_store *s, struct meta_ent **pp)
 	struct meta_ent *e = *pp;
 
 	*pp = e->hnext;
+	if (s->disk != NULL)
+		cache_disk_meta_remove(s->disk, cm_slice(e->bucket, e->blen), cm_slice(e->key, e->klen));
 	drop_version(s, e->m);
 	s->st.meta_entries--;
 	meta_free(e);
@@ -370,6 +380,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	    strcmp((*pp)->m->etag, m->etag) == 0) {
 		m->vid = (*pp)->m->vid;
 		*(*pp)->m = *m;
+		if (s->disk != NULL)
+			(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
 		goto out;
 	}
 	if (pp != NULL)
@@ -388,6 +400,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	memcpy(e->bucket, bucket.p, bucket.len);
 	memcpy(e->key, key.p, key.len);
 	e->blen = bucket.len;
+	if (s->disk != NULL)
+		(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
 	e->klen = key.len;
 	e->gen = bucket_gen(s, bucket);
 	*e->m = *m;
@@ -407,8 +421,11 @@ cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice 
 
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
-	if (pp != NULL && (*pp)->m->vid == vid)
+	if (pp != NULL && (*pp)->m->vid == vid) {
 		(*pp)->m->validated_ms = now_ms;
+		if (s->disk != NULL)
+			(void)cache_disk_meta_put(s->disk, bucket, key, (*pp)->m, (int64_t)time(NULL));
+	}
 	pthread_mutex_unlock(&s->mtx);
 }
 
@@ -447,6 +464,19 @@ cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket)
 	}
 	if (g != NULL)
 		g->gen++;
+	/* With a disk, the bucket's entries go now, and their files with
+	 * them: a restart must not bring them back. */
+	if (s->disk != NULL) {
+		size_t i;
+		struct meta_ent **pp;
+
+		for (i = 0; i < s->nmt; i++)
+			for (pp = &s->mt[i]; *pp != NULL; )
+				if ((*pp)->blen == bucket.len && memcmp((*pp)->bucket, bucket.p, bucket.len) == 0)
+					meta_drop(s, pp);
+				else
+					pp = &(*pp)->hnext;
+	}
 	pthread_mutex_unlock(&s->mtx);
 }
 
@@ -618,4 +648,70 @@ cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok)
 	}
 	wake_all(b);
 	pthread_mutex_unlock(&s->mtx);
+}
+
+int
+cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
+    int (*read)(void *arg, char *buf, size_t len), void *arg)
+{
+	int rv = read(arg, b->data, b->len);
+
+	if (rv == 0) {
+		atomic_store_explicit(&b->filled, b->len, memory_order_release);
+		cache_blk_finish(s, b, 1);
+	}
+	return (rv);
+}
+
+struct cache_disk *
+cache_store_disk(struct cache_store *s)
+{
+	return (s->disk);
+}
+
+/* Loads the metadata files of the disk tier (at start, before any loop). */
+void
+cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t freshness_ms)
+{
+	char dir[4200], p[4500];
+	struct dirent *de;
+	struct timespec ts;
+	uint64_t now_ms;
+	time_t wall = time(NULL);
+	DIR *dh;
+	int i;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	s->disk = NULL;		/* no writes back while loading */
+	for (i = 0; i < 256; i++) {
+		snprintf(dir, sizeof dir, "%s/meta/%02x", cache_disk_dir(d), i);
+		dh = opendir(dir);
+		if (dh == NULL)
+			continue;
+		while ((de = readdir(dh)) != NULL) {
+			struct cache_meta m;
+			char bucket[1025], key[4097];
+			size_t bl, kl;
+			int64_t vw;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+			if (cache_disk_meta_load(p, &m, &vw, bucket, &bl, key, &kl) != 0) {
+				(void)unlink(p);
+				continue;
+			}
+			/* Validated vw (wall clock): as old now as it was then. */
+			{
+				uint64_t age = wall > vw ? (uint64_t)(wall - vw) * 1000u : 0;
+
+				if (age >= freshness_ms || age > now_ms)
+					continue;	/* stale: revalidated when asked */
+				cache_meta_put(s, cm_slice(bucket, bl), cm_slice(key, kl), &m, now_ms - age);
+			}
+		}
+		closedir(dh);
+	}
+	s->disk = d;
 }

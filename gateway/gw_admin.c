@@ -19,6 +19,7 @@
 #include "common/cm_log.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
+#include "cache/cache_disk.h"
 
 struct gw_admin {
 	struct MHD_Daemon	*d;
@@ -95,6 +96,20 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 			    (unsigned long long)st.hits, (unsigned long long)st.misses,
 			    (unsigned long long)st.waiters, (unsigned long long)st.evictions,
 			    (unsigned long long)st.mem_bytes, (unsigned long long)st.meta_entries);
+			if (cache_store_disk(a->ctxs[0]->conf->cache) != NULL) {
+				struct cache_disk_stats ds;
+
+				cache_disk_stats(cache_store_disk(a->ctxs[0]->conf->cache), &ds);
+				(void)cm_buf_addf(&out, "cachalot_cache_tier_bytes{tier=\"disk\"} %llu\n"
+				    "# HELP cachalot_cache_disk_corrupt_total Disk blocks that failed their check (dropped, refetched).\n"
+				    "# TYPE cachalot_cache_disk_corrupt_total counter\ncachalot_cache_disk_corrupt_total %llu\n"
+				    "# HELP cachalot_cache_disk_errors_total Disk writes that failed.\n"
+				    "# TYPE cachalot_cache_disk_errors_total counter\ncachalot_cache_disk_errors_total %llu\n"
+				    "# HELP cachalot_cache_disk_evictions_total Blocks evicted from disk.\n"
+				    "# TYPE cachalot_cache_disk_evictions_total counter\ncachalot_cache_disk_evictions_total %llu\n",
+				    (unsigned long long)ds.bytes, (unsigned long long)ds.corrupt,
+				    (unsigned long long)ds.errors, (unsigned long long)ds.evictions);
+			}
 		}
 		/* MHD frees the buffer (MUST_FREE) once sent. */
 		return (reply(mc, 200, "text/plain; version=0.0.4", out.p, out.len,

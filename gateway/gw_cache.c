@@ -26,6 +26,7 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
+#include "cache/cache_disk.h"
 #include "cache/cache_range.h"
 #include "common/cm_log.h"
 #include "gateway/gw_forward.h"
@@ -61,6 +62,7 @@ struct cread {
 	uint64_t		fskip;		/* bytes of the origin's body to skip */
 	int			fdone;
 	int			paused;		/* client output full */
+	int			from_disk;	/* blk came from the disk tier */
 	int			status;
 	int			head_status;
 	uint64_t		bytes_out;
@@ -263,6 +265,7 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		return (0);
 	}
 	if (status == 200 && meta_from_head(x, hdrs, n, &m) == 0) {
+		cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m.etag, m.size, m.vhash);
 		if (x->have_meta && strcmp(m.etag, x->meta.etag) != 0)
 			GW_INC(&x->ctx->metrics, revalidated_changed, 1);
 		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, mono_ms());
@@ -411,6 +414,18 @@ fill_on_done(void *arg, const char *err)
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
 	if (err != NULL)
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
+	/* Kept on disk too; a failure there only costs a later refetch.
+	 * (Written on the loop for now: a block is one write(2) into the
+	 * page cache.) */
+	if (ok && cache_store_disk(x->store) != NULL) {
+		unsigned char id[32];
+
+		cache_disk_block_id(x->meta.vhash, x->bidx, id);
+		if (cache_disk_put(cache_store_disk(x->store), id, cache_blk_data(x->fblk),
+		    cache_blk_len(x->fblk)) != 0)
+			CM_LOGW("req=%s disk tier: cannot write block %llu", x->req->id,
+			    (unsigned long long)x->bidx);
+	}
 	cache_blk_finish(x->store, x->fblk, ok);
 	cache_blk_release(x->store, &x->fblk);
 	x->fdone = 1;
@@ -422,6 +437,19 @@ fill_on_done(void *arg, const char *err)
 }
 
 static const struct gw_oreq_ops fill_ops = { fill_on_head, fill_on_data, no_body, fill_on_done };
+
+struct disk_read {
+	struct cache_disk	*disk;
+	unsigned char		id[32];
+};
+
+static int
+disk_read(void *arg, char *buf, size_t len)
+{
+	struct disk_read *r = arg;
+
+	return (cache_disk_get(r->disk, r->id, buf, len));
+}
 
 static int
 start_fill(struct cread *x, uint64_t idx, size_t len)
@@ -478,6 +506,18 @@ send_more(struct cread *x)
 				cread_done(x, 0);
 				return;
 			}
+			if (rc == CACHE_FILL && cache_store_disk(x->store) != NULL) {
+				struct disk_read dr;
+
+				dr.disk = cache_store_disk(x->store);
+				cache_disk_block_id(x->meta.vhash, x->bidx, dr.id);
+				if (cache_blk_fill_from(x->store, x->blk, disk_read, &dr) == 0) {
+					rc = CACHE_READ;
+					x->from_disk = 1;
+					if (x->result == NULL)
+						x->result = "hit-disk";
+				}
+			}
 			if (rc == CACHE_FILL) {
 				/* The filler holds its own reference too. */
 				x->fblk = cache_blk_ref(x->store, x->blk);
@@ -507,11 +547,14 @@ send_more(struct cread *x)
 			x->pos += n;
 			x->bytes_out += n;
 			GW_INC(&x->ctx->metrics, bytes_out, n);
-			if (x->fblk != x->blk)
+			if (x->from_disk)
+				GW_INC(&x->ctx->metrics, cache_bytes_disk, n);
+			else if (x->fblk != x->blk)
 				GW_INC(&x->ctx->metrics, cache_bytes_hit, n);
 			if (x->pos - x->bidx * bs == want) {
 				cache_blk_unwait(x->store, x->blk, x->wake);
 				cache_blk_release(x->store, &x->blk);
+				x->from_disk = 0;
 			}
 			if (rc == GW_PAUSE) {
 				x->paused = 1;

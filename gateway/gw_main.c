@@ -18,6 +18,7 @@
 #include "gateway/gateway.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
+#include "cache/cache_disk.h"
 
 static int
 conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
@@ -86,6 +87,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	struct gw_http_limits lim;
 	struct gw_http_server *srv = NULL;
 	struct gw_admin *admin = NULL;
+	struct cache_disk *disk = NULL;
 	struct gw_ctx **ctxs = NULL;
 	void **tctx = NULL;
 	char err[512];
@@ -108,6 +110,17 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		if (gc.cache == NULL) {
 			fprintf(stderr, "cachalot: cannot allocate the cache\n");
 			return (1);
+		}
+		if (c->disk_cache > 0) {
+			char dir[4096];
+
+			snprintf(dir, sizeof dir, "%s/cache", c->data_dir);
+			disk = cache_disk_open(dir, c->disk_cache, err, sizeof err);
+			if (disk == NULL)
+				/* Serving from memory and the origin beats not serving. */
+				CM_LOGE("disk tier off: %s", err);
+			else
+				cache_store_attach_disk(gc.cache, disk, c->freshness * 1000);
 		}
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -190,6 +203,7 @@ out:
 			}
 	gw_http_server_free(&srv);
 	cache_store_free(&gc.cache);
+	cache_disk_close(&disk);
 	free(ctxs);
 	free(tctx);
 	curl_global_cleanup();

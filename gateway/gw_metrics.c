@@ -139,8 +139,9 @@ gw_metrics_render(struct cm_buf *out, struct gw_metrics *const *sets, size_t n,
 	    "cachalot_origin_latency_seconds_sum %.6f\ncachalot_origin_latency_seconds_count %llu\n",
 	    (unsigned long long)cum, (double)SUM(lat_sum_us) / 1e6, (unsigned long long)SUM(lat_count));
 	rv |= cm_buf_addf(out, "# HELP cachalot_cache_bytes_served_total Response bytes served from cached blocks.\n"
-	    "# TYPE cachalot_cache_bytes_served_total counter\ncachalot_cache_bytes_served_total{tier=\"memory\"} %llu\n",
-	    (unsigned long long)SUM(cache_bytes_hit));
+	    "# TYPE cachalot_cache_bytes_served_total counter\ncachalot_cache_bytes_served_total{tier=\"memory\"} %llu\n"
+	    "cachalot_cache_bytes_served_total{tier=\"disk\"} %llu\n",
+	    (unsigned long long)SUM(cache_bytes_hit), (unsigned long long)SUM(cache_bytes_disk));
 	rv |= cm_buf_addf(out, "# HELP cachalot_cache_bytes_filled_total Bytes fetched from the origin into the block cache.\n"
 	    "# TYPE cachalot_cache_bytes_filled_total counter\ncachalot_cache_bytes_filled_total %llu\n",
 	    (unsigned long long)SUM(cache_bytes_filled));

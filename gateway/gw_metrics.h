@@ -51,6 +51,7 @@ struct gw_metrics {
 	_Atomic uint64_t	errors_by_code[32];	/* see gw_metrics_error_index */
 	_Atomic uint64_t	cache_bytes_hit;	/* served from blocks already cached */
 	_Atomic uint64_t	cache_bytes_filled;	/* fetched from the origin into blocks */
+	_Atomic uint64_t	cache_bytes_disk;	/* served from blocks read from disk */
 	_Atomic uint64_t	revalidated_unchanged;
 	_Atomic uint64_t	revalidated_changed;
 };

@@ -78,10 +78,13 @@ class Rig:
         origin = (["--origin", f"http://oss.localhost:{self.front_port}", "--origin-type", "oss",
                    "--origin-region", "cn-hangzhou"] if self.oss else
                   ["--origin", f"http://127.0.0.1:{self.front_port}"])
-        p = self._spawn([self.cachalot, self.role, "--listen", f"127.0.0.1:{self.port}",
+        self.data_dir = os.path.join(self.tmp, "data")
+        self.gw_args = ([self.cachalot, self.role, "--listen", f"127.0.0.1:{self.port}",
                          "--admin-listen", f"127.0.0.1:{self.admin_port}"] + origin +
                         ["--origin-access-key", oak, "--origin-secret-key", osk,
-                         "--access-key", AK, "--secret-key", SK] + self.extra, "cachalot.log")
+                         "--access-key", AK, "--secret-key", SK] +
+                        (["--data-dir", self.data_dir] if self.role == "serve" else []) + self.extra)
+        p = self._spawn(self.gw_args, "cachalot.log")
         self.gateway = p
         wait_port(self.port, p, "cachalot")
         self.endpoint = f"http://127.0.0.1:{self.port}"
@@ -95,6 +98,16 @@ class Rig:
         req = urllib.request.Request(f"http://127.0.0.1:{self.front_port}/__reset", method="POST",
                                      data=b"")
         urllib.request.urlopen(req).read()
+
+    def restart_gateway(self, sig=signal.SIGKILL):
+        """Kills Cachalot (kill -9 by default) and starts it again on the
+        same ports and data directory."""
+        self.gateway.send_signal(sig)
+        self.gateway.wait(timeout=20)
+        self.procs.remove(self.gateway)
+        self.restarts = getattr(self, "restarts", 0) + 1
+        self.gateway = self._spawn(self.gw_args, f"cachalot.{self.restarts}.log")
+        wait_port(self.port, self.gateway, "cachalot (restarted)")
 
     def origin_client(self):
         """boto3 straight to the origin (through the front), as someone
