@@ -58,7 +58,12 @@ class Rig:
 
     def _spawn(self, args, log):
         f = open(os.path.join(self.tmp, log), "wb")
-        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
+        env = dict(os.environ)
+        # A small ASan quarantine (test builds): freed blocks are not held
+        # for long, so that memory bounds measure Cachalot, not ASan.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16"
+        p = subprocess.Popen(args, stdout=f, stderr=subprocess.STDOUT, start_new_session=True,
+                             env=env)
         self.procs.append(p)
         return p
 

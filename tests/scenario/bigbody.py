@@ -28,8 +28,6 @@ def hwm(pid):
 
 def main():
     ck = Checks("bigbody")
-    # A small ASan quarantine, so that freed buffers are not counted as held.
-    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=8"
     tmp = tempfile.mkdtemp(prefix="cachalot-big-")
     path = os.path.join(tmp, "big")
     h = hashlib.sha256()
