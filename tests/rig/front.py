@@ -34,7 +34,9 @@ from urllib.parse import quote, unquote, unquote_plus
 LOCK = threading.Lock()
 # Faults injected into the next answers: POST /__fault?mode=M&count=N with
 # M one of status500 (an S3 InternalError), reset_mid_body (half the body,
-# then the connection dropped), stall (no answer for 30 s).
+# then the connection dropped), stall (no answer for 30 s), replace (after
+# answering the next ranged GET, the object is rewritten at the origin:
+# same size, other bytes, another ETag).
 FAULT = {"mode": None, "count": 0}
 COUNTS = {"requests": 0, "bad_signature": 0, "by_method": {}, "get_object": 0, "bytes_out": 0,
           "oss_violations": 0}
@@ -210,6 +212,8 @@ class Front(http.server.BaseHTTPRequestHandler):
                 COUNTS["bad_signature"] += 1
         with LOCK:
             fault = FAULT["mode"] if FAULT["count"] > 0 and not why else None
+            if fault == "replace" and not (self.command == "GET" and "range" in hdrs):
+                fault = None	# waits for a ranged GET (a block fill)
             if fault:
                 FAULT["count"] -= 1
         if fault == "status500":
@@ -250,6 +254,15 @@ class Front(http.server.BaseHTTPRequestHandler):
             return None
         if self.command != "HEAD":
             self.wfile.write(data)
+        if fault == "replace":
+            whole = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+            whole.request("GET", path)
+            old = whole.getresponse().read()
+            whole.close()
+            put = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=60)
+            put.request("PUT", path, body=bytes(b ^ 0x55 for b in old))
+            put.getresponse().read()
+            put.close()
         with LOCK:
             COUNTS["bytes_out"] += len(data)
             if self.command == "GET" and resp.status in (200, 206):

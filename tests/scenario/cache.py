@@ -200,6 +200,29 @@ def main():
                  "after the freshness time: new bytes")
         m = rig.metrics()
         ck.check('cachalot_revalidations_total{result="changed"} 1' in m, "revalidation counted as changed")
+
+        # Replaced at the origin in the middle of a cold multi-block read:
+        # that answer fails (never mixed bytes), the next one is all new.
+        four = os.urandom(4 * MiB)
+        s3.put_object(Bucket=b, Key="mixed", Body=four)
+        rig.fault("replace")
+        once = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id=AK,
+                            aws_secret_access_key=SK, region_name="us-east-1",
+                            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+        try:
+            got = once.get_object(Bucket=b, Key="mixed")["Body"].read()
+            new = bytes(x ^ 0x55 for x in four)
+            mixed = got != four and got != new
+            ck.check(got == four, f"a read across the change: either the old bytes whole, or an error "
+                     f"(got {'mixed' if mixed else 'the new'} bytes, {len(got)})")
+            ck.check(got != four, "(the change was seen mid-read)")
+        except Exception as e:
+            ck.check("Incomplete" in type(e).__name__ or "Streaming" in type(e).__name__ or
+                     "Connection" in str(e) or "Error" in type(e).__name__,
+                     f"the read across the change failed cleanly: {type(e).__name__}")
+        time.sleep(FRESH + 0.5)
+        got = s3.get_object(Bucket=b, Key="mixed")["Body"].read()
+        ck.check(got == bytes(x ^ 0x55 for x in four), "after the change: the new bytes, whole")
         ck.check(rig.alive(), "cachalot still running")
         if ck.failed:
             sys.stderr.write(rig.log()[-5000:])
