@@ -689,18 +689,9 @@ static void
 cread_done(struct cread *x, int ok)
 {
 	struct gw_conn *conn = x->conn;
-	struct gw_req *r = x->req;
-	struct timespec ts;
-	uint64_t us;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - r->start_us;
-	gw_metrics_request(&x->ctx->metrics, x->op, x->status);
-	CM_LOGI("req=%s peer=%s op=%s bucket=%.*s key=%.*s status=%d in=0 out=%llu ms=%.1f "
-	    "origin_ms=%.1f result=%s", r->id, gw_conn_peer(conn), gw_op_name(x->op),
-	    (int)x->bucket.len, x->bucket.p, (int)x->rawkey.len, x->rawkey.p, x->status,
-	    (unsigned long long)x->bytes_out, (double)us / 1000.0, (double)x->ttfb_us / 1000.0,
-	    x->result != NULL ? x->result : "hit");
+	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
+	    x->ttfb_us, x->result != NULL ? x->result : "hit");
 	gw_conn_set_data(conn, NULL);
 	cread_free(x);
 	if (ok)
@@ -782,14 +773,9 @@ gw_cache_abort(struct gw_conn *conn)
 	struct cread *x = gw_conn_get_data(conn);
 
 	if (x->status == 0)
-		x->status = 499;
-	x->result = "aborted";
-	{
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		gw_metrics_request(&x->ctx->metrics, x->op, x->status);
-	}
+		x->status = 499;	/* client closed first, as nginx logs it */
+	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
+	    x->ttfb_us, "aborted");
 	gw_conn_set_data(conn, NULL);
 	cread_free(x);
 }

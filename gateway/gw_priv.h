@@ -46,6 +46,11 @@ enum gw_op gw_s3_classify(struct cm_slice method, struct cm_slice query, int has
 int gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
     struct cm_slice *bucket, struct cm_slice *key, int *vhost);
 
+/* gw_s3.c: counts a finished request and writes its access-log line. */
+void gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
+    enum gw_op op, struct cm_slice bucket, struct cm_slice key, int status, uint64_t in,
+    uint64_t out, uint64_t ttfb_us, const char *result);
+
 /* gw_cache.c: GET and HEAD from the block cache (serve role). */
 struct cache_store;
 void gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum gw_op op,

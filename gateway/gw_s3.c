@@ -71,8 +71,6 @@ struct xfer {
 	uint64_t		bytes_in;
 	uint64_t		bytes_out;
 	uint64_t		ttfb_us;
-	char			bucket[256];
-	char			key[512];
 	char			result[16];
 };
 
@@ -497,6 +495,37 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
+static void
+copy_for_log(char *dst, size_t n, struct cm_slice s)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < s.len && k + 1 < n; i++)
+		dst[k++] = (s.p[i] > ' ' && s.p[i] < 0x7f) ? s.p[i] : '_';
+	dst[k] = '\0';
+}
+
+/* Counts a finished request and writes its access-log line. */
+void
+gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, enum gw_op op,
+    struct cm_slice bucket, struct cm_slice key, int status, uint64_t in, uint64_t out,
+    uint64_t ttfb_us, const char *result)
+{
+	char b[256], k[512];
+	struct timespec ts;
+	uint64_t us;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - r->start_us;
+	gw_metrics_request(&ctx->metrics, op, status);
+	copy_for_log(b, sizeof b, bucket);
+	copy_for_log(k, sizeof k, key);
+	CM_LOGI("req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu ms=%.1f "
+	    "origin_ms=%.1f result=%s", r->id, gw_conn_peer(conn), gw_op_name(op),
+	    b[0] ? b : "-", k[0] ? k : "-", status, (unsigned long long)in,
+	    (unsigned long long)out, (double)us / 1000.0, (double)ttfb_us / 1000.0, result);
+}
+
 /* Logs and counts the request, detaches it from the connection, frees it,
  * and only then ends (or fails) the answer: ending may start the next
  * pipelined request on the same connection at once. */
@@ -504,20 +533,9 @@ static void
 xfer_done(struct xfer *x, enum xend how)
 {
 	struct gw_conn *conn = x->conn;
-	struct gw_req *r = x->req;
-	uint64_t us = 0;
-	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - r->start_us;
-	gw_metrics_request(&x->ctx->metrics, x->op, x->status);
-	if (x->result[0] == '\0')
-		snprintf(x->result, sizeof x->result, "pass");
-	CM_LOGI("req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu ms=%.1f "
-	    "origin_ms=%.1f result=%s", r->id, gw_conn_peer(x->conn), gw_op_name(x->op),
-	    x->bucket[0] ? x->bucket : "-", x->key[0] ? x->key : "-", x->status,
-	    (unsigned long long)x->bytes_in, (unsigned long long)x->bytes_out, (double)us / 1000.0,
-	    (double)x->ttfb_us / 1000.0, x->result);
+	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket_s, x->rawkey_s, x->status,
+	    x->bytes_in, x->bytes_out, x->ttfb_us, x->result[0] ? x->result : "pass");
 	gw_conn_set_data(conn, NULL);
 	xfer_free(x);
 	if (how == END_OK)
@@ -555,15 +573,6 @@ fail_body(struct xfer *x, enum s3sig_err e)
 	xfer_done(x, END_OK);
 }
 
-static void
-copy_for_log(char *dst, size_t n, struct cm_slice s)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < s.len && k + 1 < n; i++)
-		dst[k++] = (s.p[i] > ' ' && s.p[i] < 0x7f) ? s.p[i] : '_';
-	dst[k] = '\0';
-}
 
 static int
 valid_bucket(struct cm_slice b)
@@ -648,8 +657,8 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
-	copy_for_log(x->bucket, sizeof x->bucket, bucket);
-	copy_for_log(x->key, sizeof x->key, key);
+	x->bucket_s = bucket;
+	x->rawkey_s = key;
 	x->op = gw_s3_classify(r->method, r->query, bucket.len > 0, key.len > 0,
 	    gw_req_hdr(r, "x-amz-copy-source") != NULL);
 	x->head_bucket = x->op == GW_OP_HeadBucket;
@@ -717,8 +726,6 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	if (x->origin_len == 0 && !cm_slice_eq(r->method, "PUT") && !cm_slice_eq(r->method, "POST"))
 		x->origin_len = -1;
 
-	x->bucket_s = bucket;
-	x->rawkey_s = key;
 	x->dechunk = dechunk;
 	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
 	 * longer send: the (small) body is collected and hashed first. */
