@@ -1,0 +1,195 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0
+"""Cachalot against nginx proxy_cache on the same origin, in one run.
+
+Starts on 127.0.0.1: the s3rver origin with objects of 4 KiB, 64 KiB, 1 MiB
+and 256 MiB; `cachalot serve`; nginx (Debian's) as a caching reverse proxy
+configured by bench/nginx.conf (proxy_cache on disk, proxy_cache_lock,
+slice 1m, keep-alive to the origin, sendfile, one worker per core). Both are
+warmed, then driven alternately by wrk with keep-alive connections at
+concurrency 1, 16 and 64, several rounds; Cachalot through a presigned URL,
+so that signature verification is on the measured path; nginx unsigned.
+
+Reports per size and concurrency: requests/s, MB/s, p50 and p99 latency,
+CPU seconds per 10k requests and peak RSS of each server, medians of the
+rounds, and the ratio Cachalot/nginx for each. The two cores are shared by
+both servers and the load generator; nothing is pinned.
+Usage: vs_nginx.py CACHALOT [SECONDS] [ROUNDS]
+"""
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "rig"))
+from rig import S3RVER, free_port, wait_port  # noqa: E402
+
+import boto3  # noqa: E402
+from botocore.config import Config  # noqa: E402
+
+SIZES = [("4K", 4096), ("64K", 65536), ("1M", 1 << 20), ("256M", 256 << 20)]
+CONC = [1, 16, 64]
+AK, SK = "bench", "bench-secret"
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pids):
+    t = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+            t += int(parts[11]) + int(parts[12])
+        except OSError:
+            pass
+    return t / TICK
+
+
+def hwm(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        total += int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return total
+
+
+def nginx_pids(master):
+    out = subprocess.run(["pgrep", "-P", str(master)], capture_output=True, text=True).stdout
+    return [master] + [int(p) for p in out.split()]
+
+
+def to_ms(v):
+    m = re.match(r"([\d.]+)(us|ms|s)", v)
+    x = float(m.group(1))
+    return x / 1000 if m.group(2) == "us" else x if m.group(2) == "ms" else x * 1000
+
+
+def to_mb(v):
+    m = re.match(r"([\d.]+)([KMG]?)B", v)
+    return float(m.group(1)) * {"": 1e-6, "K": 1e-3, "M": 1, "G": 1e3}[m.group(2)] * (1.048576 if m.group(2) else 1)
+
+
+def wrk(url, conc, secs):
+    out = subprocess.run(["wrk", f"-t{min(2, conc)}", f"-c{conc}", f"-d{secs}s", "--latency", url],
+                         capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    mbs = to_mb(re.search(r"Transfer/sec:\s+(\S+)", out).group(1))
+    p50 = to_ms(re.search(r"\s50%\s+(\S+)", out).group(1))
+    p99 = to_ms(re.search(r"\s99%\s+(\S+)", out).group(1))
+    reqs = int(re.search(r"(\d+) requests in", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": rps, "mbs": mbs, "p50": p50, "p99": p99, "reqs": reqs,
+            "errors": int(errors.group(1)) if errors else 0}
+
+
+def main():
+    cachalot = sys.argv[1]
+    secs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3
+    tmp = tempfile.mkdtemp(prefix="cachalot-vs-nginx-")
+    os.chmod(tmp, 0o755)	# nginx workers run as another user
+    procs = []
+    try:
+        s3p, cp, ca, np_ = free_port(), free_port(), free_port(), free_port()
+        os.makedirs(f"{tmp}/s3rver")
+        origin = subprocess.Popen(["node", "--openssl-legacy-provider", S3RVER, "-d", f"{tmp}/s3rver",
+                                   "-a", "127.0.0.1", "-p", str(s3p), "--no-vhost-buckets", "--silent",
+                                   "--configure-bucket", "bench"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        procs.append(origin)
+        wait_port(s3p, origin, "s3rver")
+        o = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3p}", aws_access_key_id="S3RVER",
+                         aws_secret_access_key="S3RVER", region_name="us-east-1")
+        for name, size in SIZES:
+            o.put_object(Bucket="bench", Key=name, Body=os.urandom(size))
+        cach = subprocess.Popen([cachalot, "serve", "--listen", f"127.0.0.1:{cp}",
+                                 "--admin-listen", f"127.0.0.1:{ca}",
+                                 "--origin", f"http://127.0.0.1:{s3p}", "--origin-access-key", "S3RVER",
+                                 "--origin-secret-key", "S3RVER", "--access-key", AK, "--secret-key", SK,
+                                 "--mem-cache", "1G", "--disk-cache", "2G", "--data-dir", f"{tmp}/data",
+                                 "--freshness", "3600", "--log-level", "error"],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(cach)
+        wait_port(cp, cach, "cachalot")
+        with open(os.path.join(HERE, "nginx.conf")) as f:
+            conf = f.read().replace("@TMP@", tmp).replace("@PORT@", str(np_)).replace(
+                "@ORIGIN@", f"127.0.0.1:{s3p}").replace("@WORKERS@", str(os.cpu_count()))
+        with open(f"{tmp}/nginx.conf", "w") as f:
+            f.write(conf)
+        os.makedirs(f"{tmp}/nginx_cache")
+        os.chmod(f"{tmp}/nginx_cache", 0o777)
+        ng = subprocess.Popen(["nginx", "-c", f"{tmp}/nginx.conf", "-p", tmp, "-g", "daemon off;"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(ng)
+        wait_port(np_, ng, "nginx")
+        c = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{cp}", aws_access_key_id=AK,
+                         aws_secret_access_key=SK, region_name="us-east-1",
+                         config=Config(signature_version="s3v4"))
+        urls = {}
+        for name, _ in SIZES:
+            urls[name] = (c.generate_presigned_url("get_object", Params={"Bucket": "bench", "Key": name},
+                                                   ExpiresIn=7200),
+                          f"http://127.0.0.1:{np_}/bench/{name}")
+            for u in urls[name]:
+                for _ in range(2):	# warm
+                    subprocess.run(["curl", "-sf", "-o", "/dev/null", u], check=True)
+        rows = []
+        for name, size in SIZES:
+            for conc in CONC:
+                res = {"cachalot": [], "nginx": []}
+                cpu = {"cachalot": [], "nginx": []}
+                for _ in range(rounds):
+                    for server, url, pids in (("cachalot", urls[name][0], [cach.pid]),
+                                              ("nginx", urls[name][1], nginx_pids(ng.pid))):
+                        before = cpu_seconds(pids)
+                        # Big objects take seconds a request: give them time.
+                        r = wrk(url, conc, secs if size < (64 << 20) else max(4 * secs, 12))
+                        used = cpu_seconds(pids) - before
+                        res[server].append(r)
+                        cpu[server].append(used / max(r["reqs"], 1) * 10000)
+                med = {s: {k: statistics.median(x[k] for x in res[s]) for k in res[s][0]} for s in res}
+                for s in med:
+                    med[s]["cpu"] = statistics.median(cpu[s])
+                rows.append((name, conc, med))
+        rss = {"cachalot": hwm([cach.pid]), "nginx": hwm(nginx_pids(ng.pid))}
+        print(f"Hits, medians of {rounds} rounds of {secs} s; wrk -t2 on the same 2 cores as the servers.")
+        hdr = (f"{'size':>5} {'conc':>4} | {'req/s C':>9} {'req/s N':>9} {'ratio':>5} | {'MB/s C':>7} "
+               f"{'MB/s N':>7} {'ratio':>5} | {'p50 C':>7} {'p50 N':>7} | {'p99 C':>7} {'p99 N':>7} "
+               f"{'ratio':>5} | {'cpu/10k C':>9} {'cpu/10k N':>9}")
+        print(hdr)
+        def ratio(a, b):
+            return a / b if b else float("nan")
+
+        for name, conc, m in rows:
+            C, N = m["cachalot"], m["nginx"]
+            print(f"{name:>5} {conc:>4} | {C['rps']:>9.0f} {N['rps']:>9.0f} {ratio(C['rps'], N['rps']):>5.2f} | "
+                  f"{C['mbs']:>7.0f} {N['mbs']:>7.0f} {ratio(C['mbs'], N['mbs']):>5.2f} | "
+                  f"{C['p50']:>6.2f}m {N['p50']:>6.2f}m | {C['p99']:>6.2f}m {N['p99']:>6.2f}m "
+                  f"{ratio(C['p99'], N['p99']):>5.2f} | {C['cpu']:>8.2f}s {N['cpu']:>8.2f}s"
+                  + (f"  errors C={C['errors']:.0f} N={N['errors']:.0f}" if C['errors'] or N['errors'] else ""))
+        print(f"peak RSS: cachalot {rss['cachalot'] >> 20} MiB (1 GiB memory tier configured), "
+              f"nginx {rss['nginx'] >> 20} MiB (all processes)")
+    finally:
+        for p in reversed(procs):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                try:
+                    p.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
