@@ -27,6 +27,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1002,6 +1003,9 @@ gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limi
 
 	AN(ops);
 	CM_ASSERT(nthreads > 0);
+	/* A client that goes away while we write must cost a closed
+	 * connection, not the process: writev cannot take MSG_NOSIGNAL. */
+	signal(SIGPIPE, SIG_IGN);
 	if (evthread_use_pthreads() != 0) {
 		snprintf(err, errlen, "libevent threading unavailable");
 		return (NULL);
