@@ -117,7 +117,7 @@ buf_grow(struct cm_buf *b, size_t len)
 }
 
 int
-cm_buf_add(struct cm_buf *b, const void *p, size_t len)
+cm_buf_add_slow(struct cm_buf *b, const void *p, size_t len)
 {
 	if (buf_grow(b, len) != 0)
 		return (-1);
@@ -126,12 +126,6 @@ cm_buf_add(struct cm_buf *b, const void *p, size_t len)
 	b->len += len;
 	b->p[b->len] = '\0';
 	return (0);
-}
-
-int
-cm_buf_addc(struct cm_buf *b, char c)
-{
-	return (cm_buf_add(b, &c, 1));
 }
 
 int

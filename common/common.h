@@ -68,8 +68,33 @@ struct cm_buf {
 void cm_buf_init(struct cm_buf *b, size_t max);
 void cm_buf_free(struct cm_buf *b);
 void cm_buf_reset(struct cm_buf *b);
-int cm_buf_add(struct cm_buf *b, const void *p, size_t len);
-int cm_buf_addc(struct cm_buf *b, char c);
+int cm_buf_add_slow(struct cm_buf *b, const void *p, size_t len);
+
+/* Appends len bytes; the common case (room already there) inline: the
+ * canonicalisation of every request appends byte by byte. */
+static inline int
+cm_buf_add(struct cm_buf *b, const void *p, size_t len)
+{
+	if (len < b->cap - b->len && b->p != NULL) {
+		if (len > 0)
+			memcpy(b->p + b->len, p, len);
+		b->len += len;
+		b->p[b->len] = '\0';
+		return (0);
+	}
+	return (cm_buf_add_slow(b, p, len));
+}
+
+static inline int
+cm_buf_addc(struct cm_buf *b, char c)
+{
+	if (b->p != NULL && b->len + 1 < b->cap) {
+		b->p[b->len++] = c;
+		b->p[b->len] = '\0';
+		return (0);
+	}
+	return (cm_buf_add_slow(b, &c, 1));
+}
 int cm_buf_adds(struct cm_buf *b, const char *s);
 int cm_buf_addf(struct cm_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -49,7 +49,7 @@ struct cread {
 	int			have_meta;
 	enum cstate		state;
 	struct gw_oreq		*oreq;		/* HEAD, or the fill of fblk */
-	struct gw_fwd		fwd;
+	struct gw_fwd		*fwd;		/* made when the origin is asked */
 	struct event		*wake;
 	/* The answer's bytes: [pos, end) of the object. */
 	uint64_t		pos;
@@ -330,11 +330,18 @@ origin_request(struct cread *x, const char *method, const struct s3sig_hdr *extr
 	memcpy(r.hdrs, extra, n * sizeof *extra);
 	r.nhdrs = n;
 	memcpy(r.id, x->req->id, sizeof r.id);
-	gw_fwd_fini(&x->fwd);
-	gw_fwd_init(&x->fwd);
-	if (gw_fwd_build(&x->fwd, x->ctx->conf, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
+	/* Only requests that go to the origin pay for the forward buffers. */
+	if (x->fwd == NULL) {
+		x->fwd = malloc(sizeof *x->fwd);
+		if (x->fwd == NULL)
+			return (-1);
+	} else {
+		gw_fwd_fini(x->fwd);
+	}
+	gw_fwd_init(x->fwd);
+	if (gw_fwd_build(x->fwd, x->ctx->conf, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
 		return (-1);
-	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1,
+	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
 	    ops, x);
 	return (x->oreq != NULL ? 0 : -1);
 }
@@ -679,7 +686,10 @@ cread_free(struct cread *x)
 	}
 	if (x->wake != NULL)
 		event_free(x->wake);
-	gw_fwd_fini(&x->fwd);
+	if (x->fwd != NULL) {
+		gw_fwd_fini(x->fwd);
+		free(x->fwd);
+	}
 	cm_buf_free(&x->mkey);
 	x->magic = 0;
 	free(x);
@@ -723,7 +733,6 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 	x->bucket = bucket;
 	x->rawkey = rawkey;
 	x->state = S_META;
-	gw_fwd_init(&x->fwd);
 	cm_buf_init(&x->mkey, 64 * 1024);
 	x->wake = event_new(ctx->base, -1, 0, on_wake, x);
 	gw_conn_set_data(conn, x);
