@@ -22,7 +22,7 @@ static const struct role {
 	const char	*what;
 	const char	*not_built;	/* NULL when it works */
 } roles[] = {
-	{ "serve", CM_ROLE_SERVE, "gateway, worker and master in one process (single machine)",
+	{ "serve", CM_ROLE_SERVE, "the gateway with an in-process block cache (single machine)",
 	  NULL },
 	{ "gateway", CM_ROLE_GATEWAY, "the S3 front end: verifies clients, routes reads, passes writes",
 	  NULL },

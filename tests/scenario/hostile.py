@@ -71,13 +71,20 @@ class Good(threading.Thread):
 
     def run(self):
         i = 0
+        sent = {}
         while not self.stop.is_set():
             try:
+                # A key of its own each time: what comes back can only be
+                # this body, whatever the origin's consistency.
                 body = os.urandom(1000 + i % 5000)
-                self.s3.put_object(Bucket="hostile-bucket", Key=f"good/{i % 10}", Body=body)
-                got = self.s3.get_object(Bucket="hostile-bucket", Key=f"good/{i % 10}")["Body"].read()
+                key = f"good/{i}"
+                sent[key] = body
+                self.s3.put_object(Bucket="hostile-bucket", Key=key, Body=body)
+                got = self.s3.get_object(Bucket="hostile-bucket", Key=key)["Body"].read()
                 if got != body:
-                    raise ValueError("bytes differ")
+                    other = [k for k, v in sent.items() if v == got]
+                    raise ValueError(f"bytes differ for {key}: {len(got)} bytes, want {len(body)}; "
+                                     f"they are the body of {other or 'no key sent'}")
                 self.ok += 1
             except Exception as e:  # counted, not raised
                 self.errors += 1
@@ -193,7 +200,11 @@ def main():
             d = read_all(s, 3.0)
             if status_of(d) == 503 and b"SlowDown" in d:
                 refused += 1
-        ck.check(refused >= 10, f"connections over the cap answered 503 SlowDown: {refused} of 20")
+        m = rig.metrics()
+        held = re.search(r"^cachalot_open_connections (\d+)$", m, re.M)
+        ck.check(refused >= 1, f"connections over the cap answered 503 SlowDown: {refused} of the last 20")
+        ck.check(held is not None and int(held.group(1)) <= CAP,
+                 f"never more than {CAP} connections held: {held.group(1) if held else None}")
         for s in over + idle:
             s.close()
         time.sleep(1.0)
