@@ -35,20 +35,6 @@ cache_trace_parse_og(const unsigned char rec[24], struct cache_sim_req *r)
 		r->size = 1;
 }
 
-/* FNV-1a: ids that are not numbers. */
-static uint64_t
-hash_id(const char *p, size_t len)
-{
-	uint64_t h = 14695981039346656037ull;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
-	return (h);
-}
-
 int
 cache_trace_parse_csv(const char *line, size_t len, struct cache_sim_req *r)
 {
@@ -68,7 +54,7 @@ cache_trace_parse_csv(const char *line, size_t len, struct cache_sim_req *r)
 	if (id.len == 0 || cm_parse_u64(sz, UINT32_MAX * 1024ull, &r->size) != 0)
 		return (-1);
 	if (cm_parse_u64(id, UINT64_MAX, &r->id) != 0)
-		r->id = hash_id(id.p, id.len);
+		r->id = cm_fnv1a(id.p, id.len, 0);	/* ids that are not numbers */
 	if (r->size == 0)
 		r->size = 1;
 	return (0);

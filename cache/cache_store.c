@@ -95,19 +95,6 @@ mix(uint64_t a, uint64_t b)
 	return (h ^ (h >> 32));
 }
 
-static uint64_t
-hash_bytes(const char *p, size_t n, uint64_t seed)
-{
-	uint64_t h = 14695981039346656037ull ^ seed;
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 1099511628211ull;
-	}
-	return (h);
-}
-
 /* The policy's id of a block: the version in the high half. */
 static uint64_t
 blk_id(uint64_t vid, uint64_t idx)
@@ -297,7 +284,7 @@ bucket_gen(struct cache_store *s, struct cm_slice bucket)
 static struct meta_ent **
 meta_slot(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
 {
-	uint64_t h = hash_bytes(key.p, key.len, hash_bytes(bucket.p, bucket.len, 0));
+	uint64_t h = cm_fnv1a(key.p, key.len, cm_fnv1a(bucket.p, bucket.len, 0));
 
 	return (&s->mt[h & (s->nmt - 1)]);
 }

@@ -178,6 +178,20 @@ cm_hex_lower(char *out, const unsigned char *in, size_t len)
 	out[2 * len] = '\0';
 }
 
+uint64_t
+cm_fnv1a(const void *p, size_t len, uint64_t seed)
+{
+	const unsigned char *b = p;
+	uint64_t h = 14695981039346656037ull ^ seed;
+	size_t i;
+
+	for (i = 0; i < len; i++) {
+		h ^= b[i];
+		h *= 1099511628211ull;
+	}
+	return (h);
+}
+
 int
 cm_hexval(char c)
 {

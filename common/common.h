@@ -104,6 +104,10 @@ cm_buf_slice(const struct cm_buf *b)
 	return (cm_slice(b->p, b->len));
 }
 
+/* FNV-1a over len bytes, continuing from seed (0 to start): for picking
+ * hash slots, never for anything an attacker could exploit. */
+uint64_t cm_fnv1a(const void *p, size_t len, uint64_t seed);
+
 /* The value of one hex digit, or -1. */
 int cm_hexval(char c);
 

@@ -32,7 +32,7 @@
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 
-enum cstate { S_META, S_SEND, S_DONE };
+enum cstate { S_META, S_SEND };
 
 struct cread {
 	unsigned		magic;

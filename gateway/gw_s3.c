@@ -58,7 +58,6 @@ struct xfer {
 	int64_t			origin_len;	/* -1: no body toward the origin */
 	enum gw_op		op;
 	enum s3sig_err		body_err;
-	int			body_ended;
 	int			body_ok;
 	int			client_paused;
 	int			oread_paused;
@@ -210,10 +209,8 @@ static void
 send_error(struct xfer *x, int status, const char *code, const char *msg, const char *region)
 {
 	struct cm_buf body;
-	struct s3sig_hdr h[3];
-	char clen[24];
+	struct s3sig_hdr h[2];
 
-	(void)clen;
 	gw_metrics_error(&x->ctx->metrics, code);
 	x->status = status;
 	snprintf(x->result, sizeof x->result, "refused");
@@ -792,7 +789,6 @@ h_body_end(struct gw_conn *conn)
 	if (x == NULL || gw_cache_owns(conn))
 		return;
 	CM_ASSERT(x->magic == XFER_MAGIC);
-	x->body_ended = 1;
 	e = s3sig_body_finish(x->body);
 	if (e != S3SIG_OK) {
 		fail_body(x, e);

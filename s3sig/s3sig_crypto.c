@@ -56,20 +56,6 @@ s3sig_derive_key(const char *prefix, const char *secret, struct cm_slice date,
 	OPENSSL_cleanse(k, sizeof k);
 }
 
-/* FNV-1a: only to pick a slot; the full id is compared. */
-static uint32_t
-fnv(const char *p, size_t len)
-{
-	uint32_t h = 2166136261u;
-	size_t i;
-
-	for (i = 0; i < len; i++) {
-		h ^= (unsigned char)p[i];
-		h *= 16777619u;
-	}
-	return (h);
-}
-
 static int
 id_add(char *id, size_t *n, size_t max, struct cm_slice s)
 {
@@ -100,7 +86,8 @@ s3sig_keycache_get(struct s3sig_keycache *kc, const struct s3sig_cred *cred,
 		    "aws4_request", out);
 		return;
 	}
-	e = &kc->ent[fnv(id, n) % S3SIG_KEYCACHE_SLOTS];
+	/* Only picks a slot: the full id is compared. */
+	e = &kc->ent[cm_fnv1a(id, n, 0) % S3SIG_KEYCACHE_SLOTS];
 	if (e->idlen == n && memcmp(e->id, id, n) == 0) {
 		memcpy(out, e->key, 32);
 		return;

@@ -23,6 +23,11 @@ struct s3sig_verifier {
 #define S3SIG_VERIFIER_MAGIC	0x5f3a91c2
 	const struct s3sig_conf		*conf;
 	struct s3sig_keycache		kc;
+	/* Scratch reused by every verification on this thread: no
+	 * allocation per request once they have grown. */
+	struct cm_buf			canon;
+	struct cm_buf			sts;
+	struct cm_buf			scratch;
 };
 
 static const struct {
@@ -76,6 +81,9 @@ s3sig_verifier_new(const struct s3sig_conf *conf)
 		return (NULL);
 	v->magic = S3SIG_VERIFIER_MAGIC;
 	v->conf = conf;
+	cm_buf_init(&v->canon, S3SIG_MAX_CANON);
+	cm_buf_init(&v->sts, 1024);
+	cm_buf_init(&v->scratch, 8192);
 	return (v);
 }
 
@@ -88,6 +96,9 @@ s3sig_verifier_free(struct s3sig_verifier **vp)
 	if (v == NULL)
 		return;
 	CM_ASSERT(v->magic == S3SIG_VERIFIER_MAGIC);
+	cm_buf_free(&v->canon);
+	cm_buf_free(&v->sts);
+	cm_buf_free(&v->scratch);
 	OPENSSL_cleanse(v, sizeof *v);
 	free(v);
 }
@@ -264,7 +275,7 @@ s3sig_verify(struct s3sig_verifier *v, const struct s3sig_req *req, time_t now,
 	const struct s3sig_cred *cred;
 	struct s3sig_v4_fields f;
 	struct s3sig_body_init bi;
-	struct cm_buf canon, sts, scratch;
+	struct cm_buf *canon, *sts, *scratch;
 	struct cm_slice payload_hash, amz_date;
 	unsigned char key[32], mac[32];
 	enum s3sig_err e;
@@ -279,9 +290,11 @@ s3sig_verify(struct s3sig_verifier *v, const struct s3sig_req *req, time_t now,
 	memset(&bi, 0, sizeof bi);
 	auth->decoded_length = -1;
 	*bodyp = NULL;
-	cm_buf_init(&canon, S3SIG_MAX_CANON);
-	cm_buf_init(&sts, 1024);
-	cm_buf_init(&scratch, 8192);
+	canon = &v->canon;
+	sts = &v->sts;
+	scratch = &v->scratch;
+	cm_buf_reset(canon);
+	cm_buf_reset(sts);
 
 	h = s3sig_find_hdr(req, "authorization");
 	query_form = h == NULL;
@@ -319,7 +332,7 @@ s3sig_verify(struct s3sig_verifier *v, const struct s3sig_req *req, time_t now,
 			goto out;
 		}
 		auth->kind = S3SIG_KIND_V4_QUERY;
-		e = s3sig_parse_query_v4(q, &scratch, &f);
+		e = s3sig_parse_query_v4(q, scratch, &f);
 		if (e != S3SIG_OK)
 			goto out;
 	}
@@ -391,7 +404,7 @@ s3sig_verify(struct s3sig_verifier *v, const struct s3sig_req *req, time_t now,
 	auth->payload = bi.payload;
 
 	/* The signature itself. */
-	if (s3sig_canon_request(&canon, req, f.signed_headers,
+	if (s3sig_canon_request(canon, req, f.signed_headers,
 	    query_form ? "X-Amz-Signature" : NULL, payload_hash) != 0) {
 		e = S3SIG_NOMEM;
 		goto out;
@@ -399,13 +412,13 @@ s3sig_verify(struct s3sig_verifier *v, const struct s3sig_req *req, time_t now,
 	snprintf(bi.scope, sizeof bi.scope, "%.*s/%.*s/%.*s/aws4_request",
 	    (int)f.date.len, f.date.p, (int)f.region.len, f.region.p,
 	    (int)f.service.len, f.service.p);
-	if (s3sig_string_to_sign(&sts, S3SIG_ALGO_V4, amz_date, cm_slice_str(bi.scope),
-	    cm_buf_slice(&canon)) != 0) {
+	if (s3sig_string_to_sign(sts, S3SIG_ALGO_V4, amz_date, cm_slice_str(bi.scope),
+	    cm_buf_slice(canon)) != 0) {
 		e = S3SIG_NOMEM;
 		goto out;
 	}
 	s3sig_keycache_get(&v->kc, cred, f.date, f.region, f.service, key);
-	s3sig_hmac256(key, 32, sts.p, sts.len, mac);
+	s3sig_hmac256(key, 32, sts->p, sts->len, mac);
 	if (!sig_equal(f.signature, mac)) {
 		auth->detail = "signature mismatch";
 		e = S3SIG_SIG_MISMATCH;
@@ -436,9 +449,6 @@ out:
 		auth->detail = s3sig_err_name(e);
 	OPENSSL_cleanse(key, sizeof key);
 	OPENSSL_cleanse(&bi, sizeof bi);
-	cm_buf_free(&canon);
-	cm_buf_free(&sts);
-	cm_buf_free(&scratch);
 	return (e);
 }
 
