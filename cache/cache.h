@@ -39,12 +39,16 @@ struct cache_meta {
 	time_t		last_modified;		/* -1 when unknown */
 	uint64_t	validated_ms;		/* monotonic time of the last check */
 	unsigned char	vhash[32];		/* names the version's blocks on disk */
-	/* Headers to replay on answers ("Name: value\r\n" lines): type,
-	 * encoding, disposition, x-amz-meta-*, storage class... */
-	char		hdrs[CACHE_HDRS_MAX];
 	size_t		hdrs_len;
 	size_t		hdrs_full_len;		/* hdrs[hdrs_len..full) full-object only */
+	/* Headers to replay on answers ("Name: value\r\n" lines): type,
+	 * encoding, disposition, x-amz-meta-*, storage class... Last: the
+	 * store keeps only the hdrs_full_len bytes used (CACHE_META_USED). */
+	char		hdrs[CACHE_HDRS_MAX];
 };
+
+/* The bytes of m that matter: the fields and the headers in use. */
+#define CACHE_META_USED(m)	(offsetof(struct cache_meta, hdrs) + (m)->hdrs_full_len)
 
 struct cache_stats {
 	uint64_t	hits;			/* block opens that found the block */

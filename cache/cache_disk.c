@@ -23,7 +23,7 @@
 #include "cache/cache_disk.h"
 
 #define BLK_MAGIC	0x4b4c4243u	/* "CBLK" */
-#define META_MAGIC	0x4154454du	/* "META" */
+#define META_MAGIC	0x3254454du	/* "MET2": the headers last since */
 #define HDR_LEN		48	/* magic, length, CRC32C, 0, the 32-byte id */
 
 struct cache_disk {

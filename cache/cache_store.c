@@ -47,7 +47,7 @@ struct cache_blk {
 	int			in_table;
 	struct waiter		*waiters;
 	struct cache_blk	*hnext;
-	char			*data;
+	char			data[];		/* len bytes, one allocation with the rest */
 };
 
 struct meta_ent {
@@ -124,7 +124,6 @@ blk_free(struct cache_blk *b)
 {
 	CM_ASSERT(b->refs == 0 && !b->in_table && b->waiters == NULL);
 	b->magic = 0;
-	free(b->data);
 	free(b);
 }
 
@@ -189,7 +188,7 @@ cache_store_new(uint64_t mem_bytes, uint64_t block_size, const struct cache_evic
 	s->mem_cap = mem_bytes;
 	s->pol = policy;
 	s->next_vid = 1;
-	want = 2 * (mem_bytes / block_size) + 1024;
+	want = mem_bytes / block_size + 1024;	/* chains of one on average */
 	for (s->nbt = 1024; s->nbt < want && s->nbt < (1u << 24); s->nbt *= 2)
 		;
 	s->nmt = 65536;
@@ -347,7 +346,7 @@ cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 		pp = NULL;
 	}
 	if (pp != NULL) {
-		*out = *(*pp)->m;
+		memcpy(out, (*pp)->m, CACHE_META_USED((*pp)->m));
 		rv = 0;
 	}
 	pthread_mutex_unlock(&s->mtx);
@@ -365,8 +364,17 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL && (*pp)->gen == bucket_gen(s, bucket) && (*pp)->m->size == m->size &&
 	    strcmp((*pp)->m->etag, m->etag) == 0) {
+		struct cache_meta *nm;
+
 		m->vid = (*pp)->m->vid;
-		*(*pp)->m = *m;
+		/* Same version, maybe other headers: sized anew. */
+		nm = realloc((*pp)->m, CACHE_META_USED(m));
+		if (nm == NULL) {
+			meta_drop(s, pp);
+			goto out;
+		}
+		memcpy(nm, m, CACHE_META_USED(m));
+		(*pp)->m = nm;
 		if (s->disk != NULL)
 			(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
 		goto out;
@@ -379,7 +387,7 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 		goto out;
 	e->bucket = malloc(bucket.len + 1);
 	e->key = malloc(key.len + 1);
-	e->m = malloc(sizeof *e->m);
+	e->m = malloc(CACHE_META_USED(m));	/* only the headers in use */
 	if (e->bucket == NULL || e->key == NULL || e->m == NULL) {
 		meta_free(e);
 		goto out;
@@ -391,7 +399,7 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 		(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
 	e->klen = key.len;
 	e->gen = bucket_gen(s, bucket);
-	*e->m = *m;
+	memcpy(e->m, m, CACHE_META_USED(m));
 	pp = meta_slot(s, bucket, key);
 	e->hnext = *pp;
 	*pp = e;
@@ -491,11 +499,9 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 		rv = CACHE_READ;
 		goto out;
 	}
-	b = calloc(1, sizeof *b);
-	if (b != NULL && (b->data = malloc(len)) == NULL) {
-		free(b);
-		b = NULL;
-	}
+	b = malloc(sizeof *b + len);
+	if (b != NULL)
+		memset(b, 0, sizeof *b);
 	if (b == NULL) {
 		rv = -1;
 		goto out;

@@ -69,6 +69,8 @@ static const struct opt opts[] = {
 	  "size of the disk tier" },
 	{ "block-size", T_SIZE, OFF(block_size), "1M", CM_ROLE_WORKER | CM_ROLE_SERVE,
 	  "size of the blocks objects are cached in (64K to 64M)" },
+	{ "readahead", T_COUNT, OFF(readahead), "16", CM_ROLE_WORKER | CM_ROLE_SERVE,
+	  "blocks of a read filled from the origin at once (a cold read's parallelism)" },
 	{ "freshness", T_SECONDS, OFF(freshness), "60", R_DATA,
 	  "seconds a cached object is served before it is revalidated" },
 	{ "master", T_URL, OFF(master), NULL, CM_ROLE_GATEWAY | CM_ROLE_WORKER | CM_ROLE_CTL,

@@ -55,6 +55,7 @@ struct cm_config {
 	uint64_t	mem_cache;
 	uint64_t	disk_cache;
 	uint64_t	block_size;
+	uint64_t	readahead;
 	uint64_t	freshness;
 	char		*master;
 	char		*virtual_host_domain;

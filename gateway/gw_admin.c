@@ -20,6 +20,7 @@
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
+#include "cache/cache_writer.h"
 
 struct gw_admin {
 	struct MHD_Daemon	*d;
@@ -109,6 +110,16 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 				    "# TYPE cachalot_cache_disk_evictions_total counter\ncachalot_cache_disk_evictions_total %llu\n",
 				    (unsigned long long)ds.bytes, (unsigned long long)ds.corrupt,
 				    (unsigned long long)ds.errors, (unsigned long long)ds.evictions);
+			}
+			if (a->ctxs[0]->conf->writer != NULL) {
+				uint64_t q, d;
+
+				cache_writer_stats(a->ctxs[0]->conf->writer, &q, &d);
+				(void)cm_buf_addf(&out, "# HELP cachalot_cache_disk_queue_bytes Filled blocks waiting to be written to disk.\n"
+				    "# TYPE cachalot_cache_disk_queue_bytes gauge\ncachalot_cache_disk_queue_bytes %llu\n"
+				    "# HELP cachalot_cache_disk_skipped_total Blocks not written to disk: the write queue was full.\n"
+				    "# TYPE cachalot_cache_disk_skipped_total counter\ncachalot_cache_disk_skipped_total %llu\n",
+				    (unsigned long long)q, (unsigned long long)d);
 			}
 		}
 		/* MHD frees the buffer (MUST_FREE) once sent. */

@@ -28,11 +28,33 @@
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_range.h"
+#include "cache/cache_writer.h"
 #include "common/cm_log.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 
 enum cstate { S_META, S_SEND };
+
+#define READAHEAD_MAX	64
+#define RUN_MAX		16
+
+struct cread;
+
+/*
+ * A run of consecutive missing blocks filled by one ranged GET: the block a
+ * read needs now and the ones after it, or blocks further ahead
+ * (readahead). Holds a reference on each block until it is finished.
+ */
+struct fill {
+	struct cread		*x;
+	struct gw_oreq		*oreq;		/* NULL: this slot is free */
+	struct cache_blk	*blks[RUN_MAX];
+	size_t			nblk;
+	size_t			cur;		/* blks[cur] is being appended to */
+	uint64_t		idx;		/* of blks[0] */
+	uint64_t		start;		/* its first byte in the object */
+	uint64_t		skip;		/* bytes of the origin's body to skip */
+};
 
 struct cread {
 	unsigned		magic;
@@ -48,21 +70,25 @@ struct cread {
 	struct cache_meta	meta;
 	int			have_meta;
 	enum cstate		state;
-	struct gw_oreq		*oreq;		/* HEAD, or the fill of fblk */
+	struct gw_oreq		*oreq;		/* the HEAD */
 	struct gw_fwd		*fwd;		/* made when the origin is asked */
-	struct event		*wake;
+	struct event		*wake;		/* block progress, or a fill's end */
 	/* The answer's bytes: [pos, end) of the object. */
 	uint64_t		pos;
 	uint64_t		end;
 	struct cache_blk	*blk;		/* the block being read */
 	uint64_t		bidx;
 	int			waiting;	/* on blk's progress */
-	struct cache_blk	*fblk;		/* the block this request fills */
-	uint64_t		fstart;		/* its first byte in the object */
-	uint64_t		fskip;		/* bytes of the origin's body to skip */
-	int			fdone;
+	/* Fills of this read (made on its first miss); at most 'window'. */
+	struct fill		*fills;
+	size_t			window;		/* blocks */
+	size_t			nslots;
+	size_t			nfills;
+	size_t			inflight;	/* blocks held by fills */
+	uint64_t		ahead;		/* next block readahead looks at */
 	int			paused;		/* client output full */
 	int			from_disk;	/* blk came from the disk tier */
+	int			blk_filled;	/* blk was missing: one of our fills */
 	int			status;
 	int			head_status;
 	uint64_t		bytes_out;
@@ -317,9 +343,9 @@ head_on_done(void *arg, const char *err)
 static const struct gw_oreq_ops head_ops = { head_on_head, head_on_data, no_body, head_on_done };
 
 /* An origin request of our own: method, and extra headers. */
-static int
+static struct gw_oreq *
 origin_request(struct cread *x, const char *method, const struct s3sig_hdr *extra, size_t n,
-    const struct gw_oreq_ops *ops)
+    const struct gw_oreq_ops *ops, void *arg)
 {
 	struct gw_req r;
 
@@ -334,30 +360,43 @@ origin_request(struct cread *x, const char *method, const struct s3sig_hdr *extr
 	if (x->fwd == NULL) {
 		x->fwd = malloc(sizeof *x->fwd);
 		if (x->fwd == NULL)
-			return (-1);
+			return (NULL);
 	} else {
 		gw_fwd_fini(x->fwd);
 	}
 	gw_fwd_init(x->fwd);
 	if (gw_fwd_build(x->fwd, x->ctx->conf, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
-		return (-1);
-	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
-	    ops, x);
-	return (x->oreq != NULL ? 0 : -1);
+		return (NULL);
+	/* The URL and headers are copied: one fwd serves every request. */
+	return (gw_oreq_start(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
+	    ops, arg));
 }
 
-/* ---- Filling a block from the origin ---- */
+/* ---- Filling blocks from the origin ---- */
+
+/*
+ * A fill's callbacks run inside libcurl: they never end the read there
+ * (that would free the transfer under curl's feet) but make 'wake' active,
+ * and the loop calls send_more next.
+ */
+static void
+kick(struct cread *x)
+{
+	event_active(x->wake, EV_READ, 0);
+}
 
 static int
 fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
-	struct cread *x = arg;
+	struct fill *f = arg;
+	struct cread *x = f->x;
 	size_t i;
 	uint64_t start = 0;
 	int etag_ok = 0;
 
-	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
-	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	if (f->idx == x->bidx || x->ttfb_us == 0)
+		x->ttfb_us = gw_oreq_ttfb_us(f->oreq);
+	gw_metrics_origin_latency(&x->ctx->metrics, gw_oreq_ttfb_us(f->oreq));
 	for (i = 0; i < n; i++) {
 		struct cm_slice v = cm_slice_trim(hdrs[i].value);
 
@@ -374,76 +413,157 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	if (!etag_ok || (status != 200 && status != 206)) {
 		/* Changed under us (412 to If-Match, another ETag) or failing. */
 		CM_LOGI("req=%s block %llu: origin answered %d%s", x->req->id,
-		    (unsigned long long)x->bidx, status, etag_ok ? "" : " with another version");
+		    (unsigned long long)f->idx, status, etag_ok ? "" : " with another version");
 		cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
 		return (GW_ORIGIN_ABORT);
 	}
 	/* An origin that ignores Range answers 200 with the whole object. */
-	x->fskip = status == 200 ? x->fstart : (start == x->fstart ? 0 : UINT64_MAX);
-	return (x->fskip == UINT64_MAX ? GW_ORIGIN_ABORT : 0);
+	f->skip = status == 200 ? f->start : (start == f->start ? 0 : UINT64_MAX);
+	return (f->skip == UINT64_MAX ? GW_ORIGIN_ABORT : 0);
+}
+
+/* The run's current block is whole (ok) or never will be: handed to its
+ * readers, and queued for the disk tier (written behind the loop; a block
+ * not written only costs a later refetch). */
+static void
+fill_finish_block(struct fill *f, int ok)
+{
+	struct cread *x = f->x;
+	struct cache_blk *b = f->blks[f->cur];
+
+	cache_blk_finish(x->store, b, ok);
+	if (ok && x->ctx->conf->writer != NULL) {
+		unsigned char id[32];
+
+		cache_disk_block_id(x->meta.vhash, f->idx + f->cur, id);
+		if (cache_writer_put(x->ctx->conf->writer, b, id) != 0)
+			CM_LOGD("req=%s disk tier busy: block %llu not written", x->req->id,
+			    (unsigned long long)(f->idx + f->cur));
+	}
+	cache_blk_release(x->store, &f->blks[f->cur]);
+	f->cur++;
+	x->inflight--;
 }
 
 static int
 fill_on_data(void *arg, const char *p, size_t len)
 {
-	struct cread *x = arg;
+	struct fill *f = arg;
+	struct cread *x = f->x;
 	size_t room, take;
 	enum cache_blk_state st;
 
 	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
 	x->origin_bytes += len;
-	if (x->fskip > 0) {
-		take = len < x->fskip ? len : (size_t)x->fskip;
-		x->fskip -= take;
+	if (f->skip > 0) {
+		take = len < f->skip ? len : (size_t)f->skip;
+		f->skip -= take;
 		p += take;
 		len -= take;
 	}
-	room = cache_blk_len(x->fblk) - cache_blk_avail(x->fblk, &st);
-	take = len < room ? len : room;
-	if (take > 0) {
-		cache_blk_append(x->store, x->fblk, p, take);
+	/* Readers, this one too, are woken by the store as bytes land. */
+	while (len > 0 && f->cur < f->nblk) {
+		struct cache_blk *b = f->blks[f->cur];
+
+		room = cache_blk_len(b) - cache_blk_avail(b, &st);
+		take = len < room ? len : room;
+		cache_blk_append(x->store, b, p, take);
 		GW_INC(&x->ctx->metrics, cache_bytes_filled, take);
+		p += take;
+		len -= take;
+		if (take == room)
+			fill_finish_block(f, 1);
 	}
-	if (x->state == S_SEND && !x->paused)
-		send_more(x);
-	return (0);
+	return (0);	/* more than asked (an origin ignoring Range): dropped */
 }
 
 static void
 fill_on_done(void *arg, const char *err)
 {
-	struct cread *x = arg;
-	enum cache_blk_state st;
-	size_t have = cache_blk_avail(x->fblk, &st);
-	int ok = err == NULL && have == cache_blk_len(x->fblk);
+	struct fill *f = arg;
+	struct cread *x = f->x;
 
-	x->oreq = NULL;
+	f->oreq = NULL;
+	x->nfills--;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
 	if (err != NULL)
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
-	/* Kept on disk too; a failure there only costs a later refetch.
-	 * (Written on the loop for now: a block is one write(2) into the
-	 * page cache.) */
-	if (ok && cache_store_disk(x->store) != NULL) {
-		unsigned char id[32];
-
-		cache_disk_block_id(x->meta.vhash, x->bidx, id);
-		if (cache_disk_put(cache_store_disk(x->store), id, cache_blk_data(x->fblk),
-		    cache_blk_len(x->fblk)) != 0)
-			CM_LOGW("req=%s disk tier: cannot write block %llu", x->req->id,
-			    (unsigned long long)x->bidx);
-	}
-	cache_blk_finish(x->store, x->fblk, ok);
-	cache_blk_release(x->store, &x->fblk);
-	x->fdone = 1;
-	if (!ok)
-		CM_LOGW("req=%s block %llu fill failed: %s", x->req->id, (unsigned long long)x->bidx,
+	if (f->cur < f->nblk)
+		CM_LOGW("req=%s blocks %llu-%llu fill failed: %s", x->req->id,
+		    (unsigned long long)(f->idx + f->cur), (unsigned long long)(f->idx + f->nblk - 1),
 		    err != NULL ? err : "short body");
-	if (!x->paused)
-		send_more(x);
+	while (f->cur < f->nblk)
+		fill_finish_block(f, 0);
+	kick(x);
 }
 
 static const struct gw_oreq_ops fill_ops = { fill_on_head, fill_on_data, no_body, fill_on_done };
+
+/* Stops every fill: their unfinished blocks fail (readers elsewhere see
+ * that and fetch them again). */
+static void
+fills_cancel(struct cread *x)
+{
+	size_t i;
+
+	for (i = 0; x->fills != NULL && i < x->nslots; i++) {
+		struct fill *f = &x->fills[i];
+
+		if (f->oreq == NULL)
+			continue;
+		gw_oreq_cancel(&f->oreq);
+		while (f->cur < f->nblk)
+			fill_finish_block(f, 0);
+	}
+	x->nfills = 0;
+	free(x->fills);
+	x->fills = NULL;
+}
+
+/* Blocks in flight per read: the configured readahead, but never more
+ * than a quarter of the memory tier (a filled block waits there for its
+ * reader). */
+static size_t
+fill_window(const struct cread *x)
+{
+	uint64_t w = x->ctx->conf->cfg->readahead;
+	uint64_t fit = x->ctx->conf->cfg->mem_cache / cache_block_size(x->store) / 4;
+
+	if (w > fit)
+		w = fit;
+	if (w > READAHEAD_MAX)
+		w = READAHEAD_MAX;
+	return (w > 0 ? (size_t)w : 1);
+}
+
+/* Fill slots: a run holds one block at least, the reader's own block may
+ * go beyond the window, and a run whose blocks are all done waits a moment
+ * for its transfer's end. */
+static int
+fills_init(struct cread *x)
+{
+	if (x->fills != NULL)
+		return (0);
+	x->window = fill_window(x);
+	x->nslots = 2 * x->window + 2;
+	x->fills = calloc(x->nslots, sizeof *x->fills);
+	return (x->fills != NULL ? 0 : -1);
+}
+
+/* Whether one of our fills is filling block idx. */
+static int
+filling(const struct cread *x, uint64_t idx)
+{
+	size_t i;
+
+	for (i = 0; x->fills != NULL && i < x->nslots; i++) {
+		const struct fill *f = &x->fills[i];
+
+		if (f->oreq != NULL && idx >= f->idx + f->cur && idx < f->idx + f->nblk)
+			return (1);
+	}
+	return (0);
+}
 
 struct disk_read {
 	struct cache_disk	*disk;
@@ -458,21 +578,139 @@ disk_read(void *arg, char *buf, size_t len)
 	return (cache_disk_get(r->disk, r->id, buf, len));
 }
 
-static int
-start_fill(struct cread *x, uint64_t idx, size_t len)
+static size_t
+block_len(const struct cread *x, uint64_t idx)
 {
+	uint64_t bs = cache_block_size(x->store), left = x->meta.size - idx * bs;
+
+	return ((size_t)(left < bs ? left : bs));
+}
+
+/*
+ * Opens block idx, reading it from the disk tier when it is missing there.
+ * *bp: a new reference. CACHE_READ: there (or being filled elsewhere);
+ * CACHE_FILL: missing, the caller fills it; -1: out of memory.
+ */
+static int
+block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int *from_disk)
+{
+	int rc = cache_blk_open(x->store, x->meta.vid, idx, block_len(x, idx), bp);
+
+	*from_disk = 0;
+	if (rc == CACHE_FILL && cache_store_disk(x->store) != NULL) {
+		struct disk_read dr;
+
+		dr.disk = cache_store_disk(x->store);
+		cache_disk_block_id(x->meta.vhash, idx, dr.id);
+		if (cache_blk_fill_from(x->store, *bp, disk_read, &dr) == 0) {
+			rc = CACHE_READ;
+			*from_disk = 1;
+		}
+	}
+	return (rc);
+}
+
+/*
+ * Fills a run from block idx, whose reference b (opened CACHE_FILL) the fill
+ * takes over, with the missing blocks after it, up to max blocks and the
+ * answer's last block: one ranged GET for all. 0, or -1 (the blocks
+ * failed).
+ */
+static int
+fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
+{
+	uint64_t last = (x->end - 1) / cache_block_size(x->store);
+	struct fill *f = NULL;
 	struct s3sig_hdr h[2];
 	char range[64];
+	size_t i;
+	int from_disk;
 
-	x->fstart = idx * cache_block_size(x->store);
-	snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)x->fstart,
-	    (unsigned long long)(x->fstart + len - 1));
+	for (i = 0; i < x->nslots && f == NULL; i++)
+		if (x->fills[i].oreq == NULL)
+			f = &x->fills[i];
+	if (f == NULL) {
+		cache_blk_finish(x->store, b, 0);
+		cache_blk_release(x->store, &b);
+		return (-1);
+	}
+	f->x = x;
+	f->idx = idx;
+	f->blks[0] = b;
+	f->nblk = 1;
+	f->cur = 0;
+	x->inflight++;
+	if (max > RUN_MAX)
+		max = RUN_MAX;
+	while (f->nblk < max && idx + f->nblk <= last) {
+		struct cache_blk *nb;
+		int rc = block_open(x, idx + f->nblk, &nb, &from_disk);
+
+		if (rc != CACHE_FILL) {
+			if (rc >= 0)
+				cache_blk_release(x->store, &nb);
+			break;		/* the run ends where the cache has bytes */
+		}
+		f->blks[f->nblk++] = nb;
+		x->inflight++;
+	}
+	f->start = idx * cache_block_size(x->store);
+	f->skip = 0;
+	snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)f->start,
+	    (unsigned long long)((idx + f->nblk - 1) * cache_block_size(x->store) +
+	    block_len(x, idx + f->nblk - 1) - 1));
 	h[0].name = CM_SLICE_LIT("Range");
 	h[0].value = cm_slice_str(range);
 	h[1].name = CM_SLICE_LIT("If-Match");
 	h[1].value = cm_slice_str(x->meta.etag);
-	x->fdone = 0;
-	return (origin_request(x, "GET", h, 2, &fill_ops));
+	f->oreq = origin_request(x, "GET", h, 2, &fill_ops, f);
+	if (f->oreq == NULL) {
+		while (f->cur < f->nblk)
+			fill_finish_block(f, 0);
+		return (-1);
+	}
+	x->nfills++;
+	return (0);
+}
+
+/* How many blocks the next run may take. */
+static size_t
+run_room(const struct cread *x)
+{
+	size_t room = x->window > x->inflight ? x->window - x->inflight : 0;
+	size_t half = x->window / 2 > 0 ? x->window / 2 : 1;
+
+	/* Two runs in flight at least: the next starts while one streams. */
+	return (room < half ? room : half);
+}
+
+/* After a miss: the following blocks of the answer are filled too, up to
+ * the window, so that a cold read is not one round trip per block. */
+static void
+read_ahead(struct cread *x)
+{
+	uint64_t last = (x->end - 1) / cache_block_size(x->store);
+	struct cache_blk *b;
+	int from_disk, rc;
+
+	if (x->fills == NULL)
+		return;		/* no miss yet: hits need no help */
+	if (x->ahead <= x->bidx)
+		x->ahead = x->bidx + 1;
+	while (run_room(x) > 0 && x->ahead <= last && x->ahead <= x->bidx + x->window) {
+		rc = block_open(x, x->ahead, &b, &from_disk);
+		if (rc < 0)
+			return;		/* the reader fills it itself when it gets there */
+		if (rc == CACHE_READ) {
+			cache_blk_release(x->store, &b);
+			x->ahead++;
+			continue;
+		}
+		if (fill_run(x, x->ahead, b, run_room(x)) != 0)
+			return;
+		while (x->ahead <= last && filling(x, x->ahead))
+			x->ahead++;
+	}
 }
 
 /* ---- Sending ---- */
@@ -495,50 +733,31 @@ send_more(struct cread *x)
 {
 	uint64_t bs = cache_block_size(x->store);
 	enum cache_blk_state st;
-	size_t avail, off, want, n, len;
+	size_t avail, off, want, n;
 	int rc;
 
 	if (x->state != S_SEND)
 		return;
 	while (x->pos < x->end) {
 		if (x->blk == NULL) {
-			/* One fill at a time: the next block waits for ours. */
-			if (x->fblk != NULL)
-				return;
 			x->bidx = x->pos / bs;
-			len = (size_t)(x->meta.size - x->bidx * bs < bs ? x->meta.size - x->bidx * bs : bs);
-			rc = cache_blk_open(x->store, x->meta.vid, x->bidx, len, &x->blk);
+			rc = block_open(x, x->bidx, &x->blk, &x->from_disk);
+			/* Ours to fill: with the missing blocks after it, but
+			 * at least this one. */
+			if (rc == CACHE_FILL && (fills_init(x) != 0 || fill_run(x, x->bidx,
+			    cache_blk_ref(x->store, x->blk), run_room(x) > 0 ? run_room(x) : 1) != 0))
+				rc = -1;
 			if (rc < 0) {
-				x->result = "nomem";
+				x->result = "fill-failed";
 				cread_done(x, 0);
 				return;
 			}
-			if (rc == CACHE_FILL && cache_store_disk(x->store) != NULL) {
-				struct disk_read dr;
-
-				dr.disk = cache_store_disk(x->store);
-				cache_disk_block_id(x->meta.vhash, x->bidx, dr.id);
-				if (cache_blk_fill_from(x->store, x->blk, disk_read, &dr) == 0) {
-					rc = CACHE_READ;
-					x->from_disk = 1;
-					if (x->result == NULL)
-						x->result = "hit-disk";
-				}
-			}
-			if (rc == CACHE_FILL) {
-				/* The filler holds its own reference too. */
-				x->fblk = cache_blk_ref(x->store, x->blk);
-				if (start_fill(x, x->bidx, len) != 0) {
-					cache_blk_finish(x->store, x->blk, 0);
-					cache_blk_release(x->store, &x->fblk);
-					x->result = "fill-failed";
-					cread_done(x, 0);
-					return;
-				}
+			x->blk_filled = rc == CACHE_FILL || filling(x, x->bidx);
+			if (x->blk_filled)
 				x->result = "miss";
-			} else if (x->result == NULL) {
-				x->result = "hit";
-			}
+			else if (x->result == NULL)
+				x->result = x->from_disk ? "hit-disk" : "hit";
+			read_ahead(x);
 		}
 		avail = cache_blk_avail(x->blk, &st);
 		off = (size_t)(x->pos - x->bidx * bs);
@@ -556,7 +775,7 @@ send_more(struct cread *x)
 			GW_INC(&x->ctx->metrics, bytes_out, n);
 			if (x->from_disk)
 				GW_INC(&x->ctx->metrics, cache_bytes_disk, n);
-			else if (x->fblk != x->blk)
+			else if (!x->blk_filled)
 				GW_INC(&x->ctx->metrics, cache_bytes_hit, n);
 			if (x->pos - x->bidx * bs == want) {
 				cache_blk_unwait(x->store, x->blk, x->wake);
@@ -574,8 +793,6 @@ send_more(struct cread *x)
 			cread_done(x, 0);
 			return;
 		}
-		if (x->fblk == x->blk)
-			return;		/* our own fill wakes us (fill_on_data) */
 		if (!x->waiting) {
 			if (cache_blk_wait(x->store, x->blk, avail, x->wake) == 1)
 				continue;
@@ -583,8 +800,9 @@ send_more(struct cread *x)
 		}
 		return;
 	}
-	/* All sent; the block we fill (if any) must be whole first. */
-	if (x->fblk != NULL)
+	/* All sent; our fills must be whole first (they finish blocks others
+	 * may be waiting on). */
+	if (x->nfills > 0)
 		return;
 	cread_done(x, 1);
 }
@@ -680,10 +898,7 @@ cread_free(struct cread *x)
 		cache_blk_unwait(x->store, x->blk, x->wake);
 		cache_blk_release(x->store, &x->blk);
 	}
-	if (x->fblk != NULL) {
-		cache_blk_finish(x->store, x->fblk, 0);
-		cache_blk_release(x->store, &x->fblk);
-	}
+	fills_cancel(x);
 	if (x->wake != NULL)
 		event_free(x->wake);
 	if (x->fwd != NULL) {
@@ -751,7 +966,8 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 		h[0].value = cm_slice_str(x->meta.etag);
 		n = 1;
 	}
-	if (origin_request(x, "HEAD", h, n, &head_ops) != 0) {
+	x->oreq = origin_request(x, "HEAD", h, n, &head_ops, x);
+	if (x->oreq == NULL) {
 		error_answer(x, 500, "InternalError", "We encountered an internal error.", NULL);
 		cread_done(x, 1);
 	}

@@ -19,6 +19,7 @@
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
+#include "cache/cache_writer.h"
 
 static int
 conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
@@ -121,6 +122,16 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 				CM_LOGE("disk tier off: %s", err);
 			else
 				cache_store_attach_disk(gc.cache, disk, c->freshness * 1000);
+			/* Blocks waiting for the disk: a quarter of the memory
+			 * tier, 64 MiB at least (held beyond the tier). */
+			if (disk != NULL) {
+				gc.writer = cache_writer_new(gc.cache, disk, c->mem_cache / 4 > (64u << 20) ?
+				    c->mem_cache / 4 : (64u << 20));
+				if (gc.writer == NULL) {
+					fprintf(stderr, "cachalot: cannot start the disk writer\n");
+					goto out;
+				}
+			}
 		}
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -202,6 +213,7 @@ out:
 				free(ctxs[i]);
 			}
 	gw_http_server_free(&srv);
+	cache_writer_close(&gc.writer);		/* writes what is queued */
 	cache_store_free(&gc.cache);
 	cache_disk_close(&disk);
 	free(ctxs);

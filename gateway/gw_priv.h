@@ -23,6 +23,7 @@ struct gw_conf {
 	char			origin_prefix[1024];	/* path prefix, no trailing '/' */
 	char			region[64];		/* announced to clients */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
+	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
 };
 
 /* One per event loop. */

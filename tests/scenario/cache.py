@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: Apache-2.0
 """The block cache of `cachalot serve`, proved by counting origin requests:
   1. a second GET costs no origin GET, a HEAD after a GET no origin request;
-  2. 50 concurrent cold GETs of a 64 MiB object: one origin GET per block,
-     origin bytes equal to the object's size, every client the right sha256;
+  2. 50 concurrent cold GETs of a 64 MiB object: each block fetched once
+     (origin bytes equal to the object's size, at most one origin GET per
+     block: runs of missing blocks share one), every client the right sha256;
   3. ranged and conditional reads answered as AWS S3 answers them (status,
      Content-Range, bytes), on misses and hits alike, where the s3rver
      origin itself answers some of them wrongly;
@@ -88,8 +89,11 @@ def main():
         ck.check(r["Body"].read() == obj, "first GET: right bytes")
         ck.check(r["ContentType"] == "application/x-test" and r["Metadata"].get("color") == "blue",
                  "first GET: the origin's headers")
-        first = rig.counts()["by_method"].get("GET", 0)
-        ck.check(first == 4, f"a cold 3 MiB object costs one origin GET per block: {first}")
+        c = rig.counts()
+        first = c["by_method"].get("GET", 0)
+        ck.check(1 <= first <= 4 and c["bytes_out"] == len(obj),
+                 f"a cold 3 MiB object: each of its 4 blocks fetched once: {first} GETs, "
+                 f"{c['bytes_out']} bytes")
         rig.reset()
         r = s3.get_object(Bucket=b, Key="obj")
         ck.check(r["Body"].read() == obj and r["Metadata"].get("color") == "blue", "second GET: right bytes")
@@ -111,9 +115,9 @@ def main():
         ck.check(sums.count(sha(big)) == 50, f"50 concurrent readers got the right sha256: "
                  f"{sums.count(sha(big))}")
         c = rig.counts()
-        ck.check(c["by_method"].get("GET", 0) == 64, f"origin GETs for 64 one-MiB blocks: "
+        ck.check(1 <= c["by_method"].get("GET", 0) <= 64, f"origin GETs for 64 one-MiB blocks: "
                  f"{c['by_method'].get('GET', 0)}")
-        ck.check(abs(c["bytes_out"] - len(big)) <= MiB, f"origin bytes {c['bytes_out']} for {len(big)}")
+        ck.check(c["bytes_out"] == len(big), f"origin bytes {c['bytes_out']} for {len(big)}: each block once")
         m = rig.metrics()
         ck.check("cachalot_cache_singleflight_waiters_total" in m and
                  "cachalot_cache_singleflight_waiters_total 0\n" not in m, "single-flight waiters counted")
@@ -203,7 +207,9 @@ def main():
 
         # Replaced at the origin in the middle of a cold multi-block read:
         # that answer fails (never mixed bytes), the next one is all new.
-        four = os.urandom(4 * MiB)
+        # 24 blocks: more than the runs of blocks that readahead asks for
+        # at once, so that a later run meets the new version.
+        four = os.urandom(24 * MiB)
         s3.put_object(Bucket=b, Key="mixed", Body=four)
         rig.fault("replace")
         once = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id=AK,

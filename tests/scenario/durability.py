@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import AK, SK, Checks, Rig  # noqa: E402
@@ -48,6 +49,15 @@ def metric(m, name):
     return int(r.group(1)) if r else -1
 
 
+def written(rig, ck, what):
+    """Blocks are written to disk behind the loops: wait for the queue to empty."""
+    for _ in range(200):
+        if metric(rig.metrics(), "cachalot_cache_disk_queue_bytes") == 0:
+            return
+        time.sleep(0.05)
+    ck.check(False, f"disk write queue empty {what}")
+
+
 def main():
     ck = Checks("durability")
     objs = {f"obj{i}": os.urandom(3 * MiB + i) for i in range(10)}
@@ -61,6 +71,7 @@ def main():
             s3.put_object(Bucket=b, Key=k, Body=v)
         for k, v in objs.items():
             ck.check(s3.get_object(Bucket=b, Key=k)["Body"].read() == v, f"cold read {k}")
+        written(rig, ck, "after the cold reads")
         rig.reset()
         for k, v in objs.items():
             ck.check(s3.get_object(Bucket=b, Key=k)["Body"].read() == v, f"warm read {k}")
@@ -70,6 +81,7 @@ def main():
         ck.check(metric(rig.metrics(), 'cachalot_cache_bytes_served_total{tier="disk"}') > 0,
                  "bytes served from disk counted")
 
+        written(rig, ck, "before kill -9")
         rig.restart_gateway()	# kill -9
         rig.reset()
         for k, v in objs.items():
