@@ -39,6 +39,7 @@ struct cache_meta {
 	time_t		last_modified;		/* -1 when unknown */
 	uint64_t	validated_ms;		/* monotonic time of the last check */
 	unsigned char	vhash[32];		/* names the version's blocks on disk */
+	int		partial;		/* known from a gateway: blocks only */
 	size_t		hdrs_len;
 	size_t		hdrs_full_len;		/* hdrs[hdrs_len..full) full-object only */
 	/* Headers to replay on answers ("Name: value\r\n" lines): type,

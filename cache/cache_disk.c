@@ -159,17 +159,7 @@ mkdirs(const char *dir, const char *kind)
 	char p[4096];
 	int i;
 
-	char *slash;
-
-	/* mkdir -p dir */
-	snprintf(p, sizeof p, "%s", dir);
-	for (slash = strchr(p + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST)
-			return (-1);
-		*slash = '/';
-	}
-	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+	if (cm_mkdir_p(dir) != 0)
 		return (-1);
 	snprintf(p, sizeof p, "%s/%s", dir, kind);
 	if (mkdir(p, 0755) != 0 && errno != EEXIST)

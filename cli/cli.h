@@ -13,4 +13,8 @@ int cli_presign(const struct cm_config *c, const char *target);
 /* Replays a trace through the eviction policies; returns an exit code. */
 int cli_sim(const struct cm_config *c, const char *trace);
 
+/* Runs an operator command against the master (argv[0] the command);
+ * returns an exit code. */
+int cli_ctl(const struct cm_config *c, int argc, char **argv);
+
 #endif

@@ -12,6 +12,7 @@
 #include "common/cm_config.h"
 #include "cli/cli.h"
 #include "gateway/gateway.h"
+#include "cluster/master.h"
 
 #define EXIT_USAGE	2
 #define EXIT_NOT_BUILT	3
@@ -27,11 +28,10 @@ static const struct role {
 	{ "gateway", CM_ROLE_GATEWAY, "the S3 front end: verifies clients, routes reads, passes writes",
 	  NULL },
 	{ "worker", CM_ROLE_WORKER, "a cache node: memory and disk tiers, one origin fetch per block",
-	  "the block cache arrives with the cache issue" },
-	{ "master", CM_ROLE_MASTER, "keeps the ring and statistics in LevelDB",
-	  "the master arrives with the cluster issue" },
-	{ "ctl", CM_ROLE_CTL, "operator commands against the master",
-	  "ctl arrives with the cluster issue" },
+	  NULL },
+	{ "master", CM_ROLE_MASTER, "keeps the ring and statistics in LevelDB", NULL },
+	{ "ctl", CM_ROLE_CTL, "operator commands against the master: status, workers, ring, stats "
+	  "[BUCKET], drain WORKER, undrain WORKER, purge BUCKET[/PREFIX]", NULL },
 	{ "presign", CM_ROLE_PRESIGN, "print a presigned URL for s3://BUCKET/KEY on this endpoint",
 	  NULL },
 	{ "sim", CM_ROLE_SIM, "replay a cache trace (libCacheSim oracleGeneral or CSV) through the "
@@ -80,6 +80,8 @@ main(int argc, char **argv)
 	const struct role *r = NULL;
 	struct cm_config c;
 	const char *target = NULL;
+	char *words[8];
+	size_t nwords = 0;
 	int help = 0, rv = EXIT_USAGE, i;
 	size_t k;
 
@@ -116,6 +118,25 @@ main(int argc, char **argv)
 				break;
 			}
 	}
+	/* ctl: the words that are not flags (or their values) are the
+	 * command; a bare --json means --json=on. */
+	if (r->bit == CM_ROLE_CTL) {
+		int w = 2;
+
+		for (i = 2; i < argc; i++) {
+			if (strcmp(argv[i], "--json") == 0) {
+				argv[w++] = (char *)"--json=on";
+			} else if (strncmp(argv[i], "--", 2) == 0) {
+				argv[w++] = argv[i];
+				if (strchr(argv[i], '=') == NULL && strcmp(argv[i], "--help") != 0 &&
+				    i + 1 < argc)
+					argv[w++] = argv[++i];
+			} else if (nwords < CM_ARRAY_LEN(words)) {
+				words[nwords++] = argv[i];
+			}
+		}
+		argc = w;
+	}
 	if (cm_config_from_args(&c, r->bit, argc - 1, argv + 1, &help, stderr) != 0)
 		goto out;
 	if (help) {
@@ -132,8 +153,16 @@ main(int argc, char **argv)
 		rv = EXIT_NOT_BUILT;
 		goto out;
 	}
-	if (r->bit == CM_ROLE_SERVE || r->bit == CM_ROLE_GATEWAY) {
-		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL, r->bit == CM_ROLE_SERVE);
+	if (r->bit == CM_ROLE_SERVE || r->bit == CM_ROLE_GATEWAY || r->bit == CM_ROLE_WORKER) {
+		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL, r->bit);
+		goto out;
+	}
+	if (r->bit == CM_ROLE_MASTER) {
+		rv = master_run(&c);
+		goto out;
+	}
+	if (r->bit == CM_ROLE_CTL) {
+		rv = cli_ctl(&c, (int)nwords, words);
 		goto out;
 	}
 	if (r->bit == CM_ROLE_SIM) {

@@ -58,6 +58,12 @@ struct cm_config {
 	uint64_t	readahead;
 	uint64_t	freshness;
 	char		*master;
+	char		*advertise;
+	char		*worker_id;
+	uint64_t	weight;
+	uint64_t	heartbeat;
+	uint64_t	down_after;
+	int		json;
 	char		*virtual_host_domain;
 	int		log_level;
 	int		sigv2;

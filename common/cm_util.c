@@ -4,9 +4,12 @@
  * Any thread; no shared state.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 
 #include <openssl/evp.h>
 
@@ -269,5 +272,26 @@ cm_parse_u64(struct cm_slice s, uint64_t max, uint64_t *out)
 		v = v * 10 + (uint64_t)(s.p[i] - '0');
 	}
 	*out = v;
+	return (0);
+}
+
+int
+cm_mkdir_p(const char *path)
+{
+	char p[4096];
+	char *slash;
+
+	if (snprintf(p, sizeof p, "%s", path) >= (int)sizeof p) {
+		errno = ENAMETOOLONG;
+		return (-1);
+	}
+	for (slash = strchr(p + 1, '/'); slash != NULL; slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		if (mkdir(p, 0755) != 0 && errno != EEXIST)
+			return (-1);
+		*slash = '/';
+	}
+	if (mkdir(p, 0755) != 0 && errno != EEXIST)
+		return (-1);
 	return (0);
 }

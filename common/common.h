@@ -107,6 +107,8 @@ cm_buf_slice(const struct cm_buf *b)
 /* FNV-1a over len bytes, continuing from seed (0 to start): for picking
  * hash slots, never for anything an attacker could exploit. */
 uint64_t cm_fnv1a(const void *p, size_t len, uint64_t seed);
+/* mkdir -p path (mode 0755). 0, or -1 with errno set. */
+int cm_mkdir_p(const char *path);
 
 /* The value of one hex digit, or -1. */
 int cm_hexval(char c);

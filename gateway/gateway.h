@@ -12,11 +12,14 @@
 
 #include "common/cm_config.h"
 
-/* Runs the gateway until a signal stops it; returns a process exit code.
- * ready, if not NULL, is called once everything listens (serve prints the
- * endpoint there). with_cache: GET and HEAD are answered from an in-process
- * block cache of mem-cache bytes (the serve role). */
-int gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port),
-    int with_cache);
+/* Runs a data-path role until a signal stops it; returns a process exit
+ * code. ready, if not NULL, is called once everything listens (serve prints
+ * the endpoint there). role:
+ *   CM_ROLE_SERVE    GET and HEAD from an in-process block cache
+ *   CM_ROLE_GATEWAY  pass-through; with a master, reads go to the workers
+ *                    that own their blocks (the ring), then the origin
+ *   CM_ROLE_WORKER   the block cache for gateways (heartbeats to the
+ *                    master when one is set); writes only invalidate */
+int gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port), int role);
 
 #endif

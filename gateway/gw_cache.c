@@ -29,6 +29,8 @@
 #include "cache/cache_disk.h"
 #include "cache/cache_range.h"
 #include "cache/cache_writer.h"
+#include "cluster/ring.h"
+#include "gateway/gw_cluster.h"
 #include "common/cm_log.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
@@ -54,6 +56,11 @@ struct fill {
 	uint64_t		idx;		/* of blks[0] */
 	uint64_t		start;		/* its first byte in the object */
 	uint64_t		skip;		/* bytes of the origin's body to skip */
+	/* Cluster gateway: the owners to try in order, then the origin. */
+	struct gw_target	*targets;
+	size_t			ntargets;
+	size_t			tried;		/* targets[tried - 1] is asked now */
+	int			retry;		/* the worker failed: ask the next */
 };
 
 struct cread {
@@ -71,6 +78,10 @@ struct cread {
 	int			have_meta;
 	enum cstate		state;
 	struct gw_oreq		*oreq;		/* the HEAD */
+	struct gw_target	*htargets;	/* cluster gateway: the HEAD's owners */
+	size_t			nhtargets;
+	size_t			htried;
+	int			hretry;
 	struct gw_fwd		*fwd;		/* made when the origin is asked */
 	struct event		*wake;		/* block progress, or a fill's end */
 	/* The answer's bytes: [pos, end) of the object. */
@@ -276,12 +287,54 @@ fail:
 
 static void evaluate(struct cread *x);
 
+/* A cluster gateway asks the workers that own the object's metadata, best
+ * first, then the origin itself. */
+static int
+cluster_gateway(const struct cread *x)
+{
+	return (x->ctx->conf->cluster != NULL && !x->ctx->conf->worker);
+}
+
+static const struct gw_oreq_ops head_ops;
+static struct gw_oreq *origin_request(struct cread *x, const struct gw_target *t,
+    const char *method, const struct s3sig_hdr *extra, size_t n, const struct gw_oreq_ops *ops,
+    void *arg);
+
+/* Sends the HEAD to the next target. 0, or -1 when none is left. */
+static int
+head_next(struct cread *x)
+{
+	const struct gw_target *t = NULL;
+	struct s3sig_hdr h[1];
+	size_t n = 0;
+
+	if (x->htried < x->nhtargets)
+		t = &x->htargets[x->htried];
+	else if (x->htried > x->nhtargets)
+		return (-1);
+	x->htried++;
+	if (x->have_meta && !x->meta.partial) {
+		h[0].name = CM_SLICE_LIT("If-None-Match");
+		h[0].value = cm_slice_str(x->meta.etag);
+		n = 1;
+	}
+	x->oreq = origin_request(x, t, "HEAD", h, n, &head_ops, x);
+	return (x->oreq != NULL ? 0 : -1);
+}
+
+/* Whether the request in flight goes to a worker (not the origin). */
+#define ASKING_WORKER(tried, ntargets)	((tried) > 0 && (tried) <= (ntargets))
+
 static int
 head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
 	struct cread *x = arg;
 	struct cache_meta m;
 
+	if (status >= 500 && ASKING_WORKER(x->htried, x->nhtargets)) {
+		x->hretry = 1;		/* that worker is in trouble: the next one */
+		return (GW_ORIGIN_ABORT);
+	}
 	x->head_status = status;
 	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
@@ -295,7 +348,7 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		if (x->have_meta && strcmp(m.etag, x->meta.etag) != 0)
 			GW_INC(&x->ctx->metrics, revalidated_changed, 1);
 		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, mono_ms());
-		x->meta = m;
+		memcpy(&x->meta, &m, CACHE_META_USED(&m));
 		x->have_meta = 1;
 		return (0);
 	}
@@ -315,6 +368,17 @@ head_on_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	if ((err != NULL || x->hretry) && ASKING_WORKER(x->htried, x->nhtargets)) {
+		CM_LOGI("req=%s worker %s failed (%s): asking the next", x->req->id,
+		    x->htargets[x->htried - 1].host, err != NULL ? err : "server error");
+		if (err != NULL)
+			gw_cluster_suspect(x->ctx->conf->cluster, x->htargets[x->htried - 1].host);
+		GW_INC(&x->ctx->metrics, worker_failovers, 1);
+		x->hretry = 0;
+		if (head_next(x) == 0)
+			return;
+		err = "no target left";
+	}
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		error_answer(x, 503, "ServiceUnavailable", "The origin could not be reached; please retry.",
@@ -344,8 +408,8 @@ static const struct gw_oreq_ops head_ops = { head_on_head, head_on_data, no_body
 
 /* An origin request of our own: method, and extra headers. */
 static struct gw_oreq *
-origin_request(struct cread *x, const char *method, const struct s3sig_hdr *extra, size_t n,
-    const struct gw_oreq_ops *ops, void *arg)
+origin_request(struct cread *x, const struct gw_target *t, const char *method,
+    const struct s3sig_hdr *extra, size_t n, const struct gw_oreq_ops *ops, void *arg)
 {
 	struct gw_req r;
 
@@ -365,11 +429,11 @@ origin_request(struct cread *x, const char *method, const struct s3sig_hdr *extr
 		gw_fwd_fini(x->fwd);
 	}
 	gw_fwd_init(x->fwd);
-	if (gw_fwd_build(x->fwd, x->ctx->conf, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
+	if (gw_fwd_build(x->fwd, x->ctx->conf, t, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
 		return (NULL);
 	/* The URL and headers are copied: one fwd serves every request. */
-	return (gw_oreq_start(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
-	    ops, arg));
+	return (gw_oreq_start_ex(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
+	    t != NULL ? GW_OREQ_INTERNAL : 0, ops, arg));
 }
 
 /* ---- Filling blocks from the origin ---- */
@@ -394,6 +458,10 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	uint64_t start = 0;
 	int etag_ok = 0;
 
+	if (status >= 500 && ASKING_WORKER(f->tried, f->ntargets)) {
+		f->retry = 1;		/* that worker is in trouble: the next one */
+		return (GW_ORIGIN_ABORT);
+	}
 	if (f->idx == x->bidx || x->ttfb_us == 0)
 		x->ttfb_us = gw_oreq_ttfb_us(f->oreq);
 	gw_metrics_origin_latency(&x->ctx->metrics, gw_oreq_ttfb_us(f->oreq));
@@ -477,6 +545,8 @@ fill_on_data(void *arg, const char *p, size_t len)
 	return (0);	/* more than asked (an origin ignoring Range): dropped */
 }
 
+static int fill_send(struct cread *x, struct fill *f);
+
 static void
 fill_on_done(void *arg, const char *err)
 {
@@ -484,6 +554,27 @@ fill_on_done(void *arg, const char *err)
 	struct cread *x = f->x;
 
 	f->oreq = NULL;
+	if ((err != NULL || f->retry) && ASKING_WORKER(f->tried, f->ntargets) && f->cur < f->nblk) {
+		/* The worker failed: the next owner (or the origin) gives the
+		 * rest, from the first byte we do not have. */
+		enum cache_blk_state st;
+
+		CM_LOGI("req=%s worker %s failed on block %llu (%s): asking the next", x->req->id,
+		    f->targets[f->tried - 1].host, (unsigned long long)(f->idx + f->cur),
+		    err != NULL ? err : "server error");
+		if (err != NULL)
+			gw_cluster_suspect(x->ctx->conf->cluster, f->targets[f->tried - 1].host);
+		GW_INC(&x->ctx->metrics, worker_failovers, 1);
+		f->retry = 0;
+		f->start = (f->idx + f->cur) * cache_block_size(x->store) +
+		    cache_blk_avail(f->blks[f->cur], &st);
+		f->skip = 0;
+		if (fill_send(x, f) == 0)
+			return;
+	}
+	free(f->targets);
+	f->targets = NULL;
+	f->ntargets = f->tried = 0;
 	x->nfills--;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
 	if (err != NULL)
@@ -512,6 +603,8 @@ fills_cancel(struct cread *x)
 		if (f->oreq == NULL)
 			continue;
 		gw_oreq_cancel(&f->oreq);
+		free(f->targets);
+		f->targets = NULL;
 		while (f->cur < f->nblk)
 			fill_finish_block(f, 0);
 	}
@@ -621,8 +714,6 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 {
 	uint64_t last = (x->end - 1) / cache_block_size(x->store);
 	struct fill *f = NULL;
-	struct s3sig_hdr h[2];
-	char range[64];
 	size_t i;
 	int from_disk;
 
@@ -642,6 +733,8 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	x->inflight++;
 	if (max > RUN_MAX)
 		max = RUN_MAX;
+	if (cluster_gateway(x))
+		max = 1;	/* each block has its own owner */
 	while (f->nblk < max && idx + f->nblk <= last) {
 		struct cache_blk *nb;
 		int rc = block_open(x, idx + f->nblk, &nb, &from_disk);
@@ -656,21 +749,56 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	}
 	f->start = idx * cache_block_size(x->store);
 	f->skip = 0;
-	snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)f->start,
-	    (unsigned long long)((idx + f->nblk - 1) * cache_block_size(x->store) +
-	    block_len(x, idx + f->nblk - 1) - 1));
-	h[0].name = CM_SLICE_LIT("Range");
-	h[0].value = cm_slice_str(range);
-	h[1].name = CM_SLICE_LIT("If-Match");
-	h[1].value = cm_slice_str(x->meta.etag);
-	f->oreq = origin_request(x, "GET", h, 2, &fill_ops, f);
-	if (f->oreq == NULL) {
+	f->retry = 0;
+	f->tried = f->ntargets = 0;
+	f->targets = NULL;
+	if (cluster_gateway(x)) {
+		f->targets = calloc(3, sizeof *f->targets);
+		if (f->targets != NULL)
+			f->ntargets = gw_cluster_targets(x->ctx->conf->cluster,
+			    ring_hash(x->bucket, cm_buf_slice(&x->mkey), idx), f->targets, 3);
+	}
+	if (fill_send(x, f) != 0) {
+		free(f->targets);
+		f->targets = NULL;
 		while (f->cur < f->nblk)
 			fill_finish_block(f, 0);
 		return (-1);
 	}
 	x->nfills++;
 	return (0);
+}
+
+/* Asks the next target for the run's bytes from f->start on: the block's
+ * owners in a cluster (telling them the version), then the origin. */
+static int
+fill_send(struct cread *x, struct fill *f)
+{
+	const struct gw_target *t = NULL;
+	struct s3sig_hdr h[3];
+	char range[64], size[24];
+	size_t n = 2;
+
+	if (f->tried < f->ntargets)
+		t = &f->targets[f->tried];
+	else if (f->tried > f->ntargets)
+		return (-1);
+	f->tried++;
+	snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)f->start,
+	    (unsigned long long)((f->idx + f->nblk - 1) * cache_block_size(x->store) +
+	    block_len(x, f->idx + f->nblk - 1) - 1));
+	h[0].name = CM_SLICE_LIT("Range");
+	h[0].value = cm_slice_str(range);
+	h[1].name = CM_SLICE_LIT("If-Match");
+	h[1].value = cm_slice_str(x->meta.etag);
+	if (t != NULL) {
+		snprintf(size, sizeof size, "%llu", (unsigned long long)x->meta.size);
+		h[2].name = CM_SLICE_LIT("x-cachalot-object-size");
+		h[2].value = cm_slice_str(size);
+		n = 3;
+	}
+	f->oreq = origin_request(x, t, "GET", h, n, &fill_ops, f);
+	return (f->oreq != NULL ? 0 : -1);
 }
 
 /* How many blocks the next run may take. */
@@ -757,9 +885,12 @@ send_more(struct cread *x)
 				x->result = "miss";
 			else if (x->result == NULL)
 				x->result = x->from_disk ? "hit-disk" : "hit";
-			read_ahead(x);
 		}
 		avail = cache_blk_avail(x->blk, &st);
+		/* Further runs once this block's bytes flow: asked earlier,
+		 * they would compete with its first byte at the origin. */
+		if (avail > 0)
+			read_ahead(x);
 		off = (size_t)(x->pos - x->bidx * bs);
 		want = (size_t)((x->end - x->bidx * bs) < cache_blk_len(x->blk) ?
 		    x->end - x->bidx * bs : cache_blk_len(x->blk));
@@ -899,6 +1030,7 @@ cread_free(struct cread *x)
 		cache_blk_release(x->store, &x->blk);
 	}
 	fills_cancel(x);
+	free(x->htargets);
 	if (x->wake != NULL)
 		event_free(x->wake);
 	if (x->fwd != NULL) {
@@ -917,12 +1049,52 @@ cread_done(struct cread *x, int ok)
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, x->result != NULL ? x->result : "hit");
+	if (x->ctx->conf->worker && x->ctx->conf->cluster != NULL && !x->req->head &&
+	    x->status >= 200 && x->status < 300)
+		gw_cluster_count(x->ctx->conf->cluster, x->bucket, x->result == NULL ||
+		    strncmp(x->result, "hit", 3) == 0, x->bytes_out, x->origin_bytes);
 	gw_conn_set_data(conn, NULL);
 	cread_free(x);
 	if (ok)
 		gw_conn_end(conn);
 	else
 		gw_conn_fail(conn);
+}
+
+/*
+ * Worker: a gateway's block request names the version it wants (If-Match
+ * and x-cachalot-object-size, from the metadata owner it just asked). The
+ * worker takes its word: a version it does not know becomes its current
+ * one (marked partial: no headers to replay to clients), and its fills are
+ * conditional on that ETag at the origin anyway. 1 when it is such a
+ * request (x->meta set), else 0.
+ */
+static int
+worker_block_request(struct cread *x)
+{
+	const struct s3sig_hdr *hs = gw_req_hdr(x->req, "x-cachalot-object-size");
+	const struct s3sig_hdr *im = gw_req_hdr(x->req, "if-match");
+	struct cm_slice etag;
+	struct cache_meta *m;
+	uint64_t size;
+
+	if (hs == NULL || im == NULL || cm_parse_u64(cm_slice_trim(hs->value), UINT64_MAX, &size) != 0)
+		return (0);
+	etag = cm_slice_trim(im->value);
+	if (etag.len == 0 || etag.len >= sizeof x->meta.etag)
+		return (0);
+	if (x->have_meta && cm_slice_eq(etag, x->meta.etag) && x->meta.size == size)
+		return (1);
+	m = &x->meta;
+	memset(m, 0, offsetof(struct cache_meta, hdrs));
+	memcpy(m->etag, etag.p, etag.len);
+	m->size = size;
+	m->last_modified = -1;
+	m->partial = 1;
+	cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
+	cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), m, mono_ms());
+	x->have_meta = 1;
+	return (1);
 }
 
 /* Starts a cached GET or HEAD; the request is verified and cacheable. */
@@ -932,8 +1104,6 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 {
 	struct cread *x = calloc(1, sizeof *x);
 	uint64_t now = mono_ms();
-	struct s3sig_hdr h[1];
-	size_t n = 0;
 
 	if (x == NULL) {
 		gw_conn_fail(conn);
@@ -957,17 +1127,24 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 		return;
 	}
 	x->have_meta = cache_meta_get(x->store, bucket, cm_buf_slice(&x->mkey), &x->meta) == 0;
-	if (x->have_meta && now - x->meta.validated_ms < ctx->conf->cfg->freshness * 1000) {
+	if (ctx->conf->worker && worker_block_request(x)) {
+		evaluate(x);		/* a gateway asks for blocks of a version */
+		return;
+	}
+	/* A cluster gateway keeps no metadata of its own past the request:
+	 * the owner's is the truth (writes through any gateway clear it). */
+	if (x->have_meta && !x->meta.partial && !cluster_gateway(x) &&
+	    now - x->meta.validated_ms < ctx->conf->cfg->freshness * 1000) {
 		evaluate(x);
 		return;
 	}
-	if (x->have_meta) {
-		h[0].name = CM_SLICE_LIT("If-None-Match");
-		h[0].value = cm_slice_str(x->meta.etag);
-		n = 1;
+	if (cluster_gateway(x)) {
+		x->htargets = calloc(3, sizeof *x->htargets);
+		if (x->htargets != NULL)
+			x->nhtargets = gw_cluster_targets(ctx->conf->cluster,
+			    ring_hash(bucket, cm_buf_slice(&x->mkey), RING_META), x->htargets, 3);
 	}
-	x->oreq = origin_request(x, "HEAD", h, n, &head_ops, x);
-	if (x->oreq == NULL) {
+	if (head_next(x) != 0) {
 		error_answer(x, 500, "InternalError", "We encountered an internal error.", NULL);
 		cread_done(x, 1);
 	}

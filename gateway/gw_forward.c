@@ -146,15 +146,19 @@ strip_aws_chunked(struct gw_fwd *f, struct cm_slice v)
 }
 
 int
-gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_req *r,
-    struct cm_slice bucket, struct cm_slice rawkey, int dechunk, const char *content_md5,
+gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_target *t,
+    const struct gw_req *r, struct cm_slice bucket, struct cm_slice rawkey, int dechunk, const char *content_md5,
     time_t now)
 {
 	struct cm_buf path, q, authz, host, key;
 	struct s3sig_req sreq;
 	char date[17];
 	size_t i, path_at;
-	int rv = -1, oss = gc->origin_oss, skip;
+	int rv = -1, oss, skip;
+
+	if (t == NULL)
+		t = &gc->origin;
+	oss = t->oss;
 
 	cm_buf_init(&path, 64 * 1024);
 	cm_buf_init(&q, 64 * 1024);
@@ -166,9 +170,9 @@ gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_req *r,
 	if (oss && bucket.len > 0 && (cm_buf_add(&host, bucket.p, bucket.len) != 0 ||
 	    cm_buf_addc(&host, '.') != 0))
 		goto out;
-	if (cm_buf_adds(&host, gc->origin_host) != 0)
+	if (cm_buf_adds(&host, t->host) != 0)
 		goto out;
-	if (cm_buf_adds(&path, gc->origin_prefix) != 0)
+	if (cm_buf_adds(&path, t->prefix) != 0)
 		goto out;
 	if (!oss && bucket.len > 0 && (cm_buf_addc(&path, '/') != 0 ||
 	    cm_buf_add(&path, bucket.p, bucket.len) != 0))
@@ -177,7 +181,7 @@ gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_req *r,
 		goto out;
 	if (!oss && rawkey.len == 0 && bucket.len > 0)
 		path.p[--path.len] = '\0';	/* "/bucket", not "/bucket/" */
-	if (cm_buf_addf(&f->url, "%s://%.*s", gc->origin_scheme, (int)host.len, host.p) != 0)
+	if (cm_buf_addf(&f->url, "%s://%.*s", t->scheme, (int)host.len, host.p) != 0)
 		goto out;
 	path_at = f->url.len;
 	if (s3sig_canon_uri(&f->url, cm_buf_slice(&path)) != 0 ||
@@ -237,13 +241,13 @@ gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_req *r,
 	sreq.hdrs = f->hdrs;
 	sreq.nhdrs = f->n;
 	if (oss) {
-		struct s3sig_signer s = gc->origin_signer;
+		struct s3sig_signer s = t->signer;
 
 		s.service = "oss";
 		if (s3sig_uri_decode_path(&key, rawkey) != 0 ||
 		    s3sig_sign_oss_v4(&s, &sreq, bucket, cm_buf_slice(&key), now, &authz) != 0)
 			goto out;
-	} else if (s3sig_sign_v4(&gc->origin_signer, &sreq, now, S3SIG_UNSIGNED_PAYLOAD,
+	} else if (s3sig_sign_v4(&t->signer, &sreq, now, S3SIG_UNSIGNED_PAYLOAD,
 	    &authz) != 0) {
 		goto out;
 	}
@@ -262,7 +266,7 @@ out:
 struct cm_slice
 gw_fwd_resp_name(const struct gw_conf *gc, struct cm_slice name, char *buf, size_t buflen)
 {
-	if (!gc->origin_oss || name.len < 6 ||
+	if (!gc->origin.oss || name.len < 6 ||
 	    !cm_slice_eq_nocase(cm_slice(name.p, 6), CM_SLICE_LIT("x-oss-")))
 		return (name);
 	if (cm_slice_eq_nocase(name, CM_SLICE_LIT("x-oss-request-id")))

@@ -24,9 +24,11 @@ struct gw_fwd {
 
 void gw_fwd_init(struct gw_fwd *f);
 void gw_fwd_fini(struct gw_fwd *f);
-/* rawkey: the key as the client sent it (percent-encoded); content_md5:
- * a base64 value to add, or NULL. 0, or -1 when something is too large. */
-int gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_req *r,
+/* Toward t (NULL: the origin). rawkey: the key as the client sent it
+ * (percent-encoded); content_md5: a base64 value to add, or NULL. 0, or -1
+ * when something is too large. */
+int gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_target *t,
+    const struct gw_req *r,
     struct cm_slice bucket, struct cm_slice rawkey, int dechunk, const char *content_md5,
     time_t now);
 /* The name a response header goes back to the client under (OSS's

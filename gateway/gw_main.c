@@ -5,6 +5,7 @@
  * SIGTERM, stops them in order.
  */
 #include <signal.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,7 @@
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_writer.h"
+#include "gateway/gw_cluster.h"
 
 static int
 conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
@@ -59,30 +61,29 @@ conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errle
 	gc->sig.allow_sigv2 = c->sigv2;
 	gc->sig.max_skew = 900;
 	snprintf(gc->region, sizeof gc->region, "%s", c->regions[0]);
-	gc->origin_signer.access_key = c->origin_access_key;
-	gc->origin_signer.secret_key = c->origin_secret_key;
-	gc->origin_signer.region = c->origin_region;
-	gc->origin_signer.service = "s3";
-	gc->origin_oss = strcmp(c->origin_type, "oss") == 0;
+	gc->origin.signer.access_key = c->origin_access_key;
+	gc->origin.signer.secret_key = c->origin_secret_key;
+	gc->origin.signer.region = c->origin_region;
+	gc->origin.signer.service = "s3";
+	gc->origin.oss = strcmp(c->origin_type, "oss") == 0;
 	u = c->origin;
 	h = strstr(u, "://");
-	snprintf(gc->origin_scheme, sizeof gc->origin_scheme, "%.*s", (int)(h - u), u);
+	snprintf(gc->origin.scheme, sizeof gc->origin.scheme, "%.*s", (int)(h - u), u);
 	h += 3;
 	slash = strchr(h, '/');
-	snprintf(gc->origin_host, sizeof gc->origin_host, "%.*s",
+	snprintf(gc->origin.host, sizeof gc->origin.host, "%.*s",
 	    (int)(slash != NULL ? (size_t)(slash - h) : strlen(h)), h);
 	if (slash != NULL) {
-		snprintf(gc->origin_prefix, sizeof gc->origin_prefix, "%s", slash);
-		n = strlen(gc->origin_prefix);
-		while (n > 0 && gc->origin_prefix[n - 1] == '/')
-			gc->origin_prefix[--n] = '\0';
+		snprintf(gc->origin.prefix, sizeof gc->origin.prefix, "%s", slash);
+		n = strlen(gc->origin.prefix);
+		while (n > 0 && gc->origin.prefix[n - 1] == '/')
+			gc->origin.prefix[--n] = '\0';
 	}
 	return (0);
 }
 
 int
-gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port),
-    int with_cache)
+gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port), int role)
 {
 	struct gw_conf gc;
 	struct gw_http_limits lim;
@@ -101,7 +102,23 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
 	}
-	if (with_cache && c->mem_cache > 0) {
+	gc.worker = role == CM_ROLE_WORKER;
+	if (role == CM_ROLE_GATEWAY && c->master != NULL) {
+		/* A cluster gateway: blocks pass through a small staging store
+		 * (one fetch per block however many clients ask at once). */
+		gc.cache = cache_store_new(4 * c->readahead * c->block_size, c->block_size,
+		    &cache_evict_s3fifo_ops);
+		if (gc.cache == NULL) {
+			fprintf(stderr, "cachalot: cannot allocate the staging store\n");
+			return (1);
+		}
+	}
+	if (role != CM_ROLE_GATEWAY && c->mem_cache > 0) {
+		/* Blocks are big allocations: always their own mapping, so that
+		 * an evicted block's memory goes back to the system at once
+		 * (glibc would otherwise raise the threshold and keep them). */
+		if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
+			CM_LOGW("mallopt(M_MMAP_THRESHOLD) failed: freed blocks may be kept");
 		if (c->block_size < 64 * 1024 || c->block_size > 64 * 1024 * 1024) {
 			fprintf(stderr, "cachalot: --block-size: invalid value '%llu': 64K to 64M\n",
 			    (unsigned long long)c->block_size);
@@ -137,6 +154,14 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		fprintf(stderr, "cachalot: libcurl failed to initialise\n");
 		return (1);
+	}
+	if (c->master != NULL && role != CM_ROLE_SERVE) {
+		gc.cluster = gw_cluster_new(&gc, gc.worker, gc.cache, err, sizeof err);
+		if (gc.cluster == NULL || gw_cluster_start(gc.cluster) != 0) {
+			fprintf(stderr, "cachalot: cluster: %s\n", gc.cluster == NULL ? err :
+			    "cannot start its thread");
+			goto out;
+		}
 	}
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on inherits the mask; the main
@@ -185,9 +210,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		rv = 2;
 		goto out;
 	}
-	CM_LOGI("gateway listening on %s (port %d), admin on %s, origin %s, %d loops, cache %s",
-	    c->listen, gw_http_server_port(srv), c->admin_listen, c->origin, nthreads,
-	    gc.cache != NULL ? "in memory" : "off");
+	CM_LOGI("%s listening on %s (port %d), admin on %s, origin %s, %d loops, cache %s%s%s",
+	    gc.worker ? "worker" : "gateway", c->listen, gw_http_server_port(srv), c->admin_listen,
+	    c->origin, nthreads, gc.cluster != NULL && !gc.worker ? "on the workers" :
+	    gc.cache != NULL ? "in memory" : "off", gc.cluster != NULL ? ", master " : "",
+	    gc.cluster != NULL ? c->master : "");
 	if (ready != NULL)
 		ready(c, gw_http_server_port(srv));
 	if (gw_http_server_start(srv) != 0) {
@@ -213,6 +240,7 @@ out:
 				free(ctxs[i]);
 			}
 	gw_http_server_free(&srv);
+	gw_cluster_free(&gc.cluster);
 	cache_writer_close(&gc.writer);		/* writes what is queued */
 	cache_store_free(&gc.cache);
 	cache_disk_close(&disk);

@@ -149,6 +149,9 @@ gw_metrics_render(struct cm_buf *out, struct gw_metrics *const *sets, size_t n,
 	    "# TYPE cachalot_revalidations_total counter\ncachalot_revalidations_total{result=\"unchanged\"} %llu\n"
 	    "cachalot_revalidations_total{result=\"changed\"} %llu\n",
 	    (unsigned long long)SUM(revalidated_unchanged), (unsigned long long)SUM(revalidated_changed));
+	rv |= cm_buf_addf(out, "# HELP cachalot_worker_failovers_total Requests to a worker that failed and went to the next owner or the origin.\n"
+	    "# TYPE cachalot_worker_failovers_total counter\ncachalot_worker_failovers_total %llu\n",
+	    (unsigned long long)SUM(worker_failovers));
 	rv |= cm_buf_addf(out, "# HELP cachalot_open_connections Client connections open now.\n"
 	    "# TYPE cachalot_open_connections gauge\ncachalot_open_connections %u\n", open_conns);
 	return (rv != 0 ? -1 : 0);

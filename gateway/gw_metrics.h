@@ -54,6 +54,7 @@ struct gw_metrics {
 	_Atomic uint64_t	cache_bytes_disk;	/* served from blocks read from disk */
 	_Atomic uint64_t	revalidated_unchanged;
 	_Atomic uint64_t	revalidated_changed;
+	_Atomic uint64_t	worker_failovers;	/* cluster: a worker failed, the next asked */
 };
 
 #define GW_INC(m, field, n) atomic_fetch_add_explicit(&(m)->field, (n), memory_order_relaxed)

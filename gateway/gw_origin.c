@@ -332,6 +332,14 @@ gw_oreq_start(struct gw_origin *o, const char *method, const char *url,
     const struct s3sig_hdr *hdrs, size_t nhdrs, int64_t body_len,
     const struct gw_oreq_ops *ops, void *arg)
 {
+	return (gw_oreq_start_ex(o, method, url, hdrs, nhdrs, body_len, 0, ops, arg));
+}
+
+struct gw_oreq *
+gw_oreq_start_ex(struct gw_origin *o, const char *method, const char *url,
+    const struct s3sig_hdr *hdrs, size_t nhdrs, int64_t body_len, int flags,
+    const struct gw_oreq_ops *ops, void *arg)
+{
 	struct gw_oreq *r;
 	struct curl_slist *l;
 	char line[16384];
@@ -375,7 +383,15 @@ gw_oreq_start(struct gw_origin *o, const char *method, const char *url,
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	if (flags & GW_OREQ_INTERNAL) {
+		/* A worker: on our network, so a slow connect or a stalled
+		 * transfer means it is gone; the caller asks another. */
+		curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+		curl_easy_setopt(r->easy, CURLOPT_LOW_SPEED_TIME, 3L);
+	} else {
+		curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	}
 	curl_easy_setopt(r->easy, CURLOPT_TCP_NODELAY, 1L);
 	curl_easy_setopt(r->easy, CURLOPT_TCP_KEEPALIVE, 1L);
 	/* Bytes pass through as the origin sent them: no decoding. */

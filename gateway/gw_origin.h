@@ -55,6 +55,12 @@ void gw_origin_free(struct gw_origin **op);
 struct gw_oreq *gw_oreq_start(struct gw_origin *o, const char *method, const char *url,
     const struct s3sig_hdr *hdrs, size_t nhdrs, int64_t body_len,
     const struct gw_oreq_ops *ops, void *arg);
+/* The same, with flags: GW_OREQ_INTERNAL for a request to a worker (short
+ * connect timeout; a transfer stalled for 3 s fails). */
+#define GW_OREQ_INTERNAL	0x1
+struct gw_oreq *gw_oreq_start_ex(struct gw_origin *o, const char *method, const char *url,
+    const struct s3sig_hdr *hdrs, size_t nhdrs, int64_t body_len, int flags,
+    const struct gw_oreq_ops *ops, void *arg);
 void gw_oreq_resume_read(struct gw_oreq *r);
 void gw_oreq_resume_write(struct gw_oreq *r);
 /* Stops the request; no callback follows. *rp = NULL. */

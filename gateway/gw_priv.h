@@ -11,17 +11,26 @@
 #include "gateway/gw_origin.h"
 #include "s3sig/s3sig.h"
 
+/* Where requests go upstream: the origin, or (in a cluster) a worker. */
+struct gw_target {
+	struct s3sig_signer	signer;
+	int			oss;
+	char			scheme[8];		/* "http" or "https" */
+	char			host[256];		/* host[:port] as in the URL */
+	char			prefix[1024];		/* path prefix, no trailing '/' */
+};
+
+struct gw_cluster;
+
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
 	const struct cm_config	*cfg;
 	struct s3sig_conf	sig;
 	struct s3sig_cred	creds[CM_MAX_CREDS + 1];
-	struct s3sig_signer	origin_signer;
-	int			origin_oss;
-	char			origin_scheme[8];	/* "http" or "https" */
-	char			origin_host[256];	/* host[:port] as in the URL */
-	char			origin_prefix[1024];	/* path prefix, no trailing '/' */
+	struct gw_target	origin;
 	char			region[64];		/* announced to clients */
+	struct gw_cluster	*cluster;		/* gateway or worker with a master */
+	int			worker;			/* this process is a worker */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
 };

@@ -31,6 +31,7 @@
 #include "common/cm_log.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
+#include "gateway/gw_cluster.h"
 
 #include <openssl/evp.h>
 
@@ -71,6 +72,20 @@ struct xfer {
 	uint64_t		bytes_out;
 	uint64_t		ttfb_us;
 	char			result[16];
+	/* Cluster gateway, a write: the origin's answer is held until the
+	 * workers have forgotten the key (read-after-write everywhere). */
+	int			hold;
+	struct cm_buf		held;		/* "name\0value\0" pairs */
+	struct cm_buf		held_body;
+	struct inval		*inval;		/* one per worker */
+	size_t			ninval;
+	size_t			inval_pending;
+};
+
+/* An invalidation sent to one worker. */
+struct inval {
+	struct xfer		*x;
+	struct gw_oreq		*oreq;
 };
 
 enum xend { END_OK, END_FAIL, END_NONE };
@@ -366,6 +381,15 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	x->location = 0;
 	if (x->req->head && len < 0)
 		len = -1;
+	if (x->hold) {
+		for (i = 0; i < k; i++)
+			if (cm_buf_add(&x->held, out[i].name.p, out[i].name.len) != 0 ||
+			    cm_buf_addc(&x->held, '\0') != 0 ||
+			    cm_buf_add(&x->held, out[i].value.p, out[i].value.len) != 0 ||
+			    cm_buf_addc(&x->held, '\0') != 0)
+				return (GW_ORIGIN_ABORT);
+		return (0);
+	}
 	gw_conn_respond(x->conn, status, out, k, len);
 	return (0);
 }
@@ -378,6 +402,11 @@ o_data(void *arg, const char *p, size_t len)
 
 	if (x->location)
 		return (0);	/* the origin's own answer is replaced */
+	if (x->hold) {
+		GW_INC(&x->ctx->metrics, origin_bytes_in, len);
+		/* A write's answer is small XML at most; bounded here. */
+		return (cm_buf_add(&x->held_body, p, len) == 0 ? 0 : GW_ORIGIN_ABORT);
+	}
 	if (gw_conn_out_pending(x->conn) > 1024 * 1024) {
 		x->owrite_paused = 1;
 		return (GW_ORIGIN_PAUSE);
@@ -423,6 +452,90 @@ o_read(void *arg, char *buf, size_t max)
 	return ((ssize_t)n);
 }
 
+/* The held answer goes to the client now. */
+static void
+release_held(struct xfer *x)
+{
+	struct s3sig_hdr h[MAX_OUT_HDRS];
+	size_t n = 0, at = 0;
+
+	while (at < x->held.len && n < MAX_OUT_HDRS) {
+		size_t nl = strlen(x->held.p + at), vl = strlen(x->held.p + at + nl + 1);
+
+		h[n].name = cm_slice(x->held.p + at, nl);
+		h[n].value = cm_slice(x->held.p + at + nl + 1, vl);
+		n++;
+		at += nl + vl + 2;
+	}
+	gw_conn_respond(x->conn, x->status, h, n, (int64_t)x->held_body.len);
+	if (x->held_body.len > 0 && gw_conn_write(x->conn, x->held_body.p, x->held_body.len) != GW_ERROR) {
+		x->bytes_out += x->held_body.len;
+		GW_INC(&x->ctx->metrics, bytes_out, x->held_body.len);
+	}
+	xfer_done(x, END_OK);
+}
+
+static int inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
+{ (void)arg; (void)status; (void)hdrs; (void)n; return (0); }
+static int inval_data(void *arg, const char *p, size_t len) { (void)arg; (void)p; (void)len; return (0); }
+static ssize_t inval_body(void *arg, char *buf, size_t max) { (void)arg; (void)buf; (void)max; return (0); }
+
+static void
+inval_done(void *arg, const char *err)
+{
+	struct inval *v = arg;
+	struct xfer *x = v->x;
+
+	v->oreq = NULL;
+	if (err != NULL)
+		CM_LOGW("req=%s invalidation on a worker failed: %s", x->req->id, err);
+	if (--x->inval_pending == 0)
+		release_held(x);
+}
+
+static const struct gw_oreq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
+
+/* Tells every worker of the ring to forget the key (or the bucket); the
+ * answer is released when all have answered or failed. 0 when started,
+ * -1 when there is nobody to tell. */
+static int
+invalidate_workers(struct xfer *x)
+{
+	struct gw_target *t;
+	struct gw_req r;
+	size_t n, i;
+	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket;
+
+	t = calloc(RING_MAX_WORKERS > 256 ? 256 : RING_MAX_WORKERS, sizeof *t);
+	if (t == NULL)
+		return (-1);
+	n = gw_cluster_all(x->ctx->conf->cluster, t, 256);
+	x->inval = calloc(n > 0 ? n : 1, sizeof *x->inval);
+	if (n == 0 || x->inval == NULL) {
+		free(t);
+		return (-1);
+	}
+	memset(&r, 0, sizeof r);
+	r.method = CM_SLICE_LIT("DELETE");
+	r.query = cm_slice("", 0);
+	memcpy(r.id, x->req->id, sizeof r.id);
+	for (i = 0; i < n; i++) {
+		gw_fwd_fini(&x->fwd);
+		gw_fwd_init(&x->fwd);
+		if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s,
+		    bucket_wide ? cm_slice("", 0) : x->rawkey_s, 0, NULL, time(NULL)) != 0)
+			continue;
+		x->inval[x->ninval].x = x;
+		x->inval[x->ninval].oreq = gw_oreq_start_ex(x->ctx->origin, "DELETE", x->fwd.url.p,
+		    x->fwd.hdrs, x->fwd.n, -1, GW_OREQ_INTERNAL, &inval_ops, &x->inval[x->ninval]);
+		if (x->inval[x->ninval].oreq != NULL)
+			x->ninval++;
+	}
+	free(t);
+	x->inval_pending = x->ninval;
+	return (x->ninval > 0 ? 0 : -1);
+}
+
 static void
 o_done(void *arg, const char *err)
 {
@@ -433,6 +546,12 @@ o_done(void *arg, const char *err)
 	/* Writes forget what the cache holds before the client hears back. */
 	if (is_write(x->op))
 		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
+	if (x->hold && err == NULL) {
+		if (x->status < 300 && invalidate_workers(x) == 0)
+			return;		/* released by the last invalidation */
+		release_held(x);
+		return;
+	}
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
@@ -456,7 +575,7 @@ static const struct gw_oreq_ops oreq_ops = { o_head, o_data, o_read, o_done };
 static int
 build_origin(struct xfer *x, const char *content_md5)
 {
-	return (gw_fwd_build(&x->fwd, x->ctx->conf, x->req, x->bucket_s, x->rawkey_s, x->dechunk,
+	return (gw_fwd_build(&x->fwd, x->ctx->conf, NULL, x->req, x->bucket_s, x->rawkey_s, x->dechunk,
 	    content_md5, time(NULL)));
 }
 
@@ -481,8 +600,16 @@ start_origin(struct xfer *x)
 static void
 xfer_free(struct xfer *x)
 {
+	size_t i;
+
 	if (x->oreq != NULL)
 		gw_oreq_cancel(&x->oreq);
+	for (i = 0; i < x->ninval; i++)
+		if (x->inval[i].oreq != NULL)
+			gw_oreq_cancel(&x->inval[i].oreq);
+	free(x->inval);
+	cm_buf_free(&x->held);
+	cm_buf_free(&x->held_body);
 	s3sig_body_free(&x->body);
 	if (x->kick != NULL)
 		event_free(x->kick);
@@ -637,6 +764,8 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	x->origin_len = -1;
 	x->op = GW_OP_Other;
 	cm_buf_init(&x->up, UP_MAX);
+	cm_buf_init(&x->held, 64 * 1024);
+	cm_buf_init(&x->held_body, 1024 * 1024);
 	gw_fwd_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
 	gw_conn_set_data(conn, x);
@@ -683,6 +812,17 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
+	if (gc->worker && is_write(x->op)) {
+		/* A gateway tells us a write went through: forget, answer. */
+		gw_cache_invalidate(ctx, x->op, bucket, vhost ? cm_slice(r->path.p + 1,
+		    r->path.len - 1) : key);
+		x->status = 204;
+		snprintf(x->result, sizeof x->result, "invalidated");
+		gw_conn_respond(conn, 204, NULL, 0, 0);
+		xfer_done(x, END_OK);
+		return (GW_OK);
+	}
+	x->hold = gc->cluster != NULL && !gc->worker && is_write(x->op);
 	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
 	    key.len > 0 && cacheable(r)) {
 		enum gw_op op = x->op;
@@ -726,7 +866,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	x->dechunk = dechunk;
 	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
 	 * longer send: the (small) body is collected and hashed first. */
-	x->defer_md5 = gc->origin_oss && x->op == GW_OP_DeleteObjects &&
+	x->defer_md5 = gc->origin.oss && x->op == GW_OP_DeleteObjects &&
 	    gw_req_hdr(r, "content-md5") == NULL;
 	if (x->defer_md5)
 		return (GW_OK);

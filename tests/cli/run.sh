@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The command line as users and scripts meet it: help texts, exit codes,
-# messages for bad values, roles not built yet, presign.
+# messages for bad values, the cluster roles' usage errors, presign.
 set -u
 bin=${CACHALOT_BIN:-./cachalot}
 pass=0 fail=0
@@ -20,7 +20,8 @@ unset CACHALOT_SECRET_KEY CACHALOT_ORIGIN_SECRET_KEY
 expect "top help" 0 "Roles:" -- "$bin" --help
 for o in listen admin-listen origin origin-type origin-region origin-access-key \
 	origin-secret-key access-key secret-key region data-dir mem-cache disk-cache \
-	freshness master virtual-host-domain log-level; do
+	freshness master virtual-host-domain log-level readahead advertise worker-id weight \
+	heartbeat down-after json; do
 	expect "help documents --$o" 0 "--$o " -- "$bin" --help
 done
 expect "serve help shows defaults" 0 "--mem-cache SIZE.*default: 256M" -- "$bin" serve --help
@@ -34,9 +35,14 @@ expect "missing value" 2 "--origin needs a value" -- "$bin" gateway --origin
 expect "missing config" 2 "cannot open '/nonexistent.conf'" -- "$bin" serve --config /nonexistent.conf
 expect "gateway needs an origin" 2 "no origin: set --origin" -- "$bin" gateway
 expect "gateway needs client keys" 2 "no client credentials" -- "$bin" gateway --origin http://127.0.0.1:1 --origin-access-key a --origin-secret-key b
-expect "worker not built" 3 "not built yet" -- "$bin" worker
-expect "master not built" 3 "not built yet" -- "$bin" master
-expect "ctl not built" 3 "not built yet" -- "$bin" ctl
+expect "worker needs an origin" 2 "no origin" -- "$bin" worker
+expect "master bad listen" 2 "expected IPv4:PORT" -- "$bin" master --listen nowhere:1 --data-dir /tmp/cachalot-cli-test-master
+expect "ctl needs a command" 2 "give a command" -- "$bin" ctl --master http://127.0.0.1:1
+expect "ctl needs a master" 2 "no master" -- "$bin" ctl status
+expect "ctl unknown command" 2 "usage" -- "$bin" ctl frobnicate --master http://127.0.0.1:1
+expect "ctl drain needs a worker" 2 "usage" -- "$bin" ctl drain --master http://127.0.0.1:1
+expect "ctl master unreachable" 1 "master http://127.0.0.1:1" -- "$bin" ctl status --json --master http://127.0.0.1:1
+expect "ctl help" 0 "--json" -- "$bin" ctl --help
 expect "presign needs keys" 1 "needs --access-key" -- "$bin" presign s3://b/k
 expect "presign bad target" 1 "invalid target" -- "$bin" presign s3://bucketonly --access-key a --secret-key b
 expect "presign too long" 1 "expires-in" -- "$bin" presign s3://b/k --access-key a --secret-key b --expires-in 604801
