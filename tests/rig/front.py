@@ -26,6 +26,7 @@ import hmac
 import http.client
 import http.server
 import json
+import os
 import sys
 import threading
 import time
@@ -276,7 +277,9 @@ def main():
     port, up, ak, sk = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], sys.argv[4]
     Front.upstream_port, Front.ak, Front.sk = up, ak, sk
     Front.oss = len(sys.argv) > 5 and sys.argv[5] == "oss"
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", port), Front)
+    # FRONT_BIND: another local address (the network-namespace test binds
+    # the bridge's address so that test hosts reach it).
+    srv = http.server.ThreadingHTTPServer((os.environ.get("FRONT_BIND", "127.0.0.1"), port), Front)
     srv.daemon_threads = True
     print(f"front listening on {srv.server_address[1]}", flush=True)
     srv.serve_forever()
