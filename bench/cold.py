@@ -19,7 +19,6 @@ Usage: cold.py CACHALOT [ROUNDS]
 import os
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -29,7 +28,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "rig"))
-from rig import S3RVER, free_port, wait_port  # noqa: E402
+from rig import S3RVER, free_port, rss, stop_procs, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -42,14 +41,6 @@ def curl(url):
     out = subprocess.run(["curl", "-sf", "-o", "/dev/null", "-w", "%{time_starttransfer} %{time_total} %{size_download}",
                           url], capture_output=True, text=True, check=True).stdout.split()
     return float(out[0]), float(out[1]), int(out[2])
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def metric(port, name):
@@ -134,13 +125,7 @@ def main():
               f"after the reads, with a {MEM >> 20} MiB memory tier "
               f"(beyond the tier: {max(0, idle_after - min(MEM, client_bytes)) >> 20} MiB)")
     finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-                try:
-                    p.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    p.kill()
+        stop_procs(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -100,6 +100,9 @@ enum cache_open { CACHE_READ = 0, CACHE_FILL = 1 };
 int cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
     struct cache_blk **bp);
 void cache_blk_release(struct cache_store *s, struct cache_blk **bp);
+/* Drops a reference taken with cache_blk_ref, knowing only the block (a
+ * release callback for bytes lent out, as to an evbuffer). */
+void cache_blk_unref(void *blk);
 /* One more reference to b (for a filler that also reads). */
 struct cache_blk *cache_blk_ref(struct cache_store *s, struct cache_blk *b);
 

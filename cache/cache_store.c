@@ -23,9 +23,11 @@
 
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
+#include "common/cm_log.h"
 
 #include <dirent.h>
 #include <stdio.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -47,8 +49,37 @@ struct cache_blk {
 	int			in_table;
 	struct waiter		*waiters;
 	struct cache_blk	*hnext;
+	struct cache_store	*store;		/* for cache_blk_unref */
+	int			mapped;		/* allocated with mmap (big blocks) */
 	char			data[];		/* len bytes, one allocation with the rest */
 };
+
+/* Big blocks get a mapping of their own: freed, their memory goes back to
+ * the system at once (glibc's heap would keep it). Small ones come from
+ * malloc. */
+#define BLK_MMAP_MIN	(128 * 1024)
+
+static struct cache_blk *
+blk_alloc(size_t len)
+{
+	size_t total = sizeof(struct cache_blk) + len;
+	struct cache_blk *b;
+
+	if (total >= BLK_MMAP_MIN) {
+		void *m = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (m == MAP_FAILED)
+			return (NULL);
+		b = m;
+		memset(b, 0, sizeof *b);
+		b->mapped = 1;
+		return (b);
+	}
+	b = malloc(total);
+	if (b != NULL)
+		memset(b, 0, sizeof *b);
+	return (b);
+}
 
 struct meta_ent {
 	char		*bucket;
@@ -124,7 +155,12 @@ blk_free(struct cache_blk *b)
 {
 	CM_ASSERT(b->refs == 0 && !b->in_table && b->waiters == NULL);
 	b->magic = 0;
-	free(b);
+	if (b->mapped) {
+		if (munmap(b, sizeof *b + b->len) != 0)
+			CM_LOGE("cache: munmap of a block failed");
+	} else {
+		free(b);
+	}
 }
 
 static void
@@ -499,14 +535,13 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 		rv = CACHE_READ;
 		goto out;
 	}
-	b = malloc(sizeof *b + len);
-	if (b != NULL)
-		memset(b, 0, sizeof *b);
+	b = blk_alloc(len);
 	if (b == NULL) {
 		rv = -1;
 		goto out;
 	}
 	b->magic = CACHE_BLK_MAGIC;
+	b->store = s;
 	b->vid = vid;
 	b->idx = idx;
 	b->len = len;
@@ -536,9 +571,19 @@ cache_blk_release(struct cache_store *s, struct cache_blk **bp)
 	CM_ASSERT(b->magic == CACHE_BLK_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	CM_ASSERT(b->refs > 0);
-	if (--b->refs == 0)
-		blk_free(b);
+	if (--b->refs > 0)
+		b = NULL;
 	pthread_mutex_unlock(&s->mtx);
+	if (b != NULL)
+		blk_free(b);	/* out of the table already: ours alone */
+}
+
+void
+cache_blk_unref(void *blk)
+{
+	struct cache_blk *b = blk;
+
+	cache_blk_release(b->store, &b);
 }
 
 struct cache_blk *
@@ -668,14 +713,12 @@ cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t fr
 {
 	char dir[4200], p[4500];
 	struct dirent *de;
-	struct timespec ts;
 	uint64_t now_ms;
 	time_t wall = time(NULL);
 	DIR *dh;
 	int i;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	now_ms = cm_mono_ms();
 	s->disk = NULL;		/* no writes back while loading */
 	for (i = 0; i < 256; i++) {
 		snprintf(dir, sizeof dir, "%s/meta/%02x", cache_disk_dir(d), i);

@@ -85,15 +85,6 @@ struct master {
 	uint64_t	purge_seq;
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
-}
-
 /* ---- LevelDB ---- */
 
 static void
@@ -232,7 +223,7 @@ static int
 load(struct master *m)
 {
 	leveldb_iterator_t *it = leveldb_create_iterator(m->db, m->ro);
-	uint64_t now = mono_ms();
+	uint64_t now = cm_mono_ms();
 
 	if (it == NULL)
 		return (-1);
@@ -384,7 +375,7 @@ heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *
 			if (w->state == W_UP)
 				bump_epoch(m, "moved or reweighted", w->id);
 		}
-		w->seen_ms = mono_ms();
+		w->seen_ms = cm_mono_ms();
 		w->seen_wall = (int64_t)time(NULL);
 		if (w->state == W_DOWN) {
 			w->state = W_UP;
@@ -439,7 +430,7 @@ bad:
 static void
 workers_locked(struct master *m, struct cm_buf *out, int json)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = cm_mono_ms();
 	size_t i;
 
 	if (json)
@@ -721,7 +712,7 @@ sweeper(void *arg)
 
 	pthread_mutex_lock(&m->mtx);
 	while (!m->stop) {
-		uint64_t now = mono_ms();
+		uint64_t now = cm_mono_ms();
 
 		for (i = 0; i < m->nw; i++) {
 			struct mworker *w = &m->w[i];

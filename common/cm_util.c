@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -294,4 +295,19 @@ cm_mkdir_p(const char *path)
 	if (mkdir(p, 0755) != 0 && errno != EEXIST)
 		return (-1);
 	return (0);
+}
+
+uint64_t
+cm_mono_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
+}
+
+uint64_t
+cm_mono_ms(void)
+{
+	return (cm_mono_us() / 1000u);
 }

@@ -107,6 +107,9 @@ cm_buf_slice(const struct cm_buf *b)
 /* FNV-1a over len bytes, continuing from seed (0 to start): for picking
  * hash slots, never for anything an attacker could exploit. */
 uint64_t cm_fnv1a(const void *p, size_t len, uint64_t seed);
+/* The monotonic clock, in microseconds and milliseconds. */
+uint64_t cm_mono_us(void);
+uint64_t cm_mono_ms(void);
 /* mkdir -p path (mode 0755). 0, or -1 with errno set. */
 int cm_mkdir_p(const char *path);
 

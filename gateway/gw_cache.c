@@ -111,15 +111,6 @@ struct cread {
 static void send_more(struct cread *x);
 static void cread_done(struct cread *x, int ok);
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
-}
-
 /* ---- Answers made here ---- */
 
 static void
@@ -339,7 +330,7 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
 	if (status == 304 && x->have_meta) {
-		cache_meta_touch(x->store, x->bucket, cm_buf_slice(&x->mkey), x->meta.vid, mono_ms());
+		cache_meta_touch(x->store, x->bucket, cm_buf_slice(&x->mkey), x->meta.vid, cm_mono_ms());
 		GW_INC(&x->ctx->metrics, revalidated_unchanged, 1);
 		return (0);
 	}
@@ -347,7 +338,7 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m.etag, m.size, m.vhash);
 		if (x->have_meta && strcmp(m.etag, x->meta.etag) != 0)
 			GW_INC(&x->ctx->metrics, revalidated_changed, 1);
-		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, mono_ms());
+		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, cm_mono_ms());
 		memcpy(&x->meta, &m, CACHE_META_USED(&m));
 		x->have_meta = 1;
 		return (0);
@@ -843,6 +834,16 @@ read_ahead(struct cread *x)
 
 /* ---- Sending ---- */
 
+#define LEND_MIN	(16 * 1024)
+
+static void
+blk_lent_back(const void *p, size_t len, void *blk)
+{
+	(void)p;
+	(void)len;
+	cache_blk_unref(blk);
+}
+
 static void
 on_wake(evutil_socket_t fd, short what, void *arg)
 {
@@ -896,7 +897,13 @@ send_more(struct cread *x)
 		    x->end - x->bidx * bs : cache_blk_len(x->blk));
 		if (avail > off) {
 			n = (avail < want ? avail : want) - off;
-			rc = gw_conn_write(x->conn, cache_blk_data(x->blk) + off, n);
+			/* Big pieces are lent to the socket with a reference
+			 * on the block: no copy; small ones are copied. */
+			if (n >= LEND_MIN)
+				rc = gw_conn_write_ref(x->conn, cache_blk_data(x->blk) + off, n,
+				    blk_lent_back, cache_blk_ref(x->store, x->blk));
+			else
+				rc = gw_conn_write(x->conn, cache_blk_data(x->blk) + off, n);
 			if (rc == GW_ERROR) {
 				cread_done(x, 0);
 				return;
@@ -1092,7 +1099,7 @@ worker_block_request(struct cread *x)
 	m->last_modified = -1;
 	m->partial = 1;
 	cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
-	cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), m, mono_ms());
+	cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), m, cm_mono_ms());
 	x->have_meta = 1;
 	return (1);
 }
@@ -1103,7 +1110,7 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
     struct cm_slice bucket, struct cm_slice rawkey)
 {
 	struct cread *x = calloc(1, sizeof *x);
-	uint64_t now = mono_ms();
+	uint64_t now = cm_mono_ms();
 
 	if (x == NULL) {
 		gw_conn_fail(conn);

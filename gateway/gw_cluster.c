@@ -50,15 +50,6 @@ struct gw_cluster {
 	CURL			*easy;		/* cluster thread only */
 };
 
-static uint64_t
-mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u);
-}
-
 static size_t
 collect(char *p, size_t size, size_t n, void *arg)
 {
@@ -353,7 +344,7 @@ size_t
 gw_cluster_targets(struct gw_cluster *cl, uint64_t h, struct gw_target *out, size_t max)
 {
 	size_t idx[16], n, i, k = 0, pass;
-	uint64_t now = mono_ms();
+	uint64_t now = cm_mono_ms();
 
 	if (max > CM_ARRAY_LEN(idx))
 		max = CM_ARRAY_LEN(idx);
@@ -387,7 +378,7 @@ gw_cluster_all(struct gw_cluster *cl, struct gw_target *out, size_t max)
 void
 gw_cluster_suspect(struct gw_cluster *cl, const char *host)
 {
-	uint64_t now = mono_ms();
+	uint64_t now = cm_mono_ms();
 	size_t i, pick = 0;
 
 	pthread_mutex_lock(&cl->mtx);

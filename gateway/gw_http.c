@@ -197,15 +197,6 @@ gw_req_hdr(const struct gw_req *r, const char *name)
 	return (NULL);
 }
 
-static uint64_t
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-}
-
 static const char *
 http_date(struct gw_thread *t)
 {
@@ -294,7 +285,7 @@ on_message_begin(http_parser *p)
 	c->responded = c->resp_ended = c->resp_chunked = c->resp_close = 0;
 	c->want_drain = 0;
 	c->state = C_HEADERS;
-	c->req.start_us = now_us();
+	c->req.start_us = cm_mono_us();
 	snprintf(c->req.id, sizeof c->req.id, "%08X%02X%06llX", t->srv->id_salt,
 	    (unsigned)t->idx & 0xff, (unsigned long long)(++t->req_seq & 0xffffff));
 	timer_arm(c, t->srv->lim.header_timeout_ms);
@@ -736,6 +727,33 @@ gw_conn_write(struct gw_conn *c, const char *p, size_t len)
 		return (GW_ERROR);
 	if (c->resp_chunked)
 		evbuffer_add(c->out, "\r\n", 2);
+	if (evbuffer_get_length(c->out) >= 16 * 1024)
+		conn_flush(c);
+	if (c->dead)
+		return (GW_ERROR);
+	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
+		c->want_drain = 1;
+		return (GW_PAUSE);
+	}
+	return (GW_OK);
+}
+
+int
+gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
+    void (*release)(const void *p, size_t len, void *arg), void *arg)
+{
+	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
+	if (c->req.head || len == 0 || c->resp_chunked) {
+		int rc = gw_conn_write(c, p, len);
+
+		release(p, len, arg);
+		return (rc);
+	}
+	/* No copy: the socket is written from p itself (writev). */
+	if (evbuffer_add_reference(c->out, p, len, release, arg) != 0) {
+		release(p, len, arg);
+		return (GW_ERROR);
+	}
 	if (evbuffer_get_length(c->out) >= 16 * 1024)
 		conn_flush(c);
 	if (c->dead)

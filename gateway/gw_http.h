@@ -125,6 +125,11 @@ int gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs,
 /* Queues body bytes (copied). Returns GW_OK, or GW_PAUSE when the output
  * queue is above its high-water mark: produce no more until on_drain. */
 int gw_conn_write(struct gw_conn *c, const char *p, size_t len);
+/* The same without a copy: p is lent until release(p, len, arg) is called
+ * (once: when the bytes are written, or the connection goes, or at once
+ * when they cannot be queued). */
+int gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
+    void (*release)(const void *p, size_t len, void *arg), void *arg);
 /* The answer is complete. The connection reads the next request, or closes
  * if the request body was not read to its end. */
 void gw_conn_end(struct gw_conn *c);

@@ -5,7 +5,6 @@
  * SIGTERM, stops them in order.
  */
 #include <signal.h>
-#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,11 +113,6 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		}
 	}
 	if (role != CM_ROLE_GATEWAY && c->mem_cache > 0) {
-		/* Blocks are big allocations: always their own mapping, so that
-		 * an evicted block's memory goes back to the system at once
-		 * (glibc would otherwise raise the threshold and keep them). */
-		if (mallopt(M_MMAP_THRESHOLD, 256 * 1024) != 1)
-			CM_LOGW("mallopt(M_MMAP_THRESHOLD) failed: freed blocks may be kept");
 		if (c->block_size < 64 * 1024 || c->block_size > 64 * 1024 * 1024) {
 			fprintf(stderr, "cachalot: --block-size: invalid value '%llu': 64K to 64M\n",
 			    (unsigned long long)c->block_size);

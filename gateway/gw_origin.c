@@ -55,15 +55,6 @@ struct sockev {
 	int		what;
 };
 
-static uint64_t
-mono_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u);
-}
-
 /* Takes the transfer out of the multi handle and frees it. */
 static void
 oreq_free(struct gw_oreq *r)
@@ -256,7 +247,7 @@ deliver_head(struct gw_oreq *r)
 		i = e + 1;
 	}
 	r->head_done = 1;
-	r->ttfb_us = mono_us() - r->start_us;
+	r->ttfb_us = cm_mono_us() - r->start_us;
 	return (r->ops->on_head(r->arg, r->status, h, n));
 }
 
@@ -353,7 +344,7 @@ gw_oreq_start_ex(struct gw_origin *o, const char *method, const char *url,
 	r->o = o;
 	r->ops = ops;
 	r->arg = arg;
-	r->start_us = mono_us();
+	r->start_us = cm_mono_us();
 	r->easy = curl_easy_init();
 	if (r->easy == NULL)
 		goto fail;

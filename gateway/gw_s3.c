@@ -636,11 +636,7 @@ gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
     uint64_t ttfb_us, const char *result)
 {
 	char b[256], k[512];
-	struct timespec ts;
-	uint64_t us;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	us = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u - r->start_us;
+	uint64_t us = cm_mono_us() - r->start_us;
 	gw_metrics_request(&ctx->metrics, op, status);
 	copy_for_log(b, sizeof b, bucket);
 	copy_for_log(k, sizeof k, key);

@@ -6,14 +6,13 @@ started here and stopped by PID.
     with Cluster(workers=3, gateways=2) as cl:
         cl.gateway_endpoint(0), cl.counts(), cl.ring(), cl.kill_worker(1)
 """
-import json
 import os
 import signal
 import subprocess
 import time
 import urllib.request
 
-from rig import AK, SK, ORIGIN_AK, ORIGIN_SK, Rig, free_port, wait_port
+from rig import AK, SK, ORIGIN_AK, ORIGIN_SK, Rig, free_port, sanitizer_lines, stop_procs, wait_port
 
 
 class Cluster(Rig):
@@ -138,15 +137,7 @@ class Cluster(Rig):
     def stop(self):
         import shutil
         import sys
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_procs(self.procs, timeout=15)
         # Sanitizer reports of every process (the test build runs with
         # ASan and UBSan); a process that ended by a signal we sent is
         # not one.
@@ -166,12 +157,7 @@ class Cluster(Rig):
         return {n: super(Cluster, self).log(n) for n in names}
 
     def sanitizer_reports(self):
-        out = []
-        for n, text in self.all_logs().items():
-            out += [f"{n}: {l}" for l in text.splitlines()
-                    if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l
-                    or "runtime error:" in l]
-        return out
+        return [f"{n}: {l}" for n, text in self.all_logs().items() for l in sanitizer_lines(text)]
 
     def dump_logs(self):
         for n, text in sorted(self.all_logs().items()):

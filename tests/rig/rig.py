@@ -33,6 +33,69 @@ def free_port():
     return p
 
 
+def rss(pid):
+    """Resident bytes of a process now."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def stop_procs(procs, timeout=10):
+    """SIGTERM to each (last started first), then wait; SIGKILL past timeout."""
+    for p in reversed(procs):
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in reversed(procs):
+        try:
+            p.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def sanitizer_lines(text):
+    return [l for l in text.splitlines() if "ERROR: AddressSanitizer" in l or
+            "ERROR: LeakSanitizer" in l or "runtime error:" in l]
+
+
+class ReadLoad:
+    """Threads reading objects (key -> bytes) over and over through the
+    clients make_client(i) returns, until stop(): counts reads, client
+    errors and wrong bytes."""
+
+    def __init__(self, make_client, bucket, objs, threads=4):
+        import threading
+        self.errors, self.wrong, self.reads = [], [], 0
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._threads = [threading.Thread(target=self._run, args=(make_client(i), bucket, objs, i))
+                         for i in range(threads)]
+        for t in self._threads:
+            t.start()
+
+    def _run(self, cli, bucket, objs, n):
+        keys = sorted(objs)
+        while not self._stop.is_set():
+            k = keys[n % len(keys)]
+            n += 1
+            try:
+                got = cli.get_object(Bucket=bucket, Key=k)["Body"].read()
+                with self._lock:
+                    self.reads += 1
+                    if got != objs[k]:
+                        self.wrong.append(k)
+            except Exception as e:  # noqa: BLE001
+                with self._lock:
+                    self.errors.append(repr(e))
+
+    def stop(self):
+        self._stop.set()
+        for t in self._threads:
+            t.join()
+
+
 def wait_port(port, proc, what, timeout=20):
     end = time.time() + timeout
     while time.time() < end:
@@ -146,23 +209,13 @@ class Rig:
         return self.gateway.poll() is None
 
     def stop(self):
-        for p in reversed(self.procs):
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in reversed(self.procs):
-            try:
-                p.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_procs(self.procs)
         # Sanitizer reports (the test build runs with ASan and UBSan).
         try:
             text = self.log()
         except OSError:
             text = ""
-        self.sanitizer = [l for l in text.splitlines()
-                          if "ERROR: AddressSanitizer" in l or "ERROR: LeakSanitizer" in l
-                          or "runtime error:" in l]
+        self.sanitizer = sanitizer_lines(text)
         if self.sanitizer:
             sys.stderr.write(text[-8000:])
         if os.environ.get("RIG_KEEP"):

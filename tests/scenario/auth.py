@@ -3,7 +3,6 @@
 """Refused requests through Cachalot's gateway: each gets AWS's status and
 error code, carries x-amz-request-id equal to the RequestId in its body, and
 nothing of it reaches the origin (counted at the front)."""
-import calendar
 import hashlib
 import hmac
 import os

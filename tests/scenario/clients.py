@@ -16,7 +16,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import AK, SK, TOP, Checks, Rig  # noqa: E402

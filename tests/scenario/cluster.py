@@ -20,11 +20,10 @@ import hashlib
 import json
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import Checks  # noqa: E402
+from rig import Checks, ReadLoad  # noqa: E402
 from cluster import Cluster, metric  # noqa: E402
 
 MiB = 1 << 20
@@ -140,48 +139,27 @@ def main():
         for k, v in later.items():
             g0.put_object(Bucket=b, Key=k, Body=v)
             ck.check(g0.get_object(Bucket=b, Key=k)["Body"].read() == v, f"read once: {k}")
-        errors, wrong, reads = [], [], [0]
-        stop = threading.Event()
-
-        def reader(i):
-            cli = cl.client(i % 2)
-            keys = sorted(objs)
-            n = 0
-            while not stop.is_set():
-                k = keys[n % len(keys)]
-                n += 1
-                try:
-                    got = cli.get_object(Bucket=b, Key=k)["Body"].read()
-                    reads[0] += 1
-                    if got != objs[k]:
-                        wrong.append(k)
-                except Exception as e:  # noqa: BLE001
-                    errors.append(repr(e))
-        threads = [threading.Thread(target=reader, args=(i,)) for i in range(4)]
-        for t in threads:
-            t.start()
+        load = ReadLoad(lambda i: cl.client(i % 2), b, objs)
         time.sleep(1)
         cl.reset()
         t0 = time.time()
         cl.kill_worker(1)
         try:
-            gone = cl.wait_ring(2, timeout=10) + (time.time() - t0 - 0) * 0
+            gone = cl.wait_ring(2, timeout=10)
         except RuntimeError as e:
             gone = None
             ck.check(False, str(e))
         took = time.time() - t0
         time.sleep(1.5)
-        stop.set()
-        for t in threads:
-            t.join()
-        ck.check(not errors, f"worker killed under load: {len(errors)} client errors of {reads[0]} "
-                 f"reads {errors[:3]}")
-        ck.check(not wrong, f"worker killed under load: wrong bytes for {wrong[:3]}")
-        ck.check(reads[0] > 20, f"reads kept going: {reads[0]}")
+        load.stop()
+        ck.check(not load.errors, f"worker killed under load: {len(load.errors)} client errors of "
+                 f"{load.reads} reads {load.errors[:3]}")
+        ck.check(not load.wrong, f"worker killed under load: wrong bytes for {load.wrong[:3]}")
+        ck.check(load.reads > 20, f"reads kept going: {load.reads}")
         ck.check(gone is not None and took < 5,
                  f"the ring dropped the dead worker in {took:.1f} s (down-after 2 s + sweep)")
-        print(f"cluster: worker killed: ring updated in {took:.1f} s, {reads[0]} reads, "
-              f"{len(errors)} errors", flush=True)
+        print(f"cluster: worker killed: ring updated in {took:.1f} s, {load.reads} reads, "
+              f"{len(load.errors)} errors", flush=True)
 
         # Back: it rejoins, and its blocks on disk count again.
         cl.start_worker(1)

@@ -12,12 +12,11 @@
 import hashlib
 import os
 import re
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import AK, SK, Checks, Rig  # noqa: E402
+from rig import AK, SK, Checks, Rig, rss  # noqa: E402
 
 import boto3  # noqa: E402
 
@@ -26,14 +25,6 @@ MiB = 1024 * 1024
 
 def sha(b):
     return hashlib.sha256(b).hexdigest()
-
-
-def rss(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def disk_bytes(path):

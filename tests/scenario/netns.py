@@ -9,19 +9,18 @@ bytes, and the master's ring drops both within the stated time (down-after
 Needs root and iproute2; skipped (exit 77) with the reason printed otherwise.
 Every namespace, link and process is made here and removed at the end.
 """
-import hashlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import AK, SK, ORIGIN_AK, ORIGIN_SK, S3RVER, HERE, Checks, free_port, wait_port  # noqa: E402
+from rig import (AK, SK, ORIGIN_AK, ORIGIN_SK, S3RVER, HERE, Checks, ReadLoad, free_port,  # noqa: E402
+                 sanitizer_lines, stop_procs, wait_port)
 
 MiB = 1 << 20
 DOWN_AFTER = 2
@@ -173,43 +172,23 @@ def main():
         for k, v in objs.items():
             ck.check(s3.get_object(Bucket="net", Key=k)["Body"].read() == v, f"first read {k}")
 
-        errors, wrong, reads = [], [], [0]
-        stop = threading.Event()
-
-        def reader(n):
-            keys = sorted(objs)
-            i = n
-            while not stop.is_set():
-                k = keys[i % len(keys)]
-                i += 1
-                try:
-                    got = s3.get_object(Bucket="net", Key=k)["Body"].read()
-                    reads[0] += 1
-                    if hashlib.sha256(got).digest() != hashlib.sha256(objs[k]).digest():
-                        wrong.append(k)
-                except Exception as e:  # noqa: BLE001
-                    errors.append(repr(e))
-        threads = [threading.Thread(target=reader, args=(n,)) for n in range(4)]
-        for t in threads:
-            t.start()
+        load = ReadLoad(lambda i: s3, "net", objs)
         time.sleep(1)
-        t0 = time.time()
         procs["w0"].send_signal(signal.SIGKILL)
         procs["w0"].wait(timeout=10)
         net.link("w1", "down")
         took = wait_ring(["w2"], 20)
         time.sleep(2)
-        stop.set()
-        for t in threads:
-            t.join()
+        load.stop()
         ck.check(took is not None and took <= STATED,
                  f"the ring shows one worker killed and one cut off within {STATED} s: "
                  f"{'never' if took is None else f'{took:.1f} s'}")
-        ck.check(not errors, f"{len(errors)} client errors in {reads[0]} reads: {errors[:3]}")
-        ck.check(not wrong, f"wrong bytes: {wrong[:3]}")
-        ck.check(reads[0] > 10, f"reads went on: {reads[0]} reads")
+        ck.check(not load.errors, f"{len(load.errors)} client errors in {load.reads} reads: "
+                 f"{load.errors[:3]}")
+        ck.check(not load.wrong, f"wrong bytes: {load.wrong[:3]}")
+        ck.check(load.reads > 10, f"reads went on: {load.reads} reads")
         print(f"netns: worker killed and worker cut off: ring updated in "
-              f"{took if took is None else round(took, 1)} s, {reads[0]} reads, {len(errors)} errors",
+              f"{took if took is None else round(took, 1)} s, {load.reads} reads, {len(load.errors)} errors",
               flush=True)
 
         # Back: the link up and the killed worker started again.
@@ -221,15 +200,7 @@ def main():
         for k, v in objs.items():
             ck.check(s3.get_object(Bucket="net", Key=k)["Body"].read() == v, f"after rejoin {k}")
     finally:
-        for p in procs.values():
-            if p.poll() is None:
-                p.send_signal(signal.SIGTERM)
-        for p in procs.values():
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+        stop_procs(list(procs.values()), timeout=15)
         for f in logs:
             f.close()
         net.down()
@@ -237,8 +208,7 @@ def main():
         for n in os.listdir(tmp):
             if n.endswith(".log"):
                 with open(os.path.join(tmp, n), errors="replace") as f:
-                    bad += [f"{n}: {l.strip()}" for l in f if "ERROR: AddressSanitizer" in l or
-                            "ERROR: LeakSanitizer" in l or "runtime error:" in l]
+                    bad += [f"{n}: {l}" for l in sanitizer_lines(f.read())]
         if bad or ck.failed:
             for n in sorted(os.listdir(tmp)):
                 if n.endswith(".log"):
