@@ -33,6 +33,13 @@ import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
 
 SIZES = [("4K", 4096), ("64K", 65536), ("1M", 1 << 20), ("256M", 256 << 20)]
+# BENCH_SIZES=4K,64K: only those. BENCH_PIN=1: the servers on CPU 0, wrk on
+# CPU 1 (each server gets the same one core; the load generator its own).
+if os.environ.get("BENCH_SIZES"):
+    SIZES = [x for x in SIZES if x[0] in os.environ["BENCH_SIZES"].split(",")]
+PIN = os.environ.get("BENCH_PIN") == "1"
+SERVER_CPU = ["taskset", "-c", "0"] if PIN else []
+CLIENT_CPU = ["taskset", "-c", "1"] if PIN else []
 CONC = [1, 16, 64]
 AK, SK = "bench", "bench-secret"
 TICK = os.sysconf("SC_CLK_TCK")
@@ -80,7 +87,7 @@ def to_mb(v):
 
 
 def wrk(url, conc, secs):
-    out = subprocess.run(["wrk", f"-t{min(2, conc)}", f"-c{conc}", f"-d{secs}s", "--latency", url],
+    out = subprocess.run(CLIENT_CPU + ["wrk", f"-t{min(2, conc)}", f"-c{conc}", f"-d{secs}s", "--latency", url],
                          capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     mbs = to_mb(re.search(r"Transfer/sec:\s+(\S+)", out).group(1))
@@ -112,7 +119,7 @@ def main():
                          aws_secret_access_key="S3RVER", region_name="us-east-1")
         for name, size in SIZES:
             o.put_object(Bucket="bench", Key=name, Body=os.urandom(size))
-        cach = subprocess.Popen([cachalot, "serve", "--listen", f"127.0.0.1:{cp}",
+        cach = subprocess.Popen(SERVER_CPU + [cachalot, "serve", "--listen", f"127.0.0.1:{cp}",
                                  "--admin-listen", f"127.0.0.1:{ca}",
                                  "--origin", f"http://127.0.0.1:{s3p}", "--origin-access-key", "S3RVER",
                                  "--origin-secret-key", "S3RVER", "--access-key", AK, "--secret-key", SK,
@@ -128,7 +135,7 @@ def main():
             f.write(conf)
         os.makedirs(f"{tmp}/nginx_cache")
         os.chmod(f"{tmp}/nginx_cache", 0o777)
-        ng = subprocess.Popen(["nginx", "-c", f"{tmp}/nginx.conf", "-p", tmp, "-g", "daemon off;"],
+        ng = subprocess.Popen(SERVER_CPU + ["nginx", "-c", f"{tmp}/nginx.conf", "-p", tmp, "-g", "daemon off;"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(ng)
         wait_port(np_, ng, "nginx")
@@ -162,7 +169,9 @@ def main():
                     med[s]["cpu"] = statistics.median(cpu[s])
                 rows.append((name, conc, med))
         rss = {"cachalot": hwm([cach.pid]), "nginx": hwm(nginx_pids(ng.pid))}
-        print(f"Hits, medians of {rounds} rounds of {secs} s; wrk -t2 on the same 2 cores as the servers.")
+        print(f"Hits, medians of {rounds} rounds of {secs} s; " +
+              ("servers pinned to CPU 0, wrk to CPU 1." if PIN else
+               "wrk -t2 on the same 2 cores as the servers."))
         hdr = (f"{'size':>5} {'conc':>4} | {'req/s C':>9} {'req/s N':>9} {'ratio':>5} | {'MB/s C':>7} "
                f"{'MB/s N':>7} {'ratio':>5} | {'p50 C':>7} {'p50 N':>7} | {'p99 C':>7} {'p99 N':>7} "
                f"{'ratio':>5} | {'cpu/10k C':>9} {'cpu/10k N':>9}")

@@ -85,6 +85,9 @@ void cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_sli
 /* The origin confirmed the version (304 to If-None-Match). */
 void cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
     uint64_t vid, uint64_t now_ms);
+/* Every object's metadata is revalidated before its next use (blocks are
+ * kept: a revalidation that finds the same version keeps them). */
+void cache_meta_expire_all(struct cache_store *s);
 /* A write went through: forget the key (and its blocks), or the bucket. */
 void cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_slice key);
 void cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket);

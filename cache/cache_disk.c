@@ -432,7 +432,7 @@ cache_disk_meta_put(struct cache_disk *d, struct cm_slice bucket, struct cm_slic
 	f->validated_wall = validated_wall;
 	f->blen = (uint32_t)bucket.len;
 	f->klen = (uint32_t)key.len;
-	f->m = *m;
+	memcpy(&f->m, m, CACHE_META_USED(m));	/* m may be stored compact */
 	memcpy(f->names, bucket.p, bucket.len);
 	memcpy(f->names + bucket.len, key.p, key.len);
 	f->crc = crc32c((const char *)f + 8, n - 8);

@@ -45,7 +45,10 @@ struct cache_blk {
 	size_t			len;
 	_Atomic size_t		filled;
 	_Atomic int		state;
-	int			refs;		/* under the lock */
+	/* References: the table holds one while the block is in it, so only
+	 * a block out of the table can reach 0; taking one needs one already
+	 * (or the lock, to find it in the table). No lock to give one back. */
+	_Atomic int		refs;
 	int			in_table;
 	struct waiter		*waiters;
 	struct cache_blk	*hnext;
@@ -153,7 +156,7 @@ blk_find(struct cache_store *s, uint64_t vid, uint64_t idx)
 static void
 blk_free(struct cache_blk *b)
 {
-	CM_ASSERT(b->refs == 0 && !b->in_table && b->waiters == NULL);
+	CM_ASSERT(atomic_load(&b->refs) == 0 && !b->in_table && b->waiters == NULL);
 	b->magic = 0;
 	if (b->mapped) {
 		if (munmap(b, sizeof *b + b->len) != 0)
@@ -193,7 +196,7 @@ blk_unlink(struct cache_store *s, struct cache_blk *b)
 	s->st.blocks--;
 	if (atomic_load(&b->state) == CACHE_BLK_READY)
 		s->st.mem_bytes -= b->len;
-	if (--b->refs == 0)
+	if (atomic_fetch_sub(&b->refs, 1) == 1)
 		blk_free(b);
 }
 
@@ -461,6 +464,19 @@ cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice 
 }
 
 void
+cache_meta_expire_all(struct cache_store *s)
+{
+	struct meta_ent *e;
+	size_t i;
+
+	pthread_mutex_lock(&s->mtx);
+	for (i = 0; i < s->nmt; i++)
+		for (e = s->mt[i]; e != NULL; e = e->hnext)
+			e->m->validated_ms = 0;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
 cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
 {
 	struct meta_ent **pp;
@@ -525,7 +541,7 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 	pthread_mutex_lock(&s->mtx);
 	b = blk_find(s, vid, idx);
 	if (b != NULL) {
-		b->refs++;
+		atomic_fetch_add(&b->refs, 1);
 		s->st.hits++;
 		if (atomic_load(&b->state) == CACHE_BLK_READY)
 			(void)s->pol->access(s->ev, blk_id(vid, idx), b->len);
@@ -546,7 +562,7 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 	b->idx = idx;
 	b->len = len;
 	atomic_store(&b->state, CACHE_BLK_FILLING);
-	b->refs = 2;		/* the table's and the caller's */
+	atomic_store(&b->refs, 2);	/* the table's and the caller's */
 	b->in_table = 1;
 	slot = blk_slot(s, vid, idx);
 	b->hnext = *slot;
@@ -568,13 +584,8 @@ cache_blk_release(struct cache_store *s, struct cache_blk **bp)
 	*bp = NULL;
 	if (b == NULL)
 		return;
-	CM_ASSERT(b->magic == CACHE_BLK_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	CM_ASSERT(b->refs > 0);
-	if (--b->refs > 0)
-		b = NULL;
-	pthread_mutex_unlock(&s->mtx);
-	if (b != NULL)
+	CM_ASSERT(b->magic == CACHE_BLK_MAGIC && b->store == s);
+	if (atomic_fetch_sub(&b->refs, 1) == 1)
 		blk_free(b);	/* out of the table already: ours alone */
 }
 
@@ -589,9 +600,8 @@ cache_blk_unref(void *blk)
 struct cache_blk *
 cache_blk_ref(struct cache_store *s, struct cache_blk *b)
 {
-	pthread_mutex_lock(&s->mtx);
-	b->refs++;
-	pthread_mutex_unlock(&s->mtx);
+	CM_ASSERT(b->store == s && atomic_load(&b->refs) > 0);
+	atomic_fetch_add(&b->refs, 1);
 	return (b);
 }
 

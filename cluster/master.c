@@ -9,6 +9,7 @@
  * Answer:
  *   epoch N
  *   state up|drained
+ *   joined                  (when this heartbeat brought it into the ring)
  *   purge SEQ BUCKET [PREFIX]
  *
  * LevelDB keys: "epoch", "purge-seq", "w/ID" = "ADDR WEIGHT STATE WALL",
@@ -339,6 +340,7 @@ heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *
 	struct mworker *w = NULL;
 	uint64_t seen = 0, v;
 	size_t i;
+	int joined = 0;
 
 	*status = 400;
 	body = cm_slice_cut(body, '\n', &line);
@@ -379,6 +381,7 @@ heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *
 		w->seen_wall = (int64_t)time(NULL);
 		if (w->state == W_DOWN) {
 			w->state = W_UP;
+			joined = 1;
 			bump_epoch(m, "joined", w->id);
 		}
 	}
@@ -414,8 +417,8 @@ heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *
 		}
 	}
 	save_worker(m, w);
-	(void)cm_buf_addf(out, "epoch %llu\nstate %s\n", (unsigned long long)m->epoch,
-	    wstate_name[w->state]);
+	(void)cm_buf_addf(out, "epoch %llu\nstate %s\n%s", (unsigned long long)m->epoch,
+	    wstate_name[w->state], joined ? "joined\n" : "");
 	for (i = 0; i < m->np; i++)
 		if (m->p[i].seq > seen)
 			(void)cm_buf_addf(out, "purge %llu %s %s\n", (unsigned long long)m->p[i].seq,

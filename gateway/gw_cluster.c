@@ -170,7 +170,7 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 		pthread_mutex_unlock(&cl->mtx);
 		goto out;
 	}
-	/* epoch N / state S / purge SEQ BUCKET [PREFIX] */
+	/* epoch N / state S / joined / purge SEQ BUCKET [PREFIX] */
 	rest = cm_buf_slice(ans);
 	while (rest.len > 0) {
 		struct cm_slice seq, bucket;
@@ -180,6 +180,14 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 		line = cm_slice_cut(cm_slice_trim(line), ' ', &f);
 		if (cm_slice_eq(f, "state") && cm_slice_eq(cm_slice_trim(line), "drained")) {
 			CM_LOGD("cluster: this worker is drained (out of the ring)");
+		} else if (cm_slice_eq(f, "joined")) {
+			/* (Re)admitted to the ring: while we were out (dead,
+			 * cut off, new), writes through the gateways did not
+			 * reach us. Every object is checked with the origin
+			 * before its next use; same versions keep their blocks. */
+			CM_LOGI("cluster: joined the ring; cached metadata will be revalidated");
+			if (cl->store != NULL)
+				cache_meta_expire_all(cl->store);
 		} else if (cm_slice_eq(f, "purge")) {
 			line = cm_slice_cut(line, ' ', &seq);
 			(void)cm_slice_cut(line, ' ', &bucket);

@@ -14,11 +14,14 @@ origin behind the counting front. Proved by counting origin requests:
   5. a worker killed under a read workload: zero client errors, right
      bytes, the ring drops it within the stated time; started again, it
      rejoins and its blocks on disk count again (no origin fetch);
-  6. drain takes a worker out of the ring; purge makes the workers forget.
+  6. drain takes a worker out of the ring; purge makes the workers forget;
+  7. a worker frozen while writes go through comes back without serving
+     what it had cached of them.
 """
 import hashlib
 import json
 import os
+import signal
 import sys
 import time
 
@@ -196,6 +199,27 @@ def main():
         ck.check(g0.get_object(Bucket=b, Key=k)["Body"].read() == objs[k], "after purge: right bytes")
         ck.check(cl.counts()["by_method"].get("HEAD", 0) >= 1, "after purge: the metadata comes "
                  "from the origin again")
+        # 7. A worker frozen (SIGSTOP) leaves the ring; writes made while
+        # it is out do not reach it; thawed, it rejoins and must not serve
+        # the metadata it had (a third of these keys have it as owner).
+        fresh = {f"frozen/k{i}": os.urandom(1000 + i) for i in range(12)}
+        for k, v in fresh.items():
+            g0.put_object(Bucket=b, Key=k, Body=v)
+            ck.check(g1.get_object(Bucket=b, Key=k)["Body"].read() == v, f"before the freeze: {k}")
+        cl.workers[0].send_signal(signal.SIGSTOP)
+        try:
+            ck.check(cl.wait_ring(2, timeout=10) < 10, "a frozen worker leaves the ring")
+            time.sleep(1.5)		# the gateways poll the new ring
+            for k in fresh:
+                fresh[k] = os.urandom(2000)
+                g0.put_object(Bucket=b, Key=k, Body=fresh[k])
+        finally:
+            cl.workers[0].send_signal(signal.SIGCONT)
+        ck.check(cl.wait_ring(3, timeout=10) < 10, "thawed, it rejoins")
+        time.sleep(1.5)
+        stale = [k for k, v in fresh.items() if g1.get_object(Bucket=b, Key=k)["Body"].read() != v]
+        ck.check(not stale, f"after rejoining, no metadata from before: stale {stale}")
+
         ck.check(not cl.sanitizer_reports(), "no sanitizer reports")
     ck.check(not cl.sanitizer, f"no sanitizer reports at exit: {cl.sanitizer[:3]}")
     return ck.done()
