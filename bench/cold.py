@@ -28,7 +28,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "rig"))
-from rig import S3RVER, free_port, rss, stop_procs, wait_port  # noqa: E402
+from rig import S3RVER, need_s3rver, free_port, rss, stop_procs, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -57,6 +57,7 @@ def client(port, ak, sk):
 
 
 def main():
+    need_s3rver()
     cachalot = sys.argv[1]
     rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
     tmp = tempfile.mkdtemp(prefix="cachalot-cold-")

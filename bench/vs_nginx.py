@@ -27,7 +27,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "rig"))
-from rig import S3RVER, free_port, wait_port  # noqa: E402
+from rig import S3RVER, need_s3rver, free_port, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -100,6 +100,7 @@ def wrk(url, conc, secs):
 
 
 def main():
+    need_s3rver()
     cachalot = sys.argv[1]
     secs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     rounds = int(sys.argv[3]) if len(sys.argv) > 3 else 3

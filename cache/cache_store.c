@@ -113,6 +113,8 @@ struct cache_store {
 	size_t				nbt;
 	struct meta_ent			**mt;
 	size_t				nmt;
+	uint64_t			meta_cap;	/* entries held in memory */
+	size_t				meta_hand;	/* next chain to shed from */
 	struct bucket_gen		*gens;
 	struct cache_disk		*disk;
 	uint64_t			next_vid;
@@ -231,6 +233,11 @@ cache_store_new(uint64_t mem_bytes, uint64_t block_size, const struct cache_evic
 	for (s->nbt = 1024; s->nbt < want && s->nbt < (1u << 24); s->nbt *= 2)
 		;
 	s->nmt = 65536;
+	/* Metadata of objects whose blocks are long gone must not pile up:
+	 * sixteen entries per block the tier holds, 65536 at least. */
+	s->meta_cap = 16 * (mem_bytes / block_size);
+	if (s->meta_cap < 65536)
+		s->meta_cap = 65536;
 	s->bt = calloc(s->nbt, sizeof *s->bt);
 	s->mt = calloc(s->nmt, sizeof *s->mt);
 	s->ev = policy->create(mem_bytes, on_evict, s);
@@ -371,6 +378,31 @@ meta_drop(struct cache_store *s, struct meta_ent **pp)
 	meta_free(e);
 }
 
+/* Over the cap: one entry leaves memory (its copy on disk stays, and with
+ * it the way back to its blocks there), taken round-robin over the chains;
+ * never keep, the entry just stored. */
+static void
+meta_shed(struct cache_store *s, const struct meta_ent *keep)
+{
+	size_t i;
+
+	for (i = 0; i < s->nmt; i++) {
+		struct meta_ent **pp = &s->mt[s->meta_hand], *e;
+
+		s->meta_hand = (s->meta_hand + 1) % s->nmt;
+		if (*pp == keep && *pp != NULL)
+			pp = &(*pp)->hnext;
+		if (*pp == NULL)
+			continue;
+		e = *pp;
+		*pp = e->hnext;
+		drop_version(s, e->m);
+		s->st.meta_entries--;
+		meta_free(e);
+		return;
+	}
+}
+
 int
 cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
     struct cache_meta *out)
@@ -443,6 +475,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	e->hnext = *pp;
 	*pp = e;
 	s->st.meta_entries++;
+	if (s->st.meta_entries > s->meta_cap)
+		meta_shed(s, e);
 out:
 	pthread_mutex_unlock(&s->mtx);
 }

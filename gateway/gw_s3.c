@@ -506,10 +506,11 @@ invalidate_workers(struct xfer *x)
 	size_t n, i;
 	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket;
 
-	t = calloc(RING_MAX_WORKERS > 256 ? 256 : RING_MAX_WORKERS, sizeof *t);
+	n = gw_cluster_size(x->ctx->conf->cluster);
+	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
 		return (-1);
-	n = gw_cluster_all(x->ctx->conf->cluster, t, 256);
+	n = gw_cluster_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
 	x->inval = calloc(n > 0 ? n : 1, sizeof *x->inval);
 	if (n == 0 || x->inval == NULL) {
 		free(t);

@@ -25,7 +25,8 @@ class Cluster(Rig):
         self.s3rver_port, self.front_port = free_port(), free_port()
         data = os.path.join(self.tmp, "s3rver")
         os.makedirs(data)
-        from rig import S3RVER, HERE
+        from rig import S3RVER, HERE, need_s3rver
+        need_s3rver()
         p = self._spawn(["node", "--openssl-legacy-provider", S3RVER, "-d", data, "-a", "127.0.0.1",
                          "-p", str(self.s3rver_port), "--no-vhost-buckets", "--silent"], "s3rver.log")
         wait_port(self.s3rver_port, p, "s3rver")

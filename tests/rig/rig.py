@@ -33,6 +33,13 @@ def free_port():
     return p
 
 
+def need_s3rver():
+    """Stops with what to run when the test origin is not installed."""
+    if not os.path.exists(S3RVER):
+        raise SystemExit(f"s3rver is not installed ({S3RVER} is missing): run "
+                         "scripts/install-deps --test (or --bench) first")
+
+
 def rss(pid):
     """Resident bytes of a process now."""
     with open(f"/proc/{pid}/status") as f:
@@ -131,6 +138,7 @@ class Rig:
         return p
 
     def start(self):
+        need_s3rver()
         self.s3rver_port, self.front_port = free_port(), free_port()
         self.port, self.admin_port = free_port(), free_port()
         data = os.path.join(self.tmp, "s3rver")

@@ -20,7 +20,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import (AK, SK, ORIGIN_AK, ORIGIN_SK, S3RVER, HERE, Checks, ReadLoad, free_port,  # noqa: E402
-                 sanitizer_lines, stop_procs, wait_port)
+                 need_s3rver, sanitizer_lines, stop_procs, wait_port)
 
 MiB = 1 << 20
 DOWN_AFTER = 2
@@ -92,6 +92,7 @@ def main():
     except (subprocess.CalledProcessError, OSError) as e:
         print(f"netns: skipped: ip netns does not work here: {e}", flush=True)
         return 77
+    need_s3rver()
     ck = Checks("netns")
     cachalot = os.environ.get("CACHALOT_BIN") or os.path.join(HERE, "..", "..", "cachalot")
     tmp = tempfile.mkdtemp(prefix="cachalot-netns-")

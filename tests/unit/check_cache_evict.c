@@ -6,7 +6,9 @@
  *     keeps a hot set through a one-time scan (LRU does not), readmits a
  *     ghost to the main queue;
  *   - traces in both formats, hostile lines refused, and `sim` results equal
- *     to the reference.
+ *     to the reference;
+ *   - the block store's metadata stays under its cap (old entries leave
+ *     memory), the newest entry always kept.
  */
 #include <check.h>
 #include <stdio.h>
@@ -14,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cache/cache.h"
 #include "cache/cache_evict.h"
 #include "cache/cache_sim.h"
 #include "tests/unit/testreq.h"
@@ -269,6 +272,32 @@ START_TEST(sim_both_formats)
 }
 END_TEST
 
+START_TEST(store_metadata_is_capped)
+{
+	struct cache_store *s = cache_store_new(1u << 20, 1u << 20, &cache_evict_s3fifo_ops);
+	struct cache_meta *m = calloc(1, sizeof *m), *out = calloc(1, sizeof *out);
+	struct cache_stats st;
+	char key[32];
+	int i, kl;
+
+	ck_assert(s != NULL && m != NULL && out != NULL);
+	for (i = 0; i < 70000; i++) {
+		kl = snprintf(key, sizeof key, "k%d", i);
+		memset(m, 0, sizeof *m);
+		snprintf(m->etag, sizeof m->etag, "\"%d\"", i);
+		m->size = 10;
+		cache_meta_put(s, cm_slice("b", 1), cm_slice(key, (size_t)kl), m, 1);
+		ck_assert(cache_meta_get(s, cm_slice("b", 1), cm_slice(key, (size_t)kl), out) == 0);
+		ck_assert_str_eq(out->etag, m->etag);
+	}
+	cache_stats(s, &st);
+	ck_assert_msg(st.meta_entries == 65536, "entries %llu", (unsigned long long)st.meta_entries);
+	cache_store_free(&s);
+	free(m);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -280,6 +309,7 @@ main(void)
 		by_name,
 		csv_lines,
 		sim_both_formats,
+		store_metadata_is_capped,
 	};
 
 	return (testreq_run("cache_evict", tests, sizeof tests / sizeof tests[0], 60, 0));
