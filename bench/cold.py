@@ -28,7 +28,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "rig"))
-from rig import S3RVER, need_s3rver, free_port, rss, stop_procs, wait_port  # noqa: E402
+from rig import free_port, need_s3rver, rss, start_s3rver, stop_procs, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -63,14 +63,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="cachalot-cold-")
     procs = []
     try:
-        s3p, cp, ca = free_port(), free_port(), free_port()
-        os.makedirs(f"{tmp}/s3rver")
-        origin = subprocess.Popen(["node", "--openssl-legacy-provider", S3RVER, "-d", f"{tmp}/s3rver",
-                                   "-a", "127.0.0.1", "-p", str(s3p), "--no-vhost-buckets", "--silent",
-                                   "--configure-bucket", "bench"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        cp, ca = free_port(), free_port()
+        origin, s3p = start_s3rver(tmp, "bench")
         procs.append(origin)
-        wait_port(s3p, origin, "s3rver")
         o = client(s3p, "S3RVER", "S3RVER")
         sizes = [("4K", 4096), ("1M", 1 << 20), ("256M", 256 << 20)]
         big = os.urandom(256 << 20)

@@ -27,7 +27,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests", "rig"))
-from rig import S3RVER, need_s3rver, free_port, wait_port  # noqa: E402
+from rig import free_port, need_s3rver, start_s3rver, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -108,14 +108,9 @@ def main():
     os.chmod(tmp, 0o755)	# nginx workers run as another user
     procs = []
     try:
-        s3p, cp, ca, np_ = free_port(), free_port(), free_port(), free_port()
-        os.makedirs(f"{tmp}/s3rver")
-        origin = subprocess.Popen(["node", "--openssl-legacy-provider", S3RVER, "-d", f"{tmp}/s3rver",
-                                   "-a", "127.0.0.1", "-p", str(s3p), "--no-vhost-buckets", "--silent",
-                                   "--configure-bucket", "bench"], stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL)
+        cp, ca, np_ = free_port(), free_port(), free_port()
+        origin, s3p = start_s3rver(tmp, "bench")
         procs.append(origin)
-        wait_port(s3p, origin, "s3rver")
         o = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{s3p}", aws_access_key_id="S3RVER",
                          aws_secret_access_key="S3RVER", region_name="us-east-1")
         for name, size in SIZES:

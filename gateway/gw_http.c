@@ -715,6 +715,22 @@ gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs, siz
 	return (GW_OK);
 }
 
+/* After bytes were queued: written at 16 KiB, and back-pressure above the
+ * high-water mark. */
+static int
+queued(struct gw_conn *c)
+{
+	if (evbuffer_get_length(c->out) >= 16 * 1024)
+		conn_flush(c);
+	if (c->dead)
+		return (GW_ERROR);
+	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
+		c->want_drain = 1;
+		return (GW_PAUSE);
+	}
+	return (GW_OK);
+}
+
 int
 gw_conn_write(struct gw_conn *c, const char *p, size_t len)
 {
@@ -727,15 +743,7 @@ gw_conn_write(struct gw_conn *c, const char *p, size_t len)
 		return (GW_ERROR);
 	if (c->resp_chunked)
 		evbuffer_add(c->out, "\r\n", 2);
-	if (evbuffer_get_length(c->out) >= 16 * 1024)
-		conn_flush(c);
-	if (c->dead)
-		return (GW_ERROR);
-	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
-		c->want_drain = 1;
-		return (GW_PAUSE);
-	}
-	return (GW_OK);
+	return (queued(c));
 }
 
 int
@@ -754,15 +762,7 @@ gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
 		release(p, len, arg);
 		return (GW_ERROR);
 	}
-	if (evbuffer_get_length(c->out) >= 16 * 1024)
-		conn_flush(c);
-	if (c->dead)
-		return (GW_ERROR);
-	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
-		c->want_drain = 1;
-		return (GW_PAUSE);
-	}
-	return (GW_OK);
+	return (queued(c));
 }
 
 /* The request is answered and its body read: back to IDLE. Inside the

@@ -40,6 +40,20 @@ def need_s3rver():
                          "scripts/install-deps --test (or --bench) first")
 
 
+def start_s3rver(tmp, bucket):
+    """s3rver on a free loopback port with data under tmp and one bucket,
+    quiet (for benchmarks). Returns (process, port)."""
+    need_s3rver()
+    port = free_port()
+    os.makedirs(os.path.join(tmp, "s3rver"), exist_ok=True)
+    p = subprocess.Popen(["node", "--openssl-legacy-provider", S3RVER, "-d", os.path.join(tmp, "s3rver"),
+                          "-a", "127.0.0.1", "-p", str(port), "--no-vhost-buckets", "--silent",
+                          "--configure-bucket", bucket], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    wait_port(port, p, "s3rver")
+    return p, port
+
+
 def rss(pid):
     """Resident bytes of a process now."""
     with open(f"/proc/{pid}/status") as f:
