@@ -21,6 +21,7 @@
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_writer.h"
+#include "gateway/gw_cluster.h"
 
 struct gw_admin {
 	struct MHD_Daemon	*d;
@@ -122,6 +123,13 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 				    (unsigned long long)q, (unsigned long long)d);
 			}
 		}
+		if (a->n > 0 && a->ctxs[0]->conf->cluster != NULL)
+			(void)cm_buf_addf(&out, "# HELP cachalot_cluster_ring_epoch The epoch of the ring in use.\n"
+			    "# TYPE cachalot_cluster_ring_epoch gauge\ncachalot_cluster_ring_epoch %llu\n"
+			    "# HELP cachalot_cluster_ring_workers Workers in the ring in use.\n"
+			    "# TYPE cachalot_cluster_ring_workers gauge\ncachalot_cluster_ring_workers %zu\n",
+			    (unsigned long long)gw_cluster_epoch(a->ctxs[0]->conf->cluster),
+			    gw_cluster_size(a->ctxs[0]->conf->cluster));
 		/* MHD frees the buffer (MUST_FREE) once sent. */
 		return (reply(mc, 200, "text/plain; version=0.0.4", out.p, out.len,
 		    MHD_RESPMEM_MUST_FREE));

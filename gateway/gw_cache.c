@@ -916,7 +916,12 @@ send_more(struct cread *x)
 			else if (!x->blk_filled)
 				GW_INC(&x->ctx->metrics, cache_bytes_hit, n);
 			if (x->pos - x->bidx * bs == want) {
-				cache_blk_unwait(x->store, x->blk, x->wake);
+				/* Only a registered wait costs the store lock
+				 * (a hit never registers one). */
+				if (x->waiting) {
+					cache_blk_unwait(x->store, x->blk, x->wake);
+					x->waiting = 0;
+				}
 				cache_blk_release(x->store, &x->blk);
 				x->from_disk = 0;
 			}
@@ -1033,7 +1038,8 @@ cread_free(struct cread *x)
 	if (x->oreq != NULL)
 		gw_oreq_cancel(&x->oreq);
 	if (x->blk != NULL) {
-		cache_blk_unwait(x->store, x->blk, x->wake);
+		if (x->waiting)
+			cache_blk_unwait(x->store, x->blk, x->wake);
 		cache_blk_release(x->store, &x->blk);
 	}
 	fills_cancel(x);

@@ -76,6 +76,8 @@ def main():
         ck.check(all(x > 0 for x in after), f"blocks spread over the 3 workers: {after}")
         m1 = cl.gateway_metrics(1)
         ck.check(metric(m1, "cachalot_worker_failovers_total") == 0, "no failovers while all are up")
+        ck.check(metric(m1, "cachalot_cluster_ring_workers") == 3 and
+                 metric(m1, "cachalot_cluster_ring_epoch") >= 3, "the gateway's ring in its metrics")
 
         # Ranges through the other gateway, across block boundaries.
         big = objs["set/obj1"]
