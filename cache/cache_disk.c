@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@ struct cache_disk {
 #define CACHE_DISK_MAGIC		0xd15cd15c
 	pthread_mutex_t			mtx;
 	char				*dir;
+	int				lock_fd;	/* holds dir/LOCK (flock) */
 	struct cache_evict		*ev;
 	struct cache_disk_stats		st;
 };
@@ -225,29 +227,61 @@ struct cache_disk *
 cache_disk_open(const char *dir, uint64_t capacity, char *err, size_t errlen)
 {
 	struct cache_disk *d = calloc(1, sizeof *d);
+	char path[4200], pid[32];
+	ssize_t n;
 
 	if (d == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
 	d->magic = CACHE_DISK_MAGIC;
+	d->lock_fd = -1;
 	d->dir = strdup(dir);
 	if (d->dir == NULL || mkdirs(dir, "blocks") != 0 || mkdirs(dir, "meta") != 0) {
 		snprintf(err, errlen, "cannot create the cache directories under '%s': %s", dir,
 		    strerror(errno));
-		free(d->dir);
-		free(d);
-		return (NULL);
+		goto fail;
+	}
+	/* One process per cache directory: two would evict and overwrite each
+	 * other's blocks. The lock goes with the process (flock), so a kill -9
+	 * leaves nothing to clean up. */
+	snprintf(path, sizeof path, "%s/LOCK", dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (d->lock_fd < 0) {
+		snprintf(err, errlen, "cannot write in '%s': %s", dir, strerror(errno));
+		goto fail;
+	}
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+		if (errno == EWOULDBLOCK) {
+			n = pread(d->lock_fd, pid, sizeof pid - 1, 0);
+			pid[n > 0 ? n : 0] = '\0';
+			pid[strcspn(pid, "\n")] = '\0';
+			snprintf(err, errlen, "'%s' is in use by another cachalot (pid %s): give each "
+			    "process its own data-dir", dir, pid[0] != '\0' ? pid : "unknown");
+		} else
+			snprintf(err, errlen, "cannot lock '%s': %s", path, strerror(errno));
+		goto fail;
+	}
+	n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+	if (ftruncate(d->lock_fd, 0) != 0 || pwrite(d->lock_fd, pid, (size_t)n, 0) != n) {
+		snprintf(err, errlen, "cannot write in '%s': %s", dir, strerror(errno));
+		goto fail;
 	}
 	d->ev = cache_evict_s3fifo_ops.create(capacity, on_evict, d);
 	if (d->ev == NULL || pthread_mutex_init(&d->mtx, NULL) != 0) {
 		snprintf(err, errlen, "out of memory");
-		free(d->dir);
-		free(d);
-		return (NULL);
+		if (d->ev != NULL)
+			cache_evict_s3fifo_ops.fini(&d->ev);
+		goto fail;
 	}
 	scan(d);
 	return (d);
+fail:
+	if (d->lock_fd >= 0)
+		(void)close(d->lock_fd);
+	free(d->dir);
+	free(d);
+	return (NULL);
 }
 
 void
@@ -260,6 +294,7 @@ cache_disk_close(struct cache_disk **dp)
 		return;
 	cache_evict_s3fifo_ops.fini(&d->ev);
 	pthread_mutex_destroy(&d->mtx);
+	(void)close(d->lock_fd);		/* releases the lock */
 	free(d->dir);
 	d->magic = 0;
 	free(d);

@@ -19,6 +19,7 @@
  * sweeper thread marks silent workers down; one mutex guards the state.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,6 +33,7 @@
 #include <microhttpd.h>
 
 #include "common/cm_log.h"
+#include "common/cm_net.h"
 #include "cluster/master.h"
 #include "cluster/ring.h"
 
@@ -773,6 +775,10 @@ master_run(const struct cm_config *c)
 		fprintf(stderr, "cachalot master: --listen '%s': expected IPv4:PORT\n", c->listen);
 		return (2);
 	}
+	if (cm_listen_check(c->listen, path, sizeof path) != 0) {
+		fprintf(stderr, "cachalot master: %s (choose another with --listen HOST:PORT)\n", path);
+		return (2);
+	}
 	m.w = calloc(MAX_WORKERS, sizeof *m.w);
 	m.b = calloc(MAX_BUCKETS, sizeof *m.b);
 	m.p = calloc(MAX_PURGES, sizeof *m.p);
@@ -813,7 +819,8 @@ master_run(const struct cm_config *c)
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_CONNECTION_LIMIT, (unsigned)1024,
 	    MHD_OPTION_END);
 	if (d == NULL) {
-		fprintf(stderr, "cachalot master: cannot listen on %s\n", c->listen);
+		fprintf(stderr, "cachalot master: cannot listen on %s: %s (choose another with "
+		    "--listen HOST:PORT)\n", c->listen, strerror(errno));
 		rv = 2;
 		goto out;
 	}

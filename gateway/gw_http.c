@@ -37,7 +37,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include <netdb.h>
 
 #include <event2/buffer.h>
 #include <event2/event.h>
@@ -46,6 +45,7 @@
 #include <http_parser.h>
 
 #include "common/cm_log.h"
+#include "common/cm_net.h"
 #include "gateway/gw_http.h"
 
 #define READ_BUF	(64 * 1024)
@@ -969,47 +969,6 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 /* ---- Server ---- */
 
-static int
-parse_hostport(const char *hp, struct sockaddr_storage *ss, socklen_t *sl, int port_override)
-{
-	char host[256];
-	const char *colon;
-	struct addrinfo hints, *res = NULL;
-	char port[16];
-
-	if (hp[0] == '[') {
-		const char *rb = strchr(hp, ']');
-
-		if (rb == NULL || (size_t)(rb - hp - 1) >= sizeof host)
-			return (-1);
-		memcpy(host, hp + 1, (size_t)(rb - hp - 1));
-		host[rb - hp - 1] = '\0';
-		colon = rb + 1;
-	} else {
-		colon = strrchr(hp, ':');
-		if (colon == NULL || (size_t)(colon - hp) >= sizeof host)
-			return (-1);
-		memcpy(host, hp, (size_t)(colon - hp));
-		host[colon - hp] = '\0';
-	}
-	if (*colon != ':')
-		return (-1);
-	if (port_override >= 0)
-		snprintf(port, sizeof port, "%d", port_override);
-	else
-		snprintf(port, sizeof port, "%s", colon + 1);
-	memset(&hints, 0, sizeof hints);
-	hints.ai_socktype = SOCK_STREAM;
-	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
-	if (getaddrinfo(strcmp(host, "*") == 0 || host[0] == '\0' ? NULL : host, port, &hints,
-	    &res) != 0 || res == NULL)
-		return (-1);
-	memcpy(ss, res->ai_addr, res->ai_addrlen);
-	*sl = res->ai_addrlen;
-	freeaddrinfo(res);
-	return (0);
-}
-
 struct gw_http_server *
 gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limits *limits,
     const struct gw_handler_ops *ops, void **thread_ctx, char *err, size_t errlen)
@@ -1028,6 +987,10 @@ gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limi
 		snprintf(err, errlen, "libevent threading unavailable");
 		return (NULL);
 	}
+	/* Our loops share the port through SO_REUSEPORT, which would also let
+	 * another process's listener share it silently: refuse a taken port. */
+	if (cm_listen_check(hostport, err, errlen) != 0)
+		return (NULL);
 	s = calloc(1, sizeof *s);
 	if (s == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -1061,7 +1024,7 @@ gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limi
 			snprintf(err, errlen, "cannot create an event loop");
 			goto fail;
 		}
-		if (parse_hostport(hostport, &ss, &sl, s->port) != 0) {
+		if (cm_hostport_resolve(hostport, s->port, &ss, &sl) != 0) {
 			snprintf(err, errlen, "cannot resolve '%s'", hostport);
 			goto fail;
 		}

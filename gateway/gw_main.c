@@ -15,12 +15,34 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
+#include "common/cm_net.h"
 #include "gateway/gateway.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_writer.h"
 #include "gateway/gw_cluster.h"
+
+static const char *
+role_name(int role)
+{
+	return (role == CM_ROLE_WORKER ? "worker" : role == CM_ROLE_SERVE ? "serve" : "gateway");
+}
+
+/* "256 MiB"-style, for the start-up line. */
+static const char *
+fmt_size(char *buf, size_t len, uint64_t v)
+{
+	static const char *const unit[] = { "B", "KiB", "MiB", "GiB", "TiB" };
+	size_t u = 0;
+
+	while (v >= 1024 && v % 1024 == 0 && u + 1 < CM_ARRAY_LEN(unit)) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, "%llu %s", (unsigned long long)v, unit[u]);
+	return (buf);
+}
 
 static int
 conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
@@ -102,6 +124,24 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		return (2);
 	}
 	gc.worker = role == CM_ROLE_WORKER;
+	if (gc.worker && c->master != NULL && c->advertise == NULL &&
+	    cm_hostport_is_wildcard(c->listen)) {
+		fprintf(stderr, "cachalot: --advertise: required when --listen is a wildcard "
+		    "address (%s): the address gateways reach this worker at, e.g. "
+		    "--advertise 10.0.0.2:9201\n", c->listen);
+		return (2);
+	}
+	/* Both ports before anything else: a role that cannot serve must not
+	 * open the cache nor touch the cluster. */
+	if (cm_listen_check(c->listen, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot: %s (choose another with --listen HOST:PORT)\n", err);
+		return (2);
+	}
+	if (cm_listen_check(c->admin_listen, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot: admin endpoint: %s (choose another with "
+		    "--admin-listen HOST:PORT)\n", err);
+		return (2);
+	}
 	if (role == CM_ROLE_GATEWAY && c->master != NULL) {
 		/* A cluster gateway: blocks pass through a small staging store
 		 * (one fetch per block however many clients ask at once). */
@@ -128,11 +168,15 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 
 			snprintf(dir, sizeof dir, "%s/cache", c->data_dir);
 			disk = cache_disk_open(dir, c->disk_cache, err, sizeof err);
-			if (disk == NULL)
-				/* Serving from memory and the origin beats not serving. */
-				CM_LOGE("disk tier off: %s", err);
-			else
-				cache_store_attach_disk(gc.cache, disk, c->freshness * 1000);
+			if (disk == NULL) {
+				/* Asked for a disk tier: running without one would
+				 * hide the fault behind a lower hit ratio. */
+				fprintf(stderr, "cachalot: --data-dir: the disk tier cannot use %s: %s "
+				    "(or set --disk-cache 0 to run without a disk tier)\n", dir, err);
+				rv = 2;
+				goto out;
+			}
+			cache_store_attach_disk(gc.cache, disk, c->freshness * 1000);
 			/* Blocks waiting for the disk: a quarter of the memory
 			 * tier, 64 MiB at least (held beyond the tier). */
 			if (disk != NULL) {
@@ -150,10 +194,10 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		return (1);
 	}
 	if (c->master != NULL && role != CM_ROLE_SERVE) {
+		/* Made here, started (joined) only once every listener is up. */
 		gc.cluster = gw_cluster_new(&gc, gc.worker, gc.cache, err, sizeof err);
-		if (gc.cluster == NULL || gw_cluster_start(gc.cluster) != 0) {
-			fprintf(stderr, "cachalot: cluster: %s\n", gc.cluster == NULL ? err :
-			    "cannot start its thread");
+		if (gc.cluster == NULL) {
+			fprintf(stderr, "cachalot: cluster: %s\n", err);
 			goto out;
 		}
 	}
@@ -188,7 +232,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		lim.idle_timeout_ms = (int)c->idle_timeout * 1000;
 	srv = gw_http_server_new(c->listen, nthreads, &lim, &gw_s3_ops, tctx, err, sizeof err);
 	if (srv == NULL) {
-		fprintf(stderr, "cachalot: --listen: %s\n", err);
+		fprintf(stderr, "cachalot: %s (choose another with --listen HOST:PORT)\n", err);
 		rv = 2;
 		goto out;
 	}
@@ -200,15 +244,36 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	}
 	admin = gw_admin_start(c->admin_listen, ctxs, (size_t)nthreads, srv, err, sizeof err);
 	if (admin == NULL) {
-		fprintf(stderr, "cachalot: --admin-listen: %s\n", err);
+		fprintf(stderr, "cachalot: admin endpoint: %s (choose another with "
+		    "--admin-listen HOST:PORT)\n", err);
 		rv = 2;
 		goto out;
 	}
-	CM_LOGI("%s listening on %s (port %d), admin on %s, origin %s, %d loops, cache %s%s%s",
-	    gc.worker ? "worker" : "gateway", c->listen, gw_http_server_port(srv), c->admin_listen,
-	    c->origin, nthreads, gc.cluster != NULL && !gc.worker ? "on the workers" :
-	    gc.cache != NULL ? "in memory" : "off", gc.cluster != NULL ? ", master " : "",
-	    gc.cluster != NULL ? c->master : "");
+	/* Every listener is up: only now does this process join the cluster
+	 * (a worker's first heartbeat), or fetch its first ring (a gateway). */
+	if (gc.cluster != NULL && gw_cluster_start(gc.cluster) != 0) {
+		fprintf(stderr, "cachalot: cluster: cannot start its thread\n");
+		goto out;
+	}
+	{
+		char mem[32], disksz[32], blk[32], tiers[160];
+
+		if (role == CM_ROLE_GATEWAY && gc.cluster != NULL)
+			snprintf(tiers, sizeof tiers, "blocks cached on the workers (staging %s), "
+			    "block size %s", fmt_size(mem, sizeof mem, 4 * c->readahead * c->block_size),
+			    fmt_size(blk, sizeof blk, c->block_size));
+		else if (gc.cache == NULL)
+			snprintf(tiers, sizeof tiers, "no cache (pass-through)");
+		else
+			snprintf(tiers, sizeof tiers, "memory %s, disk %s, block size %s",
+			    fmt_size(mem, sizeof mem, c->mem_cache),
+			    disk != NULL ? fmt_size(disksz, sizeof disksz, c->disk_cache) : "off",
+			    fmt_size(blk, sizeof blk, c->block_size));
+		CM_LOGI("%s listening on %s (port %d), admin on %s, origin %s, %d loops, %s%s%s",
+		    role_name(role), c->listen, gw_http_server_port(srv), c->admin_listen, c->origin,
+		    nthreads, tiers, gc.cluster != NULL ? ", master " : "",
+		    gc.cluster != NULL ? c->master : "");
+	}
 	if (ready != NULL)
 		ready(c, gw_http_server_port(srv));
 	if (gw_http_server_start(srv) != 0) {
@@ -218,7 +283,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		goto out;
 	}
 	(void)sigwait(&stop, &sig);
-	CM_LOGI("gateway stopping (signal %d)", sig);
+	CM_LOGI("%s stopping (signal %d)", role_name(role), sig);
 	gw_http_server_stop(srv);
 	gw_http_server_join(srv);
 	rv = 0;
