@@ -101,6 +101,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
 	}
+	/* A cache larger than the machine would fail at its first fill. */
+	if (cm_config_check_capacity(c, role, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot: %s\n", err);
+		return (2);
+	}
 	gc.worker = role == CM_ROLE_WORKER;
 	if (role == CM_ROLE_GATEWAY && c->master != NULL) {
 		/* A cluster gateway: blocks pass through a small staging store
