@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cm_config.c: the option table and its parsers (see cm_config.h).
+ * cm_config.c: the option table and its parsers, the defaults derived once
+ * every source is read, and the check that the caches fit the machine (see
+ * cm_config.h).
  * Main thread only, at start-up.
  */
 #include <errno.h>
