@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cm_config.c: the option table and its parsers (see cm_config.h).
+ * cm_config.c: the option table and its parsers, the defaults derived once
+ * every source is read, and the check that the caches fit the machine (see
+ * cm_config.h).
  * Main thread only, at start-up.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <sys/statvfs.h>
 
 #include "common.h"
 #include "cm_config.h"
@@ -30,7 +34,9 @@ struct opt {
 	const char	*name;
 	enum opt_type	type;
 	size_t		off;
-	const char	*def;	/* NULL: unset */
+	const char	*def;	/* NULL: unset, or derived (def_note) */
+	const char	*def_note; /* with def NULL: the default, derived from other
+				    * options once every source is read; for --help */
 	int		roles;
 	const char	*help;
 };
@@ -39,75 +45,78 @@ struct opt {
 #define R_DATA (CM_ROLE_GATEWAY | CM_ROLE_WORKER | CM_ROLE_SERVE)
 
 static const struct opt opts[] = {
-	{ "listen", T_HOSTPORT, OFF(listen), "127.0.0.1:9000", CM_ROLE_ALL & ~CM_ROLE_CTL,
+	{ "listen", T_HOSTPORT, OFF(listen), "127.0.0.1:9000", NULL, CM_ROLE_ALL & ~CM_ROLE_CTL,
 	  "address of the S3 endpoint (gateway, serve), block server (worker) or API (master)" },
-	{ "admin-listen", T_HOSTPORT, OFF(admin_listen), "127.0.0.1:9001", R_DATA,
-	  "address of /healthz and /metrics (the master serves them on listen)" },
-	{ "origin", T_URL, OFF(origin), NULL, R_DATA,
+	{ "admin-listen", T_HOSTPORT, OFF(admin_listen), NULL,
+	  "listen's host, port + 10000 (- 10000 above 55535)", R_DATA,
+	  "address of /healthz and /metrics; unset, it follows --listen (the master serves them on listen)" },
+	{ "origin", T_URL, OFF(origin), NULL, NULL, R_DATA,
 	  "the real S3 or OSS endpoint (serve starts a local demo origin when unset)" },
-	{ "origin-type", T_ORIGIN_TYPE, OFF(origin_type), "s3", R_DATA,
+	{ "origin-type", T_ORIGIN_TYPE, OFF(origin_type), "s3", NULL, R_DATA,
 	  "how to sign toward the origin: s3 (SigV4) or oss (Alibaba OSS V4)" },
-	{ "origin-region", T_STR, OFF(origin_region), "us-east-1", R_DATA,
+	{ "origin-region", T_STR, OFF(origin_region), "us-east-1", NULL, R_DATA,
 	  "region to sign origin requests for" },
-	{ "origin-access-key", T_STR, OFF(origin_access_key), NULL, R_DATA,
+	{ "origin-access-key", T_STR, OFF(origin_access_key), NULL, NULL, R_DATA,
 	  "access key for the origin" },
-	{ "origin-secret-key", T_SECRET, OFF(origin_secret_key), NULL, R_DATA,
+	{ "origin-secret-key", T_SECRET, OFF(origin_secret_key), NULL, NULL, R_DATA,
 	  "secret key for the origin (or CACHALOT_ORIGIN_SECRET_KEY)" },
-	{ "access-key", T_STR, OFF(access_key), NULL, R_DATA | CM_ROLE_PRESIGN,
+	{ "access-key", T_STR, OFF(access_key), NULL, NULL, R_DATA | CM_ROLE_PRESIGN,
 	  "access key that clients sign with (gateways sign toward workers with it too)" },
-	{ "secret-key", T_SECRET, OFF(secret_key), NULL, R_DATA | CM_ROLE_PRESIGN,
+	{ "secret-key", T_SECRET, OFF(secret_key), NULL, NULL, R_DATA | CM_ROLE_PRESIGN,
 	  "secret key that clients sign with (or CACHALOT_SECRET_KEY)" },
-	{ "credential", T_CRED, 0, NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	{ "credential", T_CRED, 0, NULL, NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "one more client key pair, ACCESS:SECRET; repeatable" },
-	{ "region", T_REGIONS, 0, "us-east-1", CM_ROLE_GATEWAY | CM_ROLE_SERVE | CM_ROLE_PRESIGN,
+	{ "region", T_REGIONS, 0, "us-east-1", NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE | CM_ROLE_PRESIGN,
 	  "regions clients may sign for, comma-separated; the first is announced" },
-	{ "data-dir", T_STR, OFF(data_dir), "./cachalot-data", CM_ROLE_WORKER | CM_ROLE_SERVE | CM_ROLE_MASTER,
+	{ "data-dir", T_STR, OFF(data_dir), "./cachalot-data", NULL, CM_ROLE_WORKER | CM_ROLE_SERVE | CM_ROLE_MASTER,
 	  "directory of the disk tier (worker) or LevelDB (master)" },
-	{ "mem-cache", T_SIZE, OFF(mem_cache), "256M", CM_ROLE_WORKER | CM_ROLE_SERVE,
+	{ "mem-cache", T_SIZE, OFF(mem_cache), "256M", NULL, CM_ROLE_WORKER | CM_ROLE_SERVE,
 	  "size of the memory tier (K, M, G, T suffixes, powers of 1024)" },
-	{ "disk-cache", T_SIZE, OFF(disk_cache), "1G", CM_ROLE_WORKER | CM_ROLE_SERVE,
+	{ "disk-cache", T_SIZE, OFF(disk_cache), "1G", NULL, CM_ROLE_WORKER | CM_ROLE_SERVE,
 	  "size of the disk tier" },
-	{ "block-size", T_SIZE, OFF(block_size), "1M", R_DATA,
+	{ "block-size", T_SIZE, OFF(block_size), "1M", NULL, R_DATA,
 	  "size of the blocks objects are cached in (64K to 64M)" },
-	{ "readahead", T_COUNT, OFF(readahead), "16", R_DATA,
+	{ "readahead", T_COUNT, OFF(readahead), "16", NULL, R_DATA,
 	  "blocks of a read filled from the origin at once (a cold read's parallelism)" },
-	{ "freshness", T_SECONDS, OFF(freshness), "60", R_DATA,
+	{ "freshness", T_SECONDS, OFF(freshness), "60", NULL, R_DATA,
 	  "seconds a cached object is served before it is revalidated" },
-	{ "master", T_URL, OFF(master), NULL, CM_ROLE_GATEWAY | CM_ROLE_WORKER | CM_ROLE_CTL,
+	{ "master", T_URL, OFF(master), NULL, NULL, CM_ROLE_GATEWAY | CM_ROLE_WORKER | CM_ROLE_CTL,
 	  "URL of the master" },
-	{ "advertise", T_HOSTPORT, OFF(advertise), NULL, CM_ROLE_WORKER,
-	  "address gateways reach this worker's block server at (default: listen)" },
-	{ "worker-id", T_STR, OFF(worker_id), NULL, CM_ROLE_WORKER,
-	  "this worker's name in the ring (default: its advertised address); letters, digits, . _ - :" },
-	{ "weight", T_COUNT, OFF(weight), "1", CM_ROLE_WORKER,
+	{ "advertise", T_HOSTPORT, OFF(advertise), NULL, "listen", CM_ROLE_WORKER,
+	  "address gateways reach this worker's block server at" },
+	{ "worker-id", T_STR, OFF(worker_id), NULL, "advertise", CM_ROLE_WORKER,
+	  "this worker's name in the ring; letters, digits, . _ - :" },
+	{ "weight", T_COUNT, OFF(weight), "1", NULL, CM_ROLE_WORKER,
 	  "this worker's share of blocks relative to the others (1 to 1000)" },
-	{ "heartbeat", T_SECONDS, OFF(heartbeat), "1", CM_ROLE_WORKER | CM_ROLE_GATEWAY,
+	{ "heartbeat", T_SECONDS, OFF(heartbeat), "1", NULL, CM_ROLE_WORKER | CM_ROLE_GATEWAY,
 	  "seconds between a worker's heartbeats, and between a gateway's ring polls" },
-	{ "down-after", T_SECONDS, OFF(down_after), "3", CM_ROLE_MASTER,
+	{ "down-after", T_SECONDS, OFF(down_after), "3", NULL, CM_ROLE_MASTER,
 	  "seconds without a heartbeat after which a worker leaves the ring" },
-	{ "json", T_BOOL, OFF(json), "off", CM_ROLE_CTL,
+	{ "json", T_BOOL, OFF(json), "off", NULL, CM_ROLE_CTL,
 	  "ctl: print JSON instead of text" },
-	{ "virtual-host-domain", T_STR, OFF(virtual_host_domain), NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	{ "virtual-host-domain", T_STR, OFF(virtual_host_domain), NULL, NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "domain for virtual-hosted-style buckets (BUCKET.DOMAIN); path-style always works" },
-	{ "max-connections", T_COUNT, OFF(max_connections), "4096", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	{ "max-connections", T_COUNT, OFF(max_connections), "4096", NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "client connections held at once; more are answered 503 SlowDown" },
-	{ "header-timeout", T_SECONDS, OFF(header_timeout), "10", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	{ "header-timeout", T_SECONDS, OFF(header_timeout), "10", NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "seconds a client may take to send request headers (then 408)" },
-	{ "idle-timeout", T_SECONDS, OFF(idle_timeout), "60", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	{ "idle-timeout", T_SECONDS, OFF(idle_timeout), "60", NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "seconds an idle keep-alive connection is kept" },
-	{ "log-level", T_LEVEL, OFF(log_level), "info", CM_ROLE_ALL,
+	{ "log-level", T_LEVEL, OFF(log_level), "info", NULL, CM_ROLE_ALL,
 	  "error, warn, info or debug" },
-	{ "sigv2", T_BOOL, OFF(sigv2), "off", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
+	{ "access-log", T_STR, OFF(access_log), "stderr", NULL, R_DATA,
+	  "where access-log lines go: off, stderr (with the other log lines) or a FILE appended to" },
+	{ "sigv2", T_BOOL, OFF(sigv2), "off", NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "accept legacy SigV2 signatures and presigned URLs (on/off)" },
-	{ "expires-in", T_SECONDS, OFF(expires_in), "3600", CM_ROLE_PRESIGN,
+	{ "expires-in", T_SECONDS, OFF(expires_in), "3600", NULL, CM_ROLE_PRESIGN,
 	  "presign: seconds the URL stays valid, at most 604800" },
-	{ "endpoint", T_URL, OFF(endpoint), NULL, CM_ROLE_PRESIGN,
-	  "presign: Cachalot's URL as clients reach it (default http://LISTEN)" },
-	{ "method", T_METHOD, OFF(method), "GET", CM_ROLE_PRESIGN,
+	{ "endpoint", T_URL, OFF(endpoint), NULL, "http://LISTEN", CM_ROLE_PRESIGN,
+	  "presign: Cachalot's URL as clients reach it" },
+	{ "method", T_METHOD, OFF(method), "GET", NULL, CM_ROLE_PRESIGN,
 	  "presign: HTTP method the URL is for" },
-	{ "policy", T_STR, OFF(policy), "s3fifo,lru", CM_ROLE_SIM,
+	{ "policy", T_STR, OFF(policy), "s3fifo,lru", NULL, CM_ROLE_SIM,
 	  "sim: eviction policies to replay, comma-separated (s3fifo, lru)" },
-	{ "cache-size", T_STR, OFF(cache_size), "64M", CM_ROLE_SIM,
+	{ "cache-size", T_STR, OFF(cache_size), "64M", NULL, CM_ROLE_SIM,
 	  "sim: cache sizes to replay, comma-separated (K, M, G, T suffixes)" },
 };
 
@@ -115,6 +124,19 @@ const char *
 cm_config_option_name(size_t i)
 {
 	return (i < CM_ARRAY_LEN(opts) ? opts[i].name : NULL);
+}
+
+const char *
+cm_config_option_default(size_t i)
+{
+	return (i < CM_ARRAY_LEN(opts) ? opts[i].def : NULL);
+}
+
+/* The keys that docs/CONFIG.md says may repeat in a file: each line adds one. */
+static int
+repeatable(const struct opt *o)
+{
+	return (o->type == T_CRED);
 }
 
 static const struct opt *
@@ -387,7 +409,10 @@ cm_config_load_text(struct cm_config *c, const char *text, size_t len,
 {
 	char line[4096], where[512], *k, *v, *e;
 	size_t pos = 0, ll, lineno = 0;
+	size_t seen[CM_ARRAY_LEN(opts)];	/* line of each key's first use, 0: none */
+	const struct opt *o;
 
+	memset(seen, 0, sizeof seen);
 	while (pos < len) {
 		const char *nl = memchr(text + pos, '\n', len - pos);
 
@@ -424,6 +449,20 @@ cm_config_load_text(struct cm_config *c, const char *text, size_t len,
 		for (e = v + strlen(v); e > v && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r'); e--)
 			;
 		*e = '\0';
+		/* A second line for a key would silently win over the first:
+		 * refused, naming both, unless the key adds one per line. */
+		o = find_opt(k);
+		if (o != NULL && !repeatable(o)) {
+			size_t *first = &seen[o - opts];
+
+			if (*first != 0) {
+				if (err != NULL)
+					fprintf(err, "cachalot: %s: '%s' repeats line %zu\n", where,
+					    o->name, *first);
+				return (-1);
+			}
+			*first = lineno;
+		}
 		if (cm_config_set(c, k, v, where, err) != 0)
 			return (-1);
 	}
@@ -554,7 +593,234 @@ cm_config_from_args(struct cm_config *c, int role, int argc, char **argv,
 			fprintf(err, "cachalot: --origin-access-key and --origin-secret-key go together\n");
 		return (-1);
 	}
+	if (cm_config_resolve(c) != 0) {
+		if (err != NULL)
+			fprintf(err, "cachalot: cannot derive the defaults of admin-listen from "
+			    "listen '%s'\n", c->listen != NULL ? c->listen : "");
+		return (-1);
+	}
 	(void)role;
+	return (0);
+}
+
+int
+cm_admin_listen_default(const char *listen, char *out, size_t outlen)
+{
+	const char *colon = listen != NULL ? strrchr(listen, ':') : NULL;
+	uint64_t port;
+	int n;
+
+	if (colon == NULL || cm_parse_u64(cm_slice_str(colon + 1), 65535, &port) != 0)
+		return (-1);
+	/* 10000 away, toward the middle of the range: 9000 -> 19000,
+	 * 60000 -> 50000; every port 1-65535 maps to one. */
+	if (port > 55535)
+		port -= 10000;
+	else if (port > 0)
+		port += 10000;
+	n = snprintf(out, outlen, "%.*s:%llu", (int)(colon - listen), listen,
+	    (unsigned long long)port);
+	return (n > 0 && (size_t)n < outlen ? 0 : -1);
+}
+
+int
+cm_config_resolve(struct cm_config *c)
+{
+	char a[300];
+
+	if (c->admin_listen == NULL && c->listen != NULL) {
+		/* Not through cm_config_set: port 0 (ephemeral) is no value a
+		 * user may give, but one a derived address may have. */
+		if (cm_admin_listen_default(c->listen, a, sizeof a) != 0 ||
+		    (c->admin_listen = strdup(a)) == NULL)
+			return (-1);
+	}
+	return (0);
+}
+
+/* "64G" when exact in its unit, "15.5G (16642998272 bytes)" otherwise. */
+static void
+fmt_size(char *out, size_t outlen, uint64_t v)
+{
+	static const char units[] = "KMGT";
+	int u;
+
+	for (u = 3; u >= 0; u--) {
+		uint64_t m = 1ull << (10 * (u + 1));
+
+		if (v < m)
+			continue;
+		if (v % m == 0)
+			snprintf(out, outlen, "%llu%c", (unsigned long long)(v / m), units[u]);
+		else
+			snprintf(out, outlen, "%.1f%c (%llu bytes)", (double)v / (double)m, units[u],
+			    (unsigned long long)v);
+		return;
+	}
+	snprintf(out, outlen, "%llu bytes", (unsigned long long)v);
+}
+
+/* A memory.max or memory.limit_in_bytes: 0 with *bytes set, 1 for "max"
+ * or no such file. */
+static int
+read_mem_file(const char *path, uint64_t *bytes)
+{
+	FILE *f = fopen(path, "r");
+	char buf[64];
+	struct cm_slice s;
+	int rv = 1;
+
+	if (f == NULL)
+		return (1);
+	if (fgets(buf, sizeof buf, f) != NULL) {
+		buf[strcspn(buf, "\n")] = '\0';
+		s = cm_slice_trim(cm_slice_str(buf));
+		if (cm_parse_u64(s, UINT64_MAX, bytes) == 0)
+			rv = 0;
+	}
+	(void)fclose(f);
+	return (rv);
+}
+
+/*
+ * Lowers *lim to the least limit in base + cg + "/" + file and in the same
+ * file of each ancestor up to base: a parent's limit holds for its children.
+ * cg ("/system.slice/x.service") is the path /proc/self/cgroup gives; inside
+ * a container it may not exist under base, whose own file then counts.
+ */
+static void
+walk_limits(const char *base, const char *cgpath, const char *file, uint64_t *lim,
+    char *which, size_t whichlen)
+{
+	char cg[2048], path[4096], *slash;
+	uint64_t v;
+	int n;
+
+	n = snprintf(cg, sizeof cg, "%s", cgpath);
+	if (n < 0 || (size_t)n >= sizeof cg || strstr(cg, "/..") != NULL)
+		cg[0] = '\0';
+	for (;;) {
+		slash = strrchr(cg, '/');
+		if (slash != NULL && slash[1] == '\0') {
+			*slash = '\0';		/* "/" or a trailing slash */
+			continue;
+		}
+		n = snprintf(path, sizeof path, "%s%s/%s", base, cg, file);
+		if (n > 0 && (size_t)n < sizeof path && read_mem_file(path, &v) == 0 && v < *lim) {
+			*lim = v;
+			snprintf(which, whichlen, "the cgroup limit in %s", path);
+		}
+		if (slash == NULL)
+			break;
+		*slash = '\0';
+	}
+}
+
+int
+cm_mem_limit(const char *cgroot, const char *self_cgroup, uint64_t *bytes,
+    char *which, size_t whichlen)
+{
+	long pages = sysconf(_SC_PHYS_PAGES), psize = sysconf(_SC_PAGE_SIZE);
+	char v2[2048] = "", v1[2048] = "", line[2048], base[2048];
+	uint64_t lim = UINT64_MAX;
+	FILE *f;
+
+	if (pages > 0 && psize > 0 && (uint64_t)pages <= UINT64_MAX / (uint64_t)psize) {
+		lim = (uint64_t)pages * (uint64_t)psize;
+		snprintf(which, whichlen, "the physical memory");
+	}
+	/* "0::/PATH" is the cgroup v2 path; "N:CONTROLLERS:/PATH" with memory
+	 * among the controllers the v1 one. */
+	f = self_cgroup != NULL ? fopen(self_cgroup, "r") : NULL;
+	if (f != NULL) {
+		while (fgets(line, sizeof line, f) != NULL) {
+			char *ctl, *path, *tok, *save = NULL;
+
+			line[strcspn(line, "\n")] = '\0';
+			ctl = strchr(line, ':');
+			path = ctl != NULL ? strchr(ctl + 1, ':') : NULL;
+			if (path == NULL)
+				continue;
+			*ctl++ = '\0';
+			*path++ = '\0';
+			if (strcmp(line, "0") == 0 && *ctl == '\0')
+				snprintf(v2, sizeof v2, "%s", path);
+			for (tok = strtok_r(ctl, ",", &save); tok != NULL; tok = strtok_r(NULL, ",", &save))
+				if (strcmp(tok, "memory") == 0)
+					snprintf(v1, sizeof v1, "%s", path);
+		}
+		(void)fclose(f);
+	}
+	walk_limits(cgroot, v2, "memory.max", &lim, which, whichlen);
+	if (snprintf(base, sizeof base, "%s/memory", cgroot) < (int)sizeof base)
+		walk_limits(base, v1, "memory.limit_in_bytes", &lim, which, whichlen);
+	if (lim == UINT64_MAX)
+		return (-1);
+	*bytes = lim;
+	return (0);
+}
+
+int
+cm_fs_size(const char *dir, uint64_t *bytes, char *at, size_t atlen)
+{
+	struct statvfs vfs;
+	char p[4096], *slash;
+	int n = snprintf(p, sizeof p, "%s", dir);
+
+	if (n <= 0 || (size_t)n >= sizeof p)
+		return (-1);
+	/* The cache directory may not exist yet: measure where it will be. */
+	while (statvfs(p, &vfs) != 0) {
+		if (errno != ENOENT && errno != ENOTDIR)
+			return (-1);
+		while (n > 1 && p[n - 1] == '/')
+			p[--n] = '\0';
+		slash = strrchr(p, '/');
+		if (slash == NULL) {
+			if (strcmp(p, ".") == 0)
+				return (-1);
+			snprintf(p, sizeof p, ".");
+		} else if (slash == p) {
+			if (p[1] == '\0')
+				return (-1);
+			p[1] = '\0';
+		} else {
+			*slash = '\0';
+		}
+		n = (int)strlen(p);
+	}
+	if (vfs.f_frsize > 0 && vfs.f_blocks > UINT64_MAX / vfs.f_frsize)
+		*bytes = UINT64_MAX;
+	else
+		*bytes = (uint64_t)vfs.f_blocks * vfs.f_frsize;
+	snprintf(at, atlen, "%s", p);
+	return (0);
+}
+
+int
+cm_config_check_capacity(const struct cm_config *c, int role, char *err, size_t errlen)
+{
+	char v[64], l[64], which[4200];
+	uint64_t lim;
+
+	if (!(role & (CM_ROLE_SERVE | CM_ROLE_WORKER)) || c->mem_cache == 0)
+		return (0);
+	if (cm_mem_limit("/sys/fs/cgroup", "/proc/self/cgroup", &lim, which, sizeof which) == 0 &&
+	    c->mem_cache > lim) {
+		fmt_size(v, sizeof v, c->mem_cache);
+		fmt_size(l, sizeof l, lim);
+		snprintf(err, errlen, "--mem-cache: %s is more than %s, %s", v, which, l);
+		return (-1);
+	}
+	/* The size, not the free space: the cache's own files take some. */
+	if (c->disk_cache > 0 && c->data_dir != NULL &&
+	    cm_fs_size(c->data_dir, &lim, which, sizeof which) == 0 && c->disk_cache > lim) {
+		fmt_size(v, sizeof v, c->disk_cache);
+		fmt_size(l, sizeof l, lim);
+		snprintf(err, errlen, "--disk-cache: %s is more than the file system holding "
+		    "--data-dir (measured at %s), %s", v, which, l);
+		return (-1);
+	}
 	return (0);
 }
 
@@ -578,7 +844,8 @@ cm_config_usage(FILE *out, int role)
 		if (opts[i].type == T_SECRET)
 			fprintf(out, " (no default)\n");
 		else
-			fprintf(out, " (default: %s)\n", opts[i].def != NULL ? opts[i].def : "none");
+			fprintf(out, " (default: %s)\n", opts[i].def != NULL ? opts[i].def :
+			    opts[i].def_note != NULL ? opts[i].def_note : "none");
 	}
 	fprintf(out, "  --help                       this text\n");
 }

@@ -5,8 +5,10 @@
  * the check that docs/CONFIG.md documents every option.
  *
  * Precedence, lowest first: built-in default, config file, environment
- * (secrets only), command-line flag. A bad value stops the program with a
- * message naming the flag (or file and line) and the value.
+ * (secrets only), command-line flag; then the defaults that derive from
+ * other options (admin-listen from listen) are resolved. A bad value stops
+ * the program with a message naming the flag (or file and line) and the
+ * value; so does a key repeated in a file (except credential).
  * Main thread only, at start-up.
  */
 #ifndef CACHALOT_CM_CONFIG_H
@@ -66,6 +68,7 @@ struct cm_config {
 	int		json;
 	char		*virtual_host_domain;
 	int		log_level;
+	char		*access_log;		/* "off", "stderr" or a file path */
 	int		sigv2;
 	uint64_t	max_connections;
 	uint64_t	header_timeout;
@@ -101,10 +104,48 @@ int cm_config_load_env(struct cm_config *c, FILE *err);
  */
 int cm_config_from_args(struct cm_config *c, int role, int argc, char **argv,
     int *help, FILE *err);
+/*
+ * Fills in the defaults that derive from other options, once every source
+ * is read (cm_config_from_args calls it): admin-listen from listen. Returns
+ * 0, or -1 (out of memory, or a listen without a port).
+ */
+int cm_config_resolve(struct cm_config *c);
+/*
+ * admin-listen's default for a listen address: the same host, port + 10000
+ * (port - 10000 above 55535, so that it stays a port; port 0 stays 0, an
+ * ephemeral port). Writes it to out; returns 0, or -1 when listen has no
+ * numeric port or out is too small.
+ */
+int cm_admin_listen_default(const char *listen, char *out, size_t outlen);
+/*
+ * Refuses caches the machine cannot hold, for the roles that hold one (serve,
+ * worker; 0 for the others): mem-cache above the memory this process may use
+ * (physical memory, or a cgroup memory limit of its cgroup or an ancestor),
+ * disk-cache above the size of the file system under data-dir (or its nearest
+ * existing parent; the size, not the free space, as the cache's own files
+ * take some). Returns 0, or -1 with a message naming the flag, the value and
+ * the limit in err. A limit that cannot be measured is not enforced.
+ */
+int cm_config_check_capacity(const struct cm_config *c, int role, char *err, size_t errlen);
+/*
+ * The parts of cm_config_check_capacity, for tests. cm_mem_limit: the least of
+ * physical memory and the cgroup limits that hold for this process: v2
+ * memory.max under cgroot and v1 memory.limit_in_bytes under cgroot/memory,
+ * of the cgroups self_cgroup ("/proc/self/cgroup") names and each ancestor;
+ * which says which one set it ("the physical memory", "the cgroup limit in
+ * PATH"). cm_fs_size: the size of the file system holding dir, or its nearest
+ * existing parent (at: the path measured). Both return 0, or -1 when nothing
+ * could be measured.
+ */
+int cm_mem_limit(const char *cgroot, const char *self_cgroup, uint64_t *bytes,
+    char *which, size_t whichlen);
+int cm_fs_size(const char *dir, uint64_t *bytes, char *at, size_t atlen);
 /* Prints every option that the role uses, with its default. */
 void cm_config_usage(FILE *out, int role);
-/* For the docs check: the i-th option's name, or NULL past the end. */
+/* For the docs check: the i-th option's name, or NULL past the end; its
+ * default as written in the table (NULL: none or derived). */
 const char *cm_config_option_name(size_t i);
+const char *cm_config_option_default(size_t i);
 
 /* "256M", "10GiB", "4096" to bytes; -1 when malformed or too large. */
 int cm_parse_size(const char *s, uint64_t *out);

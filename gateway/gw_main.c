@@ -123,6 +123,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
 	}
+	/* A cache larger than the machine would fail at its first fill. */
+	if (cm_config_check_capacity(c, role, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot: %s\n", err);
+		return (2);
+	}
 	gc.worker = role == CM_ROLE_WORKER;
 	if (gc.worker && c->master != NULL && c->advertise == NULL &&
 	    cm_hostport_is_wildcard(c->listen)) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The command line as users and scripts meet it: help texts, exit codes,
-# messages for bad values, the cluster roles' usage errors, presign.
+# messages for bad values and refused configurations, default ports that let
+# roles share a host, the cluster roles' usage errors, presign.
 set -u
 bin=${CACHALOT_BIN:-./cachalot}
 pass=0 fail=0
@@ -50,6 +51,60 @@ expect "presign URL" 0 '^http://127\.0\.0\.1:9000/b/a%20key%2Bx\?X-Amz-Algorithm
 	-- "$bin" presign "s3://b/a key+x" --access-key AK --secret-key SK --expires-in 600
 expect "presign endpoint" 0 '^https://cache\.example:8443/b/k\?' \
 	-- env CACHALOT_SECRET_KEY=SK "$bin" presign s3://b/k --access-key AK --endpoint https://cache.example:8443/
+
+# A key repeated in a config file is refused naming both lines (#10 item 8).
+conf=$(mktemp)
+printf 'mem-cache = 1M\nlisten = 127.0.0.1:1\n# again:\nmem-cache = 2M\n' >"$conf"
+expect "repeated key names both lines" 2 "^cachalot: $conf:4: 'mem-cache' repeats line 1$" -- "$bin" serve --config "$conf"
+printf 'credential = a:b\ncredential = c:d\n' >"$conf"
+expect "credential may repeat" 0 "^http://" -- "$bin" presign s3://b/k --config "$conf" --access-key a --secret-key b
+rm -f "$conf"
+
+# A cache the machine cannot hold is refused at start, exit 2, naming the
+# flag, the value and the limit (#10 item 8); the gateway holds none.
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+# A port P such that P and its derived admin port (P + 10000) are free.
+port_pair() { /usr/bin/python3 -c '
+import random, socket
+for _ in range(200):
+    p = random.randint(20000, 45000)
+    try:
+        for q in (p, p + 10000):
+            s = socket.socket(); s.bind(("127.0.0.1", q)); s.close()
+    except OSError:
+        continue
+    print(p); break'; }
+ddir=$(mktemp -d)
+keys=(--origin http://127.0.0.1:1 --origin-access-key a --origin-secret-key b --access-key c --secret-key d)
+p=$(free_port)
+expect "mem-cache above the machine's memory" 2 "^cachalot: --mem-cache: 1000000T is more than the (physical memory|cgroup limit in [^ ]*), [0-9.]+[KMGT]" \
+	-- timeout 20 "$bin" serve "${keys[@]}" --listen "127.0.0.1:$p" --data-dir "$ddir/d" --mem-cache 1000000T
+expect "disk-cache above the file system" 2 "^cachalot: --disk-cache: 1000000T is more than the file system holding --data-dir \(measured at $ddir\), [0-9.]+[KMGT]" \
+	-- timeout 20 "$bin" worker "${keys[@]}" --listen "127.0.0.1:$p" --data-dir "$ddir/not/yet" --disk-cache 1000000T
+
+# admin-listen follows listen (port + 10000), so two servers on one host
+# need only their --listen (#10 item 3: all defaulted to 127.0.0.1:9001).
+expect "help says admin-listen follows listen" 0 "--admin-listen HOST:PORT .*default: listen's host, port \+ 10000" -- "$bin" serve --help
+pa=$(port_pair) pb=$(port_pair)
+"$bin" serve "${keys[@]}" --listen "127.0.0.1:$pa" --data-dir "$ddir/a" >"$ddir/a.log" 2>&1 &
+pida=$!
+"$bin" serve "${keys[@]}" --listen "127.0.0.1:$pb" --data-dir "$ddir/b" >"$ddir/b.log" 2>&1 &
+pidb=$!
+for _ in $(seq 120); do
+	grep -q "admin on" "$ddir/a.log" && grep -q "admin on" "$ddir/b.log" && break
+	kill -0 "$pida" 2>/dev/null && kill -0 "$pidb" 2>/dev/null || break
+	sleep 0.25
+done
+for x in "a $pa" "b $pb"; do
+	set -- $x
+	code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$(($2 + 10000))/healthz")
+	if [ "$code" = 200 ]; then ok; else
+		bad "serve $1 --listen 127.0.0.1:$2: /healthz on port $(($2 + 10000)) answered '$code': $(cat "$ddir/$1.log")"
+	fi
+done
+kill "$pida" "$pidb" 2>/dev/null
+wait "$pida" "$pidb" 2>/dev/null
+rm -rf "$ddir"
 
 trace=$(mktemp)
 printf 'time,obj_id,obj_size\n1,1,10\n2,2,10\n3,1,10\n4,3,10\n5,1,10\n' >"$trace"
