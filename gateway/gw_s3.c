@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
+#include "gateway/gw_err.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 #include "gateway/gw_cluster.h"
@@ -201,58 +202,54 @@ gw_s3_classify(struct cm_slice m, struct cm_slice q, int has_bucket, int has_key
 
 /* ---- Answers the gateway makes itself ---- */
 
-static void
-xml_escape(struct cm_buf *b, struct cm_slice s)
+void
+gw_s3_error(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, int status,
+    const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
+    const struct s3sig_hdr *hdrs, size_t nhdrs)
 {
-	size_t i;
+	struct s3sig_hdr h[2 + 4];
+	struct cm_buf body;
+	size_t n = 0, i;
 
-	for (i = 0; i < s.len; i++) {
-		switch (s.p[i]) {
-		case '&': (void)cm_buf_adds(b, "&amp;"); break;
-		case '<': (void)cm_buf_adds(b, "&lt;"); break;
-		case '>': (void)cm_buf_adds(b, "&gt;"); break;
-		case '"': (void)cm_buf_adds(b, "&quot;"); break;
-		case '\'': (void)cm_buf_adds(b, "&apos;"); break;
-		default:
-			if ((unsigned char)s.p[i] >= 0x20 || s.p[i] == '\t')
-				(void)cm_buf_addc(b, s.p[i]);
-		}
+	CM_ASSERT(nhdrs <= 4);
+	gw_metrics_error(&ctx->metrics, code);
+	cm_buf_init(&body, 256 * 1024);
+	if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), fields, nfields, r->path,
+	    cm_slice_str(r->id)) != 0) {
+		/* What was echoed did not fit: the document without it. */
+		cm_buf_reset(&body);
+		if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), NULL, 0,
+		    cm_slice("", 0), cm_slice_str(r->id)) != 0)
+			cm_buf_reset(&body);
 	}
+	h[n].name = CM_SLICE_LIT("Content-Type");
+	h[n++].value = CM_SLICE_LIT("application/xml");
+	h[n].name = CM_SLICE_LIT("x-amz-request-id");
+	h[n++].value = cm_slice_str(r->id);
+	for (i = 0; i < nhdrs; i++)
+		h[n++] = hdrs[i];
+	gw_conn_respond(conn, status, h, n, (int64_t)body.len);
+	if (body.len > 0)
+		(void)gw_conn_write(conn, body.p, body.len);
+	cm_buf_free(&body);
 }
 
 static void
 send_error(struct xfer *x, int status, const char *code, const char *msg, const char *region)
 {
-	struct cm_buf body;
-	struct s3sig_hdr h[2];
+	struct gw_err_field f = { "Region", cm_slice_str(region != NULL ? region : "") };
 
-	gw_metrics_error(&x->ctx->metrics, code);
 	x->status = status;
 	snprintf(x->result, sizeof x->result, "refused");
-	cm_buf_init(&body, 64 * 1024);
-	(void)cm_buf_adds(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
-	(void)cm_buf_adds(&body, code);
-	(void)cm_buf_adds(&body, "</Code><Message>");
-	xml_escape(&body, cm_slice_str(msg));
-	(void)cm_buf_adds(&body, "</Message>");
-	if (region != NULL && region[0] != '\0') {
-		(void)cm_buf_adds(&body, "<Region>");
-		xml_escape(&body, cm_slice_str(region));
-		(void)cm_buf_adds(&body, "</Region>");
-	}
-	(void)cm_buf_adds(&body, "<Resource>");
-	xml_escape(&body, x->req->path);
-	(void)cm_buf_adds(&body, "</Resource><RequestId>");
-	(void)cm_buf_adds(&body, x->req->id);
-	(void)cm_buf_adds(&body, "</RequestId></Error>");
-	h[0].name = CM_SLICE_LIT("Content-Type");
-	h[0].value = CM_SLICE_LIT("application/xml");
-	h[1].name = CM_SLICE_LIT("x-amz-request-id");
-	h[1].value = cm_slice_str(x->req->id);
-	gw_conn_respond(x->conn, status, h, 2, (int64_t)body.len);
-	if (body.len > 0)
-		(void)gw_conn_write(x->conn, body.p, body.len);
-	cm_buf_free(&body);
+	gw_s3_error(x->ctx, x->conn, x->req, status, code, msg, &f,
+	    region != NULL && region[0] != '\0' ? 1 : 0, NULL, 0);
+}
+
+/* One of the gateway's own errors; msg NULL: the table's message. */
+static void
+send_gw_error(struct xfer *x, enum gw_err e, const char *msg)
+{
+	send_error(x, gw_err_status(e), gw_err_code(e), msg != NULL ? msg : gw_err_message(e), NULL);
 }
 
 static void
@@ -557,8 +554,7 @@ o_done(void *arg, const char *err)
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
 		if (x->status == 0) {
-			send_error(x, 503, "ServiceUnavailable",
-			    "The origin could not be reached; please retry.", NULL);
+			send_gw_error(x, GW_E_ORIGIN_DOWN, NULL);
 			xfer_done(x, END_OK);
 		} else {
 			snprintf(x->result, sizeof x->result, "broken");
@@ -589,8 +585,7 @@ start_origin(struct xfer *x)
 	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
 	    x->origin_len, &oreq_ops, x);
 	if (x->oreq == NULL) {
-		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
-		    NULL);
+		send_gw_error(x, GW_E_INTERNAL, NULL);
 		return (-1);
 	}
 	return (0);
@@ -767,16 +762,15 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	x->kick = evtimer_new(ctx->base, on_kick, x);
 	gw_conn_set_data(conn, x);
 	if (x->kick == NULL) {
-		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
-		    NULL);
+		send_gw_error(x, GW_E_INTERNAL, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
 
 	if (host == NULL || gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
 	    &bucket, &key, &vhost) != 0) {
-		send_error(x, 400, "InvalidRequest", "A Host header and an absolute path are required.",
-		    NULL);
+		send_gw_error(x, GW_E_INVALID_REQUEST,
+		    "A Host header and an absolute path are required.");
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -805,7 +799,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		return (GW_OK);
 	}
 	if (bucket.len > 0 && !valid_bucket(bucket)) {
-		send_error(x, 400, "InvalidBucketName", "The specified bucket is not valid.", NULL);
+		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -835,8 +829,8 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	dechunk = auth.payload >= S3SIG_PAYLOAD_STREAMING;
 	if (dechunk) {
 		if (auth.decoded_length < 0) {
-			send_error(x, 411, "MissingContentLength",
-			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.", NULL);
+			send_gw_error(x, GW_E_NO_LENGTH,
+			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.");
 			xfer_done(x, END_OK);
 			return (GW_OK);
 		}
@@ -844,14 +838,12 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	} else if (r->content_length >= 0) {
 		x->origin_len = r->content_length;
 	} else if (r->chunked) {
-		send_error(x, 411, "MissingContentLength",
-		    "You must provide the Content-Length HTTP header.", NULL);
+		send_gw_error(x, GW_E_NO_LENGTH, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
 	if (x->origin_len > (int64_t)MAX_PUT) {
-		send_error(x, 400, "EntityTooLarge",
-		    "Your proposed upload exceeds the maximum allowed object size.", NULL);
+		send_gw_error(x, GW_E_TOO_LARGE, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -868,7 +860,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	if (x->defer_md5)
 		return (GW_OK);
 	if (build_origin(x, NULL) != 0) {
-		send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
+		send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -895,8 +887,8 @@ h_body(struct gw_conn *conn, const char *p, size_t len)
 	e = s3sig_body_feed(x->body, p, len, up_sink, x);
 	if (e == S3SIG_SINK_STOPPED && x->defer_md5) {
 		x->body_err = e;
-		send_error(x, 400, "MalformedXML", "The XML you provided was too large "
-		    "(DeleteObjects takes at most 1000 keys).", NULL);
+		send_gw_error(x, GW_E_MALFORMED_XML, "The XML you provided was too large "
+		    "(DeleteObjects takes at most 1000 keys).");
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -941,7 +933,7 @@ h_body_end(struct gw_conn *conn)
 		    md5, &n, EVP_md5(), NULL));
 		(void)cm_base64_encode(b64, sizeof b64, md5, 16);
 		if (build_origin(x, b64) != 0) {
-			send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
+			send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
 			xfer_done(x, END_OK);
 			return;
 		}
