@@ -37,6 +37,7 @@
 #include "cluster/ring.h"
 #include "gateway/gw_cluster.h"
 #include "common/cm_log.h"
+#include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
@@ -1370,4 +1371,47 @@ gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
 	if (s3sig_canon_uri(&k, rawkey) == 0)
 		cache_meta_invalidate(ctx->conf->cache, bucket, cm_buf_slice(&k));
 	cm_buf_free(&k);
+}
+
+struct forget_keys {
+	struct cache_store	*store;
+	struct cm_slice		bucket;
+	struct cm_buf		k;
+};
+
+static int
+forget_key(void *arg, const char *key, size_t len)
+{
+	struct forget_keys *f = arg;
+
+	(void)len;	/* NUL-terminated; XML cannot hold a NUL */
+	cm_buf_reset(&f->k);
+	if (s3sig_uri_encode_path(&f->k, key) != 0)
+		return (-1);
+	cache_meta_invalidate(f->store, f->bucket, cm_buf_slice(&f->k));
+	return (0);
+}
+
+/* The keys of a DeleteObjects body are literal (no percent-encoding): the
+ * cache knows a key as its canonical encoding, which is the encoding of
+ * the literal key. */
+void
+gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket, const struct cm_buf *body)
+{
+	struct forget_keys f;
+	int n = -1;
+
+	if (ctx->conf->cache == NULL)
+		return;
+	f.store = ctx->conf->cache;
+	f.bucket = bucket;
+	cm_buf_init(&f.k, 64 * 1024);
+	if (body != NULL && body->p != NULL)
+		n = gw_delete_keys(body->p, body->len, GW_DELETE_MAX_KEYS, forget_key, &f);
+	cm_buf_free(&f.k);
+	if (n < 0) {
+		CM_LOGI("DeleteObjects on %.*s: its keys could not be read: the bucket is forgotten",
+		    (int)bucket.len, bucket.p);
+		cache_meta_invalidate_bucket(ctx->conf->cache, bucket);
+	}
 }

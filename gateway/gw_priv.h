@@ -79,6 +79,11 @@ void gw_cache_abort(struct gw_conn *conn);
 /* Before a write's answer: forget what the cache holds of its key. */
 void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
     struct cm_slice rawkey);
+/* A DeleteObjects went through: forget the keys its body names (body: the
+ * request's as it passed; NULL when it was too large to keep), or the
+ * bucket when they cannot be read from it. */
+void gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket,
+    const struct cm_buf *body);
 
 /* gw_admin.c: the operations endpoints; NULL with a message on failure. */
 struct gw_admin;

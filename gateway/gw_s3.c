@@ -40,6 +40,7 @@
 #define UP_PAUSE	(1024 * 1024)		/* pause the client above */
 #define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
 #define MAX_OUT_HDRS	(GW_MAX_HDRS + 8)
+#define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
 
 struct xfer {
 	unsigned		magic;
@@ -57,6 +58,11 @@ struct xfer {
 	struct cm_slice		rawkey_s;
 	int			dechunk;
 	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
+	/* DeleteObjects: its body as it passes (bounded), so that the cache
+	 * forgets the keys it names; past the bound, the bucket. */
+	struct cm_buf		delbody;
+	int			del_overflow;
+	int			forgotten;	/* a write's invalidation is done */
 	int64_t			origin_len;	/* -1: no body toward the origin */
 	enum gw_op		op;
 	enum s3sig_err		body_err;
@@ -316,6 +322,23 @@ hop_by_hop(struct cm_slice n)
 	return (0);
 }
 
+/*
+ * A write went through (or may have): the cache forgets what it names,
+ * before the client hears back. DeleteObjects names its keys in its body;
+ * when that could not be kept or read, its whole bucket goes.
+ */
+static void
+forget(struct xfer *x)
+{
+	if (x->forgotten || !is_write(x->op))
+		return;
+	x->forgotten = 1;
+	if (x->op == GW_OP_DeleteObjects)
+		gw_cache_invalidate_delete(x->ctx, x->bucket_s, x->del_overflow ? NULL : &x->delbody);
+	else
+		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
+}
+
 static int
 o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
@@ -330,6 +353,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	x->status = status;
 	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	forget(x);
 	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
 		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
 			if (cm_parse_u64(hdrs[i].value, INT64_MAX, &v) == 0)
@@ -541,9 +565,9 @@ o_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	/* Writes forget what the cache holds before the client hears back. */
-	if (is_write(x->op))
-		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
+	/* Writes forget what the cache holds before the client hears back
+	 * (in o_head, unless the origin never answered). */
+	forget(x);
 	if (x->hold && err == NULL) {
 		if (x->status < 300 && invalidate_workers(x) == 0)
 			return;		/* released by the last invalidation */
@@ -606,6 +630,7 @@ xfer_free(struct xfer *x)
 	free(x->inval);
 	cm_buf_free(&x->held);
 	cm_buf_free(&x->held_body);
+	cm_buf_free(&x->delbody);
 	s3sig_body_free(&x->body);
 	if (x->kick != NULL)
 		event_free(x->kick);
@@ -666,6 +691,11 @@ up_sink(void *arg, const char *p, size_t len)
 {
 	struct xfer *x = arg;
 
+	if (x->op == GW_OP_DeleteObjects && !x->del_overflow &&
+	    cm_buf_add(&x->delbody, p, len) != 0) {
+		x->del_overflow = 1;		/* the bucket will go */
+		cm_buf_free(&x->delbody);
+	}
 	if (x->up_off > 0 && x->up_off == x->up.len) {
 		cm_buf_reset(&x->up);
 		x->up_off = 0;
@@ -758,6 +788,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	cm_buf_init(&x->up, UP_MAX);
 	cm_buf_init(&x->held, 64 * 1024);
 	cm_buf_init(&x->held_body, 1024 * 1024);
+	cm_buf_init(&x->delbody, DEL_BODY_MAX);
 	gw_fwd_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
 	gw_conn_set_data(conn, x);
