@@ -29,6 +29,7 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
+#include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
@@ -41,6 +42,7 @@
 #define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
 #define MAX_OUT_HDRS	(GW_MAX_HDRS + 8)
 #define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
+#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
 
 struct xfer {
 	unsigned		magic;
@@ -516,46 +518,84 @@ inval_done(void *arg, const char *err)
 
 static const struct gw_oreq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
 
-/* Tells every worker of the ring to forget the key (or the bucket); the
- * answer is released when all have answered or failed. 0 when started,
- * -1 when there is nobody to tell. */
+/* The keys of a DeleteObjects, encoded as request paths: "key\0key\0". */
+struct enc_keys {
+	struct cm_buf		b;
+	size_t			n;
+};
+
+static int
+add_enc_key(void *arg, const char *key, size_t len)
+{
+	struct enc_keys *k = arg;
+
+	(void)len;
+	if (s3sig_uri_encode_path(&k->b, key) != 0 || cm_buf_addc(&k->b, '\0') != 0)
+		return (-1);
+	k->n++;
+	return (0);
+}
+
+/* Tells every worker of the ring to forget the key (or the bucket; for a
+ * DeleteObjects of a few keys, each of them); the answer is released when
+ * all have answered or failed. 0 when started, -1 when there is nobody to
+ * tell. */
 static int
 invalidate_workers(struct xfer *x)
 {
 	struct gw_target *t;
 	struct gw_req r;
-	size_t n, i;
-	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket;
+	struct enc_keys keys;
+	size_t n, i, j, nk = 1, at;
+	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket, rv = -1;
 
+	cm_buf_init(&keys.b, 256 * 1024);
+	keys.n = 0;
+	if (x->op == GW_OP_DeleteObjects && !x->del_overflow && x->delbody.p != NULL &&
+	    gw_delete_keys(x->delbody.p, x->delbody.len, INVAL_KEYS_MAX, add_enc_key, &keys) > 0) {
+		bucket_wide = 0;
+		nk = keys.n;
+	}
 	n = gw_cluster_size(x->ctx->conf->cluster);
 	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
-		return (-1);
+		goto out;
 	n = gw_cluster_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
-	x->inval = calloc(n > 0 ? n : 1, sizeof *x->inval);
-	if (n == 0 || x->inval == NULL) {
-		free(t);
-		return (-1);
-	}
+	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
+	if (n == 0 || x->inval == NULL)
+		goto out;
 	memset(&r, 0, sizeof r);
 	r.method = CM_SLICE_LIT("DELETE");
 	r.query = cm_slice("", 0);
 	memcpy(r.id, x->req->id, sizeof r.id);
 	for (i = 0; i < n; i++) {
-		gw_fwd_fini(&x->fwd);
-		gw_fwd_init(&x->fwd);
-		if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s,
-		    bucket_wide ? cm_slice("", 0) : x->rawkey_s, 0, NULL, time(NULL)) != 0)
-			continue;
-		x->inval[x->ninval].x = x;
-		x->inval[x->ninval].oreq = gw_oreq_start_ex(x->ctx->origin, "DELETE", x->fwd.url.p,
-		    x->fwd.hdrs, x->fwd.n, -1, GW_OREQ_INTERNAL, &inval_ops, &x->inval[x->ninval]);
-		if (x->inval[x->ninval].oreq != NULL)
-			x->ninval++;
+		for (j = 0, at = 0; j < nk; j++) {
+			struct cm_slice key = bucket_wide ? cm_slice("", 0) : x->rawkey_s;
+
+			if (keys.n > 0) {
+				key = cm_slice_str(keys.b.p + at);
+				at += key.len + 1;
+			}
+			gw_fwd_fini(&x->fwd);
+			gw_fwd_init(&x->fwd);
+			if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s, key, 0, NULL,
+			    time(NULL)) != 0)
+				continue;
+			/* The URL and headers are copied: one fwd serves all. */
+			x->inval[x->ninval].x = x;
+			x->inval[x->ninval].oreq = gw_oreq_start_ex(x->ctx->origin, "DELETE",
+			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, GW_OREQ_INTERNAL, &inval_ops,
+			    &x->inval[x->ninval]);
+			if (x->inval[x->ninval].oreq != NULL)
+				x->ninval++;
+		}
 	}
-	free(t);
 	x->inval_pending = x->ninval;
-	return (x->ninval > 0 ? 0 : -1);
+	rv = x->ninval > 0 ? 0 : -1;
+out:
+	free(t);
+	cm_buf_free(&keys.b);
+	return (rv);
 }
 
 static void

@@ -272,36 +272,78 @@ def test_delete_objects_hostile_bodies(ck, rig, s3):
         ck.check(rig.alive(), f"hostile body {i}: cachalot still running")
 
 
-def test_prefix_purge_keeps_other_prefixes_cached(ck):
+def test_missing_bucket_is_nosuchbucket_on_cluster_gateway(ck, cl, g):
+    """A cluster gateway asks the owner worker's HEAD first: the worker's
+    404 must end as the origin's own error, not a NoSuchKey."""
+    origin = cl.origin_client()
+    for bucket, key, code in (("no-such-bucket-here", "k", "NoSuchBucket"),
+                              (BUCKET, "no-such-key", "NoSuchKey")):
+        want = error_of(origin.get_object, Bucket=bucket, Key=key)
+        got = error_of(g.get_object, Bucket=bucket, Key=key)
+        ck.check(got is not None and want is not None and got[1].get("Code") == code and
+                 got[1].get("Message") == want[1].get("Message"),
+                 f"cluster: GET {bucket}/{key}: {code} with the origin's message, got {got and got[1]}")
+        got = error_of(g.head_object, Bucket=bucket, Key=key)
+        ck.check(got is not None and got[0] == 404, f"cluster: HEAD {bucket}/{key}: 404, got "
+                 f"{got and got[0]}")
+
+
+def test_prefix_purge_keeps_other_prefixes_cached(ck, cl, g):
+    keys = ["p/a", "p/b", "q/a", "pp"]
+    for k in keys:
+        g.put_object(Bucket=BUCKET, Key=k, Body=k.encode() * 1000)
+    for _ in range(2):
+        for k in keys:
+            g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    cl.reset()
+    for k in keys:
+        g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    ck.check(cl.counts()["requests"] == 0, f"cluster warm: {cl.counts()}")
+    rc, out, err = cl.ctl("purge", f"{BUCKET}/p/")
+    ck.check(rc == 0, f"ctl purge {BUCKET}/p/: {out} {err}")
+    time.sleep(2.5)		# applied at the workers' next heartbeat
+    cl.reset()
+    for k in ("q/a", "pp"):
+        g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    c = cl.counts()
+    ck.check(c["requests"] == 0, f"after a purge of p/: q/a and pp still hit ({c['by_method']})")
+    cl.reset()
+    for k in ("p/a", "p/b"):
+        g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    c = cl.counts()
+    ck.check(c["by_method"].get("HEAD", 0) >= 2, f"after a purge of p/: p/a and p/b come from "
+             f"the origin again ({c['by_method']})")
+
+
+def test_cluster_delete_objects_of_one_key_keeps_the_rest_cached(ck, cl, g):
+    keys = ["d/keep1", "d/keep2", "d/gone&<>"]
+    for k in keys:
+        g.put_object(Bucket=BUCKET, Key=k, Body=k.encode() * 1000)
+    for _ in range(2):
+        for k in keys:
+            g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    g.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": "d/gone&<>"}]})
+    cl.reset()
+    for k in ("d/keep1", "d/keep2"):
+        g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+    c = cl.counts()
+    ck.check(c["requests"] == 0, f"cluster: after DeleteObjects of one key the others still hit "
+             f"({c['by_method']})")
+    got = error_of(g.get_object, Bucket=BUCKET, Key="d/gone&<>")
+    ck.check(got is not None and got[1].get("Code") == "NoSuchKey",
+             f"cluster: the deleted key is gone: {got and got[1]}")
+
+
+def cluster_tests(ck):
     from cluster import Cluster
     with Cluster(workers=2, gateways=1) as cl:
         g = cl.client(0)
         g.create_bucket(Bucket=BUCKET)
-        keys = ["p/a", "p/b", "q/a", "pp"]
-        for k in keys:
-            g.put_object(Bucket=BUCKET, Key=k, Body=k.encode() * 1000)
-        for _ in range(2):
-            for k in keys:
-                g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
-        cl.reset()
-        for k in keys:
-            g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
-        ck.check(cl.counts()["requests"] == 0, f"cluster warm: {cl.counts()}")
-        rc, out, err = cl.ctl("purge", f"{BUCKET}/p/")
-        ck.check(rc == 0, f"ctl purge {BUCKET}/p/: {out} {err}")
-        time.sleep(2.5)		# applied at the workers' next heartbeat
-        cl.reset()
-        for k in ("q/a", "pp"):
-            g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
-        c = cl.counts()
-        ck.check(c["requests"] == 0, f"after a purge of p/: q/a and pp still hit ({c['by_method']})")
-        cl.reset()
-        for k in ("p/a", "p/b"):
-            g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
-        c = cl.counts()
-        ck.check(c["by_method"].get("HEAD", 0) >= 2, f"after a purge of p/: p/a and p/b come from "
-                 f"the origin again ({c['by_method']})")
-        ck.check(not any(p.poll() is not None for p in cl.workers), "workers still running")
+        test_missing_bucket_is_nosuchbucket_on_cluster_gateway(ck, cl, g)
+        test_prefix_purge_keeps_other_prefixes_cached(ck, cl, g)
+        test_cluster_delete_objects_of_one_key_keeps_the_rest_cached(ck, cl, g)
+        ck.check(not any(p.poll() is not None for p in cl.workers + cl.gateways),
+                 "cluster: every process still running")
     ck.check(not cl.sanitizer, f"cluster: sanitizers quiet: {cl.sanitizer[:3]}")
 
 
@@ -339,7 +381,7 @@ def main():
             test_missing_bucket_is_nosuchbucket_on_cached_get_oss(ck, rig, s3)
         ck.check(not rig.sanitizer, f"serve, OSS: sanitizers quiet: {rig.sanitizer[:3]}")
     if want("cluster"):
-        test_prefix_purge_keeps_other_prefixes_cached(ck)
+        cluster_tests(ck)
     return ck.done()
 
 
