@@ -422,8 +422,9 @@ relay_on_done(void *arg, const char *err)
 
 		if (!changed)
 			GW_INC(&x->ctx->metrics, origin_errors, 1);
-		error_answer(x, GW_E_ORIGIN_DOWN, changed ?
-		    "The object changed while it was read; please retry." : NULL, NULL, 0, NULL, 0);
+		error_answer(x, GW_E_ORIGIN_DOWN, !changed ? NULL : x->head_status >= 500 ?
+		    "The origin failed; please retry." :
+		    "The object changed while it was read; please retry.", NULL, 0, NULL, 0);
 		cread_done(x, 1);
 		return;
 	}

@@ -114,6 +114,19 @@ def test_missing_bucket_is_nosuchbucket_on_cached_get_oss(ck, rig, s3):
                  f"404, got {got and got[0]}")
 
 
+def test_origin_403_is_relayed_not_bare_accessdenied(ck, rig, s3):
+    """An origin that refuses the gateway's own signature (a wrong origin
+    secret): its 403 reaches the client with its Code and Message."""
+    got = error_of(s3.get_object, Bucket=BUCKET, Key="k")
+    ck.check(got is not None and got[0] == 403 and got[1].get("Code") == "SignatureDoesNotMatch" and
+             got[1].get("Message", "") not in ("", "Access Denied"),
+             f"serve, wrong origin secret: GET: the origin's SignatureDoesNotMatch and message, got "
+             f"{got and (got[0], got[1])}")
+    got = error_of(s3.head_object, Bucket=BUCKET, Key="k")
+    ck.check(got is not None and got[0] == 403, f"serve, wrong origin secret: HEAD: 403, got "
+             f"{got and got[0]}")
+
+
 # ---- 11: empty header values ----
 
 def test_empty_metadata_value_survives_put_get_head(ck, rig, s3, cached):
@@ -367,6 +380,10 @@ def main():
             if ck.failed:
                 sys.stderr.write(rig.log()[-5000:])
         ck.check(not rig.sanitizer, f"serve: sanitizers quiet: {rig.sanitizer[:3]}")
+    if want("serve"):
+        with Rig(role="serve", extra=["--origin-secret-key", "not-the-origin-secret"]) as rig:
+            test_origin_403_is_relayed_not_bare_accessdenied(ck, rig, client(rig.endpoint))
+        ck.check(not rig.sanitizer, f"serve (403): sanitizers quiet: {rig.sanitizer[:3]}")
     if want("pass"):
         with Rig(role="gateway") as rig:
             s3 = client(rig.endpoint)
