@@ -91,6 +91,16 @@ void cache_meta_expire_all(struct cache_store *s);
 /* A write went through: forget the key (and its blocks), or the bucket. */
 void cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_slice key);
 void cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket);
+/* Forgets every key of the bucket that begins with prefix (keys and
+ * prefix in the canonical form the store is given keys in, where the
+ * encoding of a prefix is a prefix of the encoding); an empty prefix is the
+ * whole bucket. The other keys of the bucket keep their metadata and
+ * blocks. Walks the whole table under the lock: for purges, not the data
+ * path. Metadata that was shed from memory (kept on the disk tier only)
+ * is not reached: it is not used before the origin is asked again, but a
+ * restart within the freshness time could load it back. */
+void cache_meta_invalidate_prefix(struct cache_store *s, struct cm_slice bucket,
+    struct cm_slice prefix);
 
 enum cache_open { CACHE_READ = 0, CACHE_FILL = 1 };
 

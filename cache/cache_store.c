@@ -523,6 +523,28 @@ cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_s
 }
 
 void
+cache_meta_invalidate_prefix(struct cache_store *s, struct cm_slice bucket, struct cm_slice prefix)
+{
+	struct meta_ent **pp;
+	size_t i;
+
+	if (prefix.len == 0) {
+		cache_meta_invalidate_bucket(s, bucket);
+		return;
+	}
+	pthread_mutex_lock(&s->mtx);
+	for (i = 0; i < s->nmt; i++)
+		for (pp = &s->mt[i]; *pp != NULL; )
+			if ((*pp)->blen == bucket.len && (*pp)->klen >= prefix.len &&
+			    memcmp((*pp)->bucket, bucket.p, bucket.len) == 0 &&
+			    memcmp((*pp)->key, prefix.p, prefix.len) == 0)
+				meta_drop(s, pp);
+			else
+				pp = &(*pp)->hnext;
+	pthread_mutex_unlock(&s->mtx);
+}
+
+void
 cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket)
 {
 	struct bucket_gen *g;

@@ -4,7 +4,12 @@
  *
  *   META  the object's metadata from the cache; when unknown or older
  *         than --freshness, a HEAD to the origin (If-None-Match when a
- *         version is known: 304 keeps it, 200 replaces it)
+ *         version is known: 304 keeps it, 200 replaces it). Any other
+ *         answer is the origin's to give: a client HEAD gets its status
+ *         and x-amz-* headers (a HEAD error has no body), a client GET
+ *         the origin's answer to the same GET (RELAY), with its own
+ *         <Code> and <Message> (NoSuchBucket, AccessDenied...)
+ *   RELAY that GET's head and (small) body passed to the client
  *   EVAL  S3's conditionals and Range on that metadata (cache_range):
  *         304, 412, 416 answered here; else the head of a 200/206
  *   SEND  block after block: a block in the cache (or being filled by
@@ -32,6 +37,8 @@
 #include "cluster/ring.h"
 #include "gateway/gw_cluster.h"
 #include "common/cm_log.h"
+#include "gateway/gw_delete.h"
+#include "gateway/gw_err.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 
@@ -83,6 +90,9 @@ struct cread {
 	size_t			htried;
 	int			hretry;
 	struct gw_fwd		*fwd;		/* made when the origin is asked */
+	struct cm_buf		ehdrs;		/* a HEAD's error: its x-amz-* headers,
+						 * "name\0value\0" pairs */
+	uint64_t		relay_bytes;	/* of the origin's error body */
 	struct event		*wake;		/* block progress, or a fill's end */
 	/* The answer's bytes: [pos, end) of the object. */
 	uint64_t		pos;
@@ -121,25 +131,14 @@ add_hdr(struct s3sig_hdr *h, size_t *n, const char *name, struct cm_slice v)
 	(*n)++;
 }
 
+/* One of the gateway's own errors (gw_err_tbl.h); msg NULL: the table's. */
 static void
-error_answer(struct cread *x, int status, const char *code, const char *msg, const char *extra)
+error_answer(struct cread *x, enum gw_err e, const char *msg, const struct gw_err_field *f,
+    size_t nf, const struct s3sig_hdr *h, size_t nh)
 {
-	char body[2048];
-	struct s3sig_hdr h[2];
-	size_t n = 0;
-	int len;
-
-	gw_metrics_error(&x->ctx->metrics, code);
-	len = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
-	    "<Code>%s</Code><Message>%s</Message>%s<RequestId>%s</RequestId></Error>", code, msg,
-	    extra != NULL ? extra : "", x->req->id);
-	if (len < 0 || (size_t)len >= sizeof body)
-		len = 0;
-	add_hdr(h, &n, "Content-Type", CM_SLICE_LIT("application/xml"));
-	add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
-	x->status = status;
-	gw_conn_respond(x->conn, status, h, n, len);
-	(void)gw_conn_write(x->conn, body, (size_t)len);
+	x->status = gw_err_status(e);
+	gw_s3_error(x->ctx, x->conn, x->req, x->status, gw_err_code(e),
+	    msg != NULL ? msg : gw_err_message(e), f, nf, h, nh);
 }
 
 /* Parses the replay headers of the metadata into h. */
@@ -278,6 +277,166 @@ fail:
 
 static void evaluate(struct cread *x);
 
+/* Whether a response header is the connection's, not the answer's. */
+static int
+hop_by_hop(struct cm_slice n)
+{
+	static const char *const names[] = {
+		"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+		"content-length", "date", "server", "te", "trailer", "upgrade",
+	};
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(names); i++)
+		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
+			return (1);
+	return (0);
+}
+
+/* A HEAD's error: its x-amz-* headers (an OSS origin's under their S3
+ * names) are kept for a client HEAD, which gets them and the status. */
+static int
+keep_error_headers(struct cread *x, const struct s3sig_hdr *hdrs, size_t n)
+{
+	size_t i;
+
+	cm_buf_reset(&x->ehdrs);
+	for (i = 0; i < n; i++) {
+		char nb[256];
+		struct cm_slice name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, nb, sizeof nb);
+
+		if (name.len <= 6 || !cm_slice_eq_nocase(cm_slice(name.p, 6), CM_SLICE_LIT("x-amz-")))
+			continue;
+		if (cm_buf_add(&x->ehdrs, name.p, name.len) != 0 || cm_buf_addc(&x->ehdrs, '\0') != 0 ||
+		    cm_buf_add(&x->ehdrs, hdrs[i].value.p, hdrs[i].value.len) != 0 ||
+		    cm_buf_addc(&x->ehdrs, '\0') != 0)
+			return (-1);
+	}
+	return (0);
+}
+
+/* A client HEAD: the origin's status and x-amz-* headers, no body (as S3
+ * answers a HEAD), our request id when the origin gave none. */
+static void
+relay_head_error(struct cread *x)
+{
+	struct s3sig_hdr h[GW_MAX_HDRS];
+	size_t n = 0, at = 0;
+	int have_id = 0;
+
+	while (at < x->ehdrs.len && n < CM_ARRAY_LEN(h) - 1) {
+		size_t nl = strlen(x->ehdrs.p + at), vl = strlen(x->ehdrs.p + at + nl + 1);
+
+		h[n].name = cm_slice(x->ehdrs.p + at, nl);
+		h[n].value = cm_slice(x->ehdrs.p + at + nl + 1, vl);
+		if (cm_slice_eq_nocase(h[n].name, CM_SLICE_LIT("x-amz-request-id")))
+			have_id = 1;
+		n++;
+		at += nl + vl + 2;
+	}
+	if (!have_id)
+		add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
+	x->status = x->head_status;
+	x->result = "origin-error";
+	gw_conn_respond(x->conn, x->head_status, h, n, 0);
+}
+
+/*
+ * A client GET whose HEAD failed: the origin is asked the same GET and its
+ * answer goes to the client as it is, head and body (an S3 error document,
+ * small: bounded here). Should the object have appeared in between (a 2xx
+ * or 3xx), the client is told to retry: the cached path did not look at
+ * that version.
+ */
+#define RELAY_MAX	(1024 * 1024)
+
+static int
+relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
+{
+	struct cread *x = arg;
+	struct s3sig_hdr out[GW_MAX_HDRS];
+	char names[8192];
+	size_t i, k = 0, nused = 0;
+	int64_t len = -1;
+	uint64_t v;
+	int have_id = 0;
+
+	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	if (status < 400) {
+		x->result = "changed";
+		return (GW_ORIGIN_ABORT);
+	}
+	for (i = 0; i < n && k < CM_ARRAY_LEN(out) - 1; i++) {
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
+			if (cm_parse_u64(cm_slice_trim(hdrs[i].value), RELAY_MAX, &v) == 0)
+				len = (int64_t)v;
+			continue;
+		}
+		if (hop_by_hop(hdrs[i].name))
+			continue;
+		out[k].name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, names + nused,
+		    sizeof names - nused);
+		if (out[k].name.p == names + nused)
+			nused += out[k].name.len;
+		out[k].value = hdrs[i].value;
+		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-request-id")))
+			have_id = 1;
+		k++;
+	}
+	if (!have_id)
+		add_hdr(out, &k, "x-amz-request-id", cm_slice_str(x->req->id));
+	x->status = status;
+	x->result = "origin-error";
+	gw_conn_respond(x->conn, status, out, k, len);
+	return (0);
+}
+
+static int
+relay_on_data(void *arg, const char *p, size_t len)
+{
+	struct cread *x = arg;
+
+	x->relay_bytes += len;
+	if (x->relay_bytes > RELAY_MAX)
+		return (GW_ORIGIN_ABORT);	/* no error document is that large */
+	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
+	if (gw_conn_write(x->conn, p, len) == GW_ERROR)
+		return (GW_ORIGIN_ABORT);
+	x->bytes_out += len;
+	GW_INC(&x->ctx->metrics, bytes_out, len);
+	return (0);
+}
+
+static ssize_t no_body(void *arg, char *buf, size_t max);
+
+static void
+relay_on_done(void *arg, const char *err)
+{
+	struct cread *x = arg;
+
+	x->oreq = NULL;
+	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	if (x->status == 0) {
+		/* Unreachable, or the object is there after all. */
+		int changed = x->result != NULL && strcmp(x->result, "changed") == 0;
+
+		if (!changed)
+			GW_INC(&x->ctx->metrics, origin_errors, 1);
+		error_answer(x, GW_E_ORIGIN_DOWN, !changed ? NULL : x->head_status >= 500 ?
+		    "The origin failed; please retry." :
+		    "The object changed while it was read; please retry.", NULL, 0, NULL, 0);
+		cread_done(x, 1);
+		return;
+	}
+	if (err != NULL) {
+		GW_INC(&x->ctx->metrics, origin_errors, 1);
+		x->result = "broken";
+	}
+	cread_done(x, err == NULL);
+}
+
+static const struct gw_oreq_ops relay_ops = { relay_on_head, relay_on_data, no_body, relay_on_done };
+
 /* A cluster gateway asks the workers that own the object's metadata, best
  * first, then the origin itself. */
 static int
@@ -346,6 +505,8 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	/* Gone or unreadable at the origin: the cache forgets it. */
 	cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
 	x->have_meta = 0;
+	if (status != 200 && status != 304 && keep_error_headers(x, hdrs, n) != 0)
+		return (GW_ORIGIN_ABORT);
 	return (0);
 }
 
@@ -372,23 +533,26 @@ head_on_done(void *arg, const char *err)
 	}
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
-		error_answer(x, 503, "ServiceUnavailable", "The origin could not be reached; please retry.",
-		    NULL);
+		error_answer(x, GW_E_ORIGIN_DOWN, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
 		return;
 	}
-	if (!x->have_meta || (x->head_status != 200 && x->head_status != 304)) {
-		switch (x->head_status) {
-		case 404:
-			error_answer(x, 404, "NoSuchKey", "The specified key does not exist.", NULL);
-			break;
-		case 403:
-			error_answer(x, 403, "AccessDenied", "Access Denied", NULL);
-			break;
-		default:
-			error_answer(x, x->head_status >= 400 ? x->head_status : 502, "InternalError",
-			    "The origin answered unexpectedly.", NULL);
+	if (x->head_status != 200 && x->head_status != 304) {
+		/* The origin's answer, in its own words. */
+		if (x->req->head) {
+			relay_head_error(x);
+			cread_done(x, 1);
+			return;
 		}
+		x->oreq = origin_request(x, NULL, "GET", NULL, 0, &relay_ops, x);
+		if (x->oreq == NULL) {
+			error_answer(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
+			cread_done(x, 1);
+		}
+		return;
+	}
+	if (!x->have_meta) {
+		error_answer(x, GW_E_ORIGIN_ODD, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
 		return;
 	}
@@ -408,7 +572,8 @@ origin_request(struct cread *x, const struct gw_target *t, const char *method,
 	r.method = cm_slice_str(method);
 	r.path = x->req->path;
 	r.query = cm_slice("", 0);
-	memcpy(r.hdrs, extra, n * sizeof *extra);
+	if (n > 0)
+		memcpy(r.hdrs, extra, n * sizeof *extra);
 	r.nhdrs = n;
 	memcpy(r.id, x->req->id, sizeof r.id);
 	/* Only requests that go to the origin pay for the forward buffers. */
@@ -967,7 +1132,6 @@ evaluate(struct cread *x)
 	struct cache_conds c;
 	struct cache_range rg;
 	const struct s3sig_hdr *range = gw_req_hdr(x->req, "range");
-	char extra[256];
 	int s;
 
 	o.etag = cm_slice_str(x->meta.etag);
@@ -979,8 +1143,7 @@ evaluate(struct cread *x)
 	c.if_unmodified_since = hv(x->req, "if-unmodified-since");
 	s = cache_cond_eval(&o, &c);
 	if (s == 412) {
-		error_answer(x, 412, "PreconditionFailed",
-		    "At least one of the pre-conditions you specified did not hold", NULL);
+		error_answer(x, GW_E_PRECONDITION, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
 		return;
 	}
@@ -991,25 +1154,20 @@ evaluate(struct cread *x)
 	}
 	s = range != NULL ? cache_range_eval(range->value, x->meta.size, &rg) : 200;
 	if (s == 416) {
-		struct s3sig_hdr h[3];
-		char cr[64], body[1024];
+		struct gw_err_field f[2];
+		struct s3sig_hdr h[1];
+		char cr[64], size[24];
 		size_t n = 0;
-		int len;
 
 		snprintf(cr, sizeof cr, "bytes */%llu", (unsigned long long)x->meta.size);
-		snprintf(extra, sizeof extra, "<RangeRequested>%.*s</RangeRequested>"
-		    "<ActualObjectSize>%llu</ActualObjectSize>", (int)(range->value.len > 100 ? 100 :
-		    range->value.len), range->value.p, (unsigned long long)x->meta.size);
-		len = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error>"
-		    "<Code>InvalidRange</Code><Message>The requested range is not satisfiable</Message>"
-		    "%s<RequestId>%s</RequestId></Error>", extra, x->req->id);
-		gw_metrics_error(&x->ctx->metrics, "InvalidRange");
-		add_hdr(h, &n, "Content-Type", CM_SLICE_LIT("application/xml"));
+		snprintf(size, sizeof size, "%llu", (unsigned long long)x->meta.size);
+		/* The client's bytes, echoed: gw_err_xml escapes them. */
+		f[0].name = "RangeRequested";
+		f[0].value = cm_slice_trim(range->value);
+		f[1].name = "ActualObjectSize";
+		f[1].value = cm_slice_str(size);
 		add_hdr(h, &n, "Content-Range", cm_slice_str(cr));
-		add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
-		x->status = 416;
-		gw_conn_respond(x->conn, 416, h, n, len);
-		(void)gw_conn_write(x->conn, body, (size_t)len);
+		error_answer(x, GW_E_BAD_RANGE, NULL, f, 2, h, n);
 		cread_done(x, 1);
 		return;
 	}
@@ -1051,6 +1209,7 @@ cread_free(struct cread *x)
 		free(x->fwd);
 	}
 	cm_buf_free(&x->mkey);
+	cm_buf_free(&x->ehdrs);
 	x->magic = 0;
 	free(x);
 }
@@ -1132,10 +1291,11 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 	x->rawkey = rawkey;
 	x->state = S_META;
 	cm_buf_init(&x->mkey, 64 * 1024);
+	cm_buf_init(&x->ehdrs, 16 * 1024);
 	x->wake = event_new(ctx->base, -1, 0, on_wake, x);
 	gw_conn_set_data(conn, x);
 	if (x->wake == NULL || s3sig_canon_uri(&x->mkey, rawkey) != 0) {
-		error_answer(x, 500, "InternalError", "We encountered an internal error.", NULL);
+		error_answer(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
 		return;
 	}
@@ -1158,7 +1318,7 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 			    ring_hash(bucket, cm_buf_slice(&x->mkey), RING_META), x->htargets, 3);
 	}
 	if (head_next(x) != 0) {
-		error_answer(x, 500, "InternalError", "We encountered an internal error.", NULL);
+		error_answer(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
 	}
 }
@@ -1212,4 +1372,47 @@ gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
 	if (s3sig_canon_uri(&k, rawkey) == 0)
 		cache_meta_invalidate(ctx->conf->cache, bucket, cm_buf_slice(&k));
 	cm_buf_free(&k);
+}
+
+struct forget_keys {
+	struct cache_store	*store;
+	struct cm_slice		bucket;
+	struct cm_buf		k;
+};
+
+static int
+forget_key(void *arg, const char *key, size_t len)
+{
+	struct forget_keys *f = arg;
+
+	(void)len;	/* NUL-terminated; XML cannot hold a NUL */
+	cm_buf_reset(&f->k);
+	if (s3sig_uri_encode_path(&f->k, key) != 0)
+		return (-1);
+	cache_meta_invalidate(f->store, f->bucket, cm_buf_slice(&f->k));
+	return (0);
+}
+
+/* The keys of a DeleteObjects body are literal (no percent-encoding): the
+ * cache knows a key as its canonical encoding, which is the encoding of
+ * the literal key. */
+void
+gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket, const struct cm_buf *body)
+{
+	struct forget_keys f;
+	int n = -1;
+
+	if (ctx->conf->cache == NULL)
+		return;
+	f.store = ctx->conf->cache;
+	f.bucket = bucket;
+	cm_buf_init(&f.k, 64 * 1024);
+	if (body != NULL && body->p != NULL)
+		n = gw_delete_keys(body->p, body->len, GW_DELETE_MAX_KEYS, forget_key, &f);
+	cm_buf_free(&f.k);
+	if (n < 0) {
+		CM_LOGI("DeleteObjects on %.*s: its keys could not be read: the bucket is forgotten",
+		    (int)bucket.len, bucket.p);
+		cache_meta_invalidate_bucket(ctx->conf->cache, bucket);
+	}
 }

@@ -189,16 +189,29 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 			if (cl->store != NULL)
 				cache_meta_expire_all(cl->store);
 		} else if (cm_slice_eq(f, "purge")) {
-			line = cm_slice_cut(line, ' ', &seq);
-			(void)cm_slice_cut(line, ' ', &bucket);
+			struct cm_slice prefix = cm_slice_cut(line, ' ', &seq);
+			struct cm_buf canon;
+			char lit[1100];
+
+			prefix = cm_slice_cut(prefix, ' ', &bucket);
+			if (prefix.p == NULL)
+				prefix = cm_slice("", 0);
 			if (cm_parse_u64(seq, UINT64_MAX, &v) != 0 || bucket.len == 0)
 				continue;
-			/* A prefix purge drops the whole bucket: more than
-			 * asked, never less. */
-			if (cl->store != NULL)
+			/* The keys under the prefix, in the store's canonical
+			 * form (that of a literal key); when it cannot be made,
+			 * the whole bucket: more than asked, never less. */
+			cm_buf_init(&canon, 64 * 1024);
+			if (cl->store != NULL && (prefix.len == 0 || prefix.len >= sizeof lit ||
+			    memchr(prefix.p, '\0', prefix.len) != NULL ||
+			    snprintf(lit, sizeof lit, "%.*s", (int)prefix.len, prefix.p) < 0 ||
+			    s3sig_uri_encode_path(&canon, lit) != 0))
 				cache_meta_invalidate_bucket(cl->store, bucket);
-			CM_LOGI("cluster: purge %llu of bucket %.*s applied", (unsigned long long)v,
-			    (int)bucket.len, bucket.p);
+			else if (cl->store != NULL)
+				cache_meta_invalidate_prefix(cl->store, bucket, cm_buf_slice(&canon));
+			cm_buf_free(&canon);
+			CM_LOGI("cluster: purge %llu of %.*s/%.*s applied", (unsigned long long)v,
+			    (int)bucket.len, bucket.p, (int)prefix.len, prefix.p);
 			if (v > cl->purge_seen)
 				cl->purge_seen = v;
 		}

@@ -46,6 +46,7 @@
 
 #include "common/cm_log.h"
 #include "common/cm_net.h"
+#include "gateway/gw_err.h"
 #include "gateway/gw_http.h"
 
 #define READ_BUF	(64 * 1024)
@@ -226,10 +227,14 @@ timer_arm(struct gw_conn *c, int ms)
 /* ---- Errors the core answers itself ---- */
 
 static void
-core_error(struct gw_conn *c, int status, const char *code, const char *msg)
+core_error(struct gw_conn *c, enum gw_err e, const char *msg)
 {
-	char body[512];
-	int n;
+	int status = gw_err_status(e);
+	const char *code = gw_err_code(e);
+	struct cm_buf body;
+
+	if (msg == NULL)
+		msg = gw_err_message(e);
 
 	CM_LOGI("http %s: %d %s (%s) req=%s", c->peer, status, code, msg,
 	    c->req.id[0] != '\0' ? c->req.id : "-");
@@ -237,18 +242,22 @@ core_error(struct gw_conn *c, int status, const char *code, const char *msg)
 		conn_kill(c);
 		return;
 	}
-	n = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-	    "<Error><Code>%s</Code><Message>%s</Message><RequestId>%s</RequestId></Error>",
-	    code, msg, c->req.id);
+	/* The one writer of error documents (gw_err.c). */
+	cm_buf_init(&body, 4096);
+	if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), NULL, 0, cm_slice("", 0),
+	    cm_slice_str(c->req.id)) != 0)
+		cm_buf_reset(&body);
 	c->responded = 1;
 	c->resp_ended = 1;
 	c->resp_close = 1;
 	c->state = C_CLOSING;
 	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Cachalot\r\n"
 	    "x-amz-request-id: %s\r\nContent-Type: application/xml\r\n"
-	    "Content-Length: %d\r\nConnection: close\r\n\r\n", status, gw_status_reason(status),
-	    http_date(c->t), c->req.id, n);
-	evbuffer_add(c->out, body, (size_t)n);
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, gw_status_reason(status),
+	    http_date(c->t), c->req.id, body.len);
+	if (body.len > 0)
+		evbuffer_add(c->out, body.p, body.len);
+	cm_buf_free(&body);
 	conn_flush(c);
 }
 
@@ -298,14 +307,13 @@ on_url(http_parser *p, const char *at, size_t len)
 	struct gw_conn *c = p->data;
 
 	if (c->url.len + len > c->t->srv->lim.max_url) {
-		core_error(c, 414, "RequestURITooLong", "The request URI is too long.");
+		core_error(c, GW_E_URI_TOO_LONG, NULL);
 		return (-1);
 	}
 	if (c->url.len == 0)
 		c->url.off = c->arena_len;
 	if (arena_add(c, at, len) != 0) {
-		core_error(c, 431, "RequestHeaderSectionTooLarge",
-		    "Your request header section exceeds the maximum allowed size.");
+		core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
 		return (-1);
 	}
 	c->url.len += len;
@@ -315,8 +323,7 @@ on_url(http_parser *p, const char *at, size_t len)
 static int
 too_large(struct gw_conn *c)
 {
-	core_error(c, 431, "RequestHeaderSectionTooLarge",
-	    "Your request header section exceeds the maximum allowed size.");
+	core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
 	return (-1);
 }
 
@@ -522,7 +529,7 @@ conn_feed(struct gw_conn *c, const char *p, size_t len)
 			else if (c->state == C_REQUEST && c->responded)
 				conn_kill(c);
 			else
-				core_error(c, 400, "BadRequest", http_errno_description(e));
+				core_error(c, GW_E_BAD_REQUEST, http_errno_description(e));
 			return;
 		}
 		p += n;
@@ -657,13 +664,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		break;
 	case C_HEADERS:
-		core_error(c, 408, "RequestTimeout",
-		    "Your socket connection to the server was not read from or written to within the timeout period.");
+		core_error(c, GW_E_TIMEOUT, NULL);
 		break;
 	case C_REQUEST:
 		if (!c->body_done && !c->body_paused)
-			core_error(c, 408, "RequestTimeout",
-			    "Your socket connection to the server was not read from or written to within the timeout period.");
+			core_error(c, GW_E_TIMEOUT, NULL);
 		else if (!c->body_done)
 			timer_arm(c, c->t->srv->lim.body_timeout_ms);
 		break;
@@ -912,14 +917,21 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	(void)l;
 	(void)salen;
 	if (atomic_fetch_add(&s->conns, 1) >= s->lim.max_conns) {
-		static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\n"
-		    "Content-Type: application/xml\r\nContent-Length: 108\r\nConnection: close\r\n\r\n"
-		    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>SlowDown</Code>"
-		    "<Message>Please reduce</Message></Error>";
+		struct cm_buf busy, body;
 
 		atomic_fetch_sub(&s->conns, 1);
 		CM_LOGW("http: connection limit %u reached, refusing", s->lim.max_conns);
-		(void)!write(fd, busy, sizeof busy - 1);
+		/* The one writer of error documents (gw_err.c). */
+		cm_buf_init(&busy, 4096);
+		cm_buf_init(&body, 4096);
+		if (gw_err_xml(&body, cm_slice_str(gw_err_code(GW_E_SLOW_DOWN)),
+		    cm_slice_str(gw_err_message(GW_E_SLOW_DOWN)), NULL, 0, cm_slice("", 0),
+		    cm_slice("", 0)) == 0 && cm_buf_addf(&busy, "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: application/xml\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		    body.len) == 0 && cm_buf_add(&busy, body.p, body.len) == 0)
+			(void)!write(fd, busy.p, busy.len);
+		cm_buf_free(&busy);
+		cm_buf_free(&body);
 		close(fd);
 		return;
 	}

@@ -359,8 +359,12 @@ gw_oreq_start_ex(struct gw_origin *o, const char *method, const char *url,
 		if (n < 0 || (size_t)n >= sizeof line)
 			goto fail;
 		/* curl drops "Name:" with an empty value; "Name;" sends it empty. */
-		if (hdrs[i].value.len == 0)
+		if (hdrs[i].value.len == 0) {
+			/* ...and only when nothing follows the ';' (curl takes
+			 * "Name; " for something else and drops it). */
 			line[hdrs[i].name.len] = ';';
+			line[hdrs[i].name.len + 1] = '\0';
+		}
 		if ((l = curl_slist_append(r->hdrs, line)) == NULL)
 			goto fail;
 	}

@@ -56,6 +56,14 @@ enum gw_op gw_s3_classify(struct cm_slice method, struct cm_slice query, int has
 int gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
     struct cm_slice *bucket, struct cm_slice *key, int *vhost);
 
+/* gw_s3.c: answers an S3 error of the gateway's own (gw_err.h): its body
+ * from gw_err_xml with the request's path as <Resource> and fields after
+ * <Message>, counted by code; hdrs (at most 4) are added to the head. */
+struct gw_err_field;
+void gw_s3_error(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, int status,
+    const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
+    const struct s3sig_hdr *hdrs, size_t nhdrs);
+
 /* gw_s3.c: counts a finished request and writes its access-log line. */
 void gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
     enum gw_op op, struct cm_slice bucket, struct cm_slice key, int status, uint64_t in,
@@ -71,6 +79,11 @@ void gw_cache_abort(struct gw_conn *conn);
 /* Before a write's answer: forget what the cache holds of its key. */
 void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
     struct cm_slice rawkey);
+/* A DeleteObjects went through: forget the keys its body names (body: the
+ * request's as it passed; NULL when it was too large to keep), or the
+ * bucket when they cannot be read from it. */
+void gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket,
+    const struct cm_buf *body);
 
 /* gw_admin.c: the operations endpoints; NULL with a message on failure. */
 struct gw_admin;

@@ -29,6 +29,8 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
+#include "gateway/gw_delete.h"
+#include "gateway/gw_err.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 #include "gateway/gw_cluster.h"
@@ -39,6 +41,8 @@
 #define UP_PAUSE	(1024 * 1024)		/* pause the client above */
 #define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
 #define MAX_OUT_HDRS	(GW_MAX_HDRS + 8)
+#define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
+#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
 
 struct xfer {
 	unsigned		magic;
@@ -56,6 +60,11 @@ struct xfer {
 	struct cm_slice		rawkey_s;
 	int			dechunk;
 	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
+	/* DeleteObjects: its body as it passes (bounded), so that the cache
+	 * forgets the keys it names; past the bound, the bucket. */
+	struct cm_buf		delbody;
+	int			del_overflow;
+	int			forgotten;	/* a write's invalidation is done */
 	int64_t			origin_len;	/* -1: no body toward the origin */
 	enum gw_op		op;
 	enum s3sig_err		body_err;
@@ -201,58 +210,54 @@ gw_s3_classify(struct cm_slice m, struct cm_slice q, int has_bucket, int has_key
 
 /* ---- Answers the gateway makes itself ---- */
 
-static void
-xml_escape(struct cm_buf *b, struct cm_slice s)
+void
+gw_s3_error(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, int status,
+    const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
+    const struct s3sig_hdr *hdrs, size_t nhdrs)
 {
-	size_t i;
+	struct s3sig_hdr h[2 + 4];
+	struct cm_buf body;
+	size_t n = 0, i;
 
-	for (i = 0; i < s.len; i++) {
-		switch (s.p[i]) {
-		case '&': (void)cm_buf_adds(b, "&amp;"); break;
-		case '<': (void)cm_buf_adds(b, "&lt;"); break;
-		case '>': (void)cm_buf_adds(b, "&gt;"); break;
-		case '"': (void)cm_buf_adds(b, "&quot;"); break;
-		case '\'': (void)cm_buf_adds(b, "&apos;"); break;
-		default:
-			if ((unsigned char)s.p[i] >= 0x20 || s.p[i] == '\t')
-				(void)cm_buf_addc(b, s.p[i]);
-		}
+	CM_ASSERT(nhdrs <= 4);
+	gw_metrics_error(&ctx->metrics, code);
+	cm_buf_init(&body, 256 * 1024);
+	if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), fields, nfields, r->path,
+	    cm_slice_str(r->id)) != 0) {
+		/* What was echoed did not fit: the document without it. */
+		cm_buf_reset(&body);
+		if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), NULL, 0,
+		    cm_slice("", 0), cm_slice_str(r->id)) != 0)
+			cm_buf_reset(&body);
 	}
+	h[n].name = CM_SLICE_LIT("Content-Type");
+	h[n++].value = CM_SLICE_LIT("application/xml");
+	h[n].name = CM_SLICE_LIT("x-amz-request-id");
+	h[n++].value = cm_slice_str(r->id);
+	for (i = 0; i < nhdrs; i++)
+		h[n++] = hdrs[i];
+	gw_conn_respond(conn, status, h, n, (int64_t)body.len);
+	if (body.len > 0)
+		(void)gw_conn_write(conn, body.p, body.len);
+	cm_buf_free(&body);
 }
 
 static void
 send_error(struct xfer *x, int status, const char *code, const char *msg, const char *region)
 {
-	struct cm_buf body;
-	struct s3sig_hdr h[2];
+	struct gw_err_field f = { "Region", cm_slice_str(region != NULL ? region : "") };
 
-	gw_metrics_error(&x->ctx->metrics, code);
 	x->status = status;
 	snprintf(x->result, sizeof x->result, "refused");
-	cm_buf_init(&body, 64 * 1024);
-	(void)cm_buf_adds(&body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>");
-	(void)cm_buf_adds(&body, code);
-	(void)cm_buf_adds(&body, "</Code><Message>");
-	xml_escape(&body, cm_slice_str(msg));
-	(void)cm_buf_adds(&body, "</Message>");
-	if (region != NULL && region[0] != '\0') {
-		(void)cm_buf_adds(&body, "<Region>");
-		xml_escape(&body, cm_slice_str(region));
-		(void)cm_buf_adds(&body, "</Region>");
-	}
-	(void)cm_buf_adds(&body, "<Resource>");
-	xml_escape(&body, x->req->path);
-	(void)cm_buf_adds(&body, "</Resource><RequestId>");
-	(void)cm_buf_adds(&body, x->req->id);
-	(void)cm_buf_adds(&body, "</RequestId></Error>");
-	h[0].name = CM_SLICE_LIT("Content-Type");
-	h[0].value = CM_SLICE_LIT("application/xml");
-	h[1].name = CM_SLICE_LIT("x-amz-request-id");
-	h[1].value = cm_slice_str(x->req->id);
-	gw_conn_respond(x->conn, status, h, 2, (int64_t)body.len);
-	if (body.len > 0)
-		(void)gw_conn_write(x->conn, body.p, body.len);
-	cm_buf_free(&body);
+	gw_s3_error(x->ctx, x->conn, x->req, status, code, msg, &f,
+	    region != NULL && region[0] != '\0' ? 1 : 0, NULL, 0);
+}
+
+/* One of the gateway's own errors; msg NULL: the table's message. */
+static void
+send_gw_error(struct xfer *x, enum gw_err e, const char *msg)
+{
+	send_error(x, gw_err_status(e), gw_err_code(e), msg != NULL ? msg : gw_err_message(e), NULL);
 }
 
 static void
@@ -319,6 +324,23 @@ hop_by_hop(struct cm_slice n)
 	return (0);
 }
 
+/*
+ * A write went through (or may have): the cache forgets what it names,
+ * before the client hears back. DeleteObjects names its keys in its body;
+ * when that could not be kept or read, its whole bucket goes.
+ */
+static void
+forget(struct xfer *x)
+{
+	if (x->forgotten || !is_write(x->op))
+		return;
+	x->forgotten = 1;
+	if (x->op == GW_OP_DeleteObjects)
+		gw_cache_invalidate_delete(x->ctx, x->bucket_s, x->del_overflow ? NULL : &x->delbody);
+	else
+		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
+}
+
 static int
 o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
@@ -333,6 +355,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	x->status = status;
 	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	forget(x);
 	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
 		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
 			if (cm_parse_u64(hdrs[i].value, INT64_MAX, &v) == 0)
@@ -495,46 +518,84 @@ inval_done(void *arg, const char *err)
 
 static const struct gw_oreq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
 
-/* Tells every worker of the ring to forget the key (or the bucket); the
- * answer is released when all have answered or failed. 0 when started,
- * -1 when there is nobody to tell. */
+/* The keys of a DeleteObjects, encoded as request paths: "key\0key\0". */
+struct enc_keys {
+	struct cm_buf		b;
+	size_t			n;
+};
+
+static int
+add_enc_key(void *arg, const char *key, size_t len)
+{
+	struct enc_keys *k = arg;
+
+	(void)len;
+	if (s3sig_uri_encode_path(&k->b, key) != 0 || cm_buf_addc(&k->b, '\0') != 0)
+		return (-1);
+	k->n++;
+	return (0);
+}
+
+/* Tells every worker of the ring to forget the key (or the bucket; for a
+ * DeleteObjects of a few keys, each of them); the answer is released when
+ * all have answered or failed. 0 when started, -1 when there is nobody to
+ * tell. */
 static int
 invalidate_workers(struct xfer *x)
 {
 	struct gw_target *t;
 	struct gw_req r;
-	size_t n, i;
-	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket;
+	struct enc_keys keys;
+	size_t n, i, j, nk = 1, at;
+	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket, rv = -1;
 
+	cm_buf_init(&keys.b, 256 * 1024);
+	keys.n = 0;
+	if (x->op == GW_OP_DeleteObjects && !x->del_overflow && x->delbody.p != NULL &&
+	    gw_delete_keys(x->delbody.p, x->delbody.len, INVAL_KEYS_MAX, add_enc_key, &keys) > 0) {
+		bucket_wide = 0;
+		nk = keys.n;
+	}
 	n = gw_cluster_size(x->ctx->conf->cluster);
 	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
-		return (-1);
+		goto out;
 	n = gw_cluster_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
-	x->inval = calloc(n > 0 ? n : 1, sizeof *x->inval);
-	if (n == 0 || x->inval == NULL) {
-		free(t);
-		return (-1);
-	}
+	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
+	if (n == 0 || x->inval == NULL)
+		goto out;
 	memset(&r, 0, sizeof r);
 	r.method = CM_SLICE_LIT("DELETE");
 	r.query = cm_slice("", 0);
 	memcpy(r.id, x->req->id, sizeof r.id);
 	for (i = 0; i < n; i++) {
-		gw_fwd_fini(&x->fwd);
-		gw_fwd_init(&x->fwd);
-		if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s,
-		    bucket_wide ? cm_slice("", 0) : x->rawkey_s, 0, NULL, time(NULL)) != 0)
-			continue;
-		x->inval[x->ninval].x = x;
-		x->inval[x->ninval].oreq = gw_oreq_start_ex(x->ctx->origin, "DELETE", x->fwd.url.p,
-		    x->fwd.hdrs, x->fwd.n, -1, GW_OREQ_INTERNAL, &inval_ops, &x->inval[x->ninval]);
-		if (x->inval[x->ninval].oreq != NULL)
-			x->ninval++;
+		for (j = 0, at = 0; j < nk; j++) {
+			struct cm_slice key = bucket_wide ? cm_slice("", 0) : x->rawkey_s;
+
+			if (keys.n > 0) {
+				key = cm_slice_str(keys.b.p + at);
+				at += key.len + 1;
+			}
+			gw_fwd_fini(&x->fwd);
+			gw_fwd_init(&x->fwd);
+			if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s, key, 0, NULL,
+			    time(NULL)) != 0)
+				continue;
+			/* The URL and headers are copied: one fwd serves all. */
+			x->inval[x->ninval].x = x;
+			x->inval[x->ninval].oreq = gw_oreq_start_ex(x->ctx->origin, "DELETE",
+			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, GW_OREQ_INTERNAL, &inval_ops,
+			    &x->inval[x->ninval]);
+			if (x->inval[x->ninval].oreq != NULL)
+				x->ninval++;
+		}
 	}
-	free(t);
 	x->inval_pending = x->ninval;
-	return (x->ninval > 0 ? 0 : -1);
+	rv = x->ninval > 0 ? 0 : -1;
+out:
+	free(t);
+	cm_buf_free(&keys.b);
+	return (rv);
 }
 
 static void
@@ -544,9 +605,9 @@ o_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	/* Writes forget what the cache holds before the client hears back. */
-	if (is_write(x->op))
-		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
+	/* Writes forget what the cache holds before the client hears back
+	 * (in o_head, unless the origin never answered). */
+	forget(x);
 	if (x->hold && err == NULL) {
 		if (x->status < 300 && invalidate_workers(x) == 0)
 			return;		/* released by the last invalidation */
@@ -557,8 +618,7 @@ o_done(void *arg, const char *err)
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
 		if (x->status == 0) {
-			send_error(x, 503, "ServiceUnavailable",
-			    "The origin could not be reached; please retry.", NULL);
+			send_gw_error(x, GW_E_ORIGIN_DOWN, NULL);
 			xfer_done(x, END_OK);
 		} else {
 			snprintf(x->result, sizeof x->result, "broken");
@@ -589,8 +649,7 @@ start_origin(struct xfer *x)
 	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
 	    x->origin_len, &oreq_ops, x);
 	if (x->oreq == NULL) {
-		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
-		    NULL);
+		send_gw_error(x, GW_E_INTERNAL, NULL);
 		return (-1);
 	}
 	return (0);
@@ -611,6 +670,7 @@ xfer_free(struct xfer *x)
 	free(x->inval);
 	cm_buf_free(&x->held);
 	cm_buf_free(&x->held_body);
+	cm_buf_free(&x->delbody);
 	s3sig_body_free(&x->body);
 	if (x->kick != NULL)
 		event_free(x->kick);
@@ -671,6 +731,11 @@ up_sink(void *arg, const char *p, size_t len)
 {
 	struct xfer *x = arg;
 
+	if (x->op == GW_OP_DeleteObjects && !x->del_overflow &&
+	    cm_buf_add(&x->delbody, p, len) != 0) {
+		x->del_overflow = 1;		/* the bucket will go */
+		cm_buf_free(&x->delbody);
+	}
 	if (x->up_off > 0 && x->up_off == x->up.len) {
 		cm_buf_reset(&x->up);
 		x->up_off = 0;
@@ -763,20 +828,20 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	cm_buf_init(&x->up, UP_MAX);
 	cm_buf_init(&x->held, 64 * 1024);
 	cm_buf_init(&x->held_body, 1024 * 1024);
+	cm_buf_init(&x->delbody, DEL_BODY_MAX);
 	gw_fwd_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
 	gw_conn_set_data(conn, x);
 	if (x->kick == NULL) {
-		send_error(x, 500, "InternalError", "We encountered an internal error. Please try again.",
-		    NULL);
+		send_gw_error(x, GW_E_INTERNAL, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
 
 	if (host == NULL || gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
 	    &bucket, &key, &vhost) != 0) {
-		send_error(x, 400, "InvalidRequest", "A Host header and an absolute path are required.",
-		    NULL);
+		send_gw_error(x, GW_E_INVALID_REQUEST,
+		    "A Host header and an absolute path are required.");
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -805,7 +870,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		return (GW_OK);
 	}
 	if (bucket.len > 0 && !valid_bucket(bucket)) {
-		send_error(x, 400, "InvalidBucketName", "The specified bucket is not valid.", NULL);
+		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -835,8 +900,8 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	dechunk = auth.payload >= S3SIG_PAYLOAD_STREAMING;
 	if (dechunk) {
 		if (auth.decoded_length < 0) {
-			send_error(x, 411, "MissingContentLength",
-			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.", NULL);
+			send_gw_error(x, GW_E_NO_LENGTH,
+			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.");
 			xfer_done(x, END_OK);
 			return (GW_OK);
 		}
@@ -844,14 +909,12 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	} else if (r->content_length >= 0) {
 		x->origin_len = r->content_length;
 	} else if (r->chunked) {
-		send_error(x, 411, "MissingContentLength",
-		    "You must provide the Content-Length HTTP header.", NULL);
+		send_gw_error(x, GW_E_NO_LENGTH, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
 	if (x->origin_len > (int64_t)MAX_PUT) {
-		send_error(x, 400, "EntityTooLarge",
-		    "Your proposed upload exceeds the maximum allowed object size.", NULL);
+		send_gw_error(x, GW_E_TOO_LARGE, NULL);
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -868,7 +931,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	if (x->defer_md5)
 		return (GW_OK);
 	if (build_origin(x, NULL) != 0) {
-		send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
+		send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -895,8 +958,8 @@ h_body(struct gw_conn *conn, const char *p, size_t len)
 	e = s3sig_body_feed(x->body, p, len, up_sink, x);
 	if (e == S3SIG_SINK_STOPPED && x->defer_md5) {
 		x->body_err = e;
-		send_error(x, 400, "MalformedXML", "The XML you provided was too large "
-		    "(DeleteObjects takes at most 1000 keys).", NULL);
+		send_gw_error(x, GW_E_MALFORMED_XML, "The XML you provided was too large "
+		    "(DeleteObjects takes at most 1000 keys).");
 		xfer_done(x, END_OK);
 		return (GW_OK);
 	}
@@ -941,7 +1004,7 @@ h_body_end(struct gw_conn *conn)
 		    md5, &n, EVP_md5(), NULL));
 		(void)cm_base64_encode(b64, sizeof b64, md5, 16);
 		if (build_origin(x, b64) != 0) {
-			send_error(x, 400, "InvalidRequest", "The request is too large to forward.", NULL);
+			send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
 			xfer_done(x, END_OK);
 			return;
 		}

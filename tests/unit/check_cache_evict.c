@@ -298,6 +298,63 @@ START_TEST(store_metadata_is_capped)
 }
 END_TEST
 
+/* #10 item 13: a purge of a prefix forgets the keys under it (and their
+ * blocks), in that bucket only; the bucket's other keys stay. */
+START_TEST(store_prefix_invalidation_forgets_only_the_prefix)
+{
+	struct cache_store *s = cache_store_new(4u << 20, 1u << 20, &cache_evict_s3fifo_ops);
+	struct cache_meta *m = calloc(1, sizeof *m), *out = calloc(1, sizeof *out);
+	static const char *const keys[] = { "p/a", "p/b/c", "p", "pp/a", "q/p/a", "%C3%A9/x" };
+	static const int gone[] = { 1, 1, 0, 0, 0, 1 };
+	struct cache_blk *b;
+	uint64_t vid_pa = 0, vid_q = 0;
+	size_t i;
+
+	ck_assert(s != NULL && m != NULL && out != NULL);
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		memset(m, 0, sizeof *m);
+		snprintf(m->etag, sizeof m->etag, "\"%zu\"", i);
+		m->size = 10;
+		cache_meta_put(s, cm_slice("b", 1), cm_slice_str(keys[i]), m, 1);
+		if (i == 0)
+			vid_pa = m->vid;
+		cache_meta_put(s, cm_slice("other", 5), cm_slice_str(keys[i]), m, 1);
+	}
+	ck_assert(cache_meta_get(s, cm_slice("b", 1), cm_slice_str("q/p/a"), out) == 0);
+	vid_q = out->vid;
+	/* A block of p/a and one of q/p/a, filled. */
+	ck_assert_int_eq(cache_blk_open(s, vid_pa, 0, 10, &b), CACHE_FILL);
+	cache_blk_append(s, b, "0123456789", 10);
+	cache_blk_finish(s, b, 1);
+	cache_blk_release(s, &b);
+	ck_assert_int_eq(cache_blk_open(s, vid_q, 0, 10, &b), CACHE_FILL);
+	cache_blk_append(s, b, "0123456789", 10);
+	cache_blk_finish(s, b, 1);
+	cache_blk_release(s, &b);
+	cache_meta_invalidate_prefix(s, cm_slice("b", 1), cm_slice_str("p/"));
+	cache_meta_invalidate_prefix(s, cm_slice("b", 1), cm_slice_str("%C3%A9"));
+	for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
+		ck_assert_msg((cache_meta_get(s, cm_slice("b", 1), cm_slice_str(keys[i]), out) != 0) ==
+		    gone[i], "b/%s: %s", keys[i], gone[i] ? "kept" : "forgotten");
+		ck_assert_msg(cache_meta_get(s, cm_slice("other", 5), cm_slice_str(keys[i]), out) == 0,
+		    "other/%s forgotten", keys[i]);
+	}
+	/* p/a's block went with it; q/p/a's is still there. */
+	ck_assert_int_eq(cache_blk_open(s, vid_pa, 0, 10, &b), CACHE_FILL);
+	cache_blk_finish(s, b, 0);
+	cache_blk_release(s, &b);
+	ck_assert_int_eq(cache_blk_open(s, vid_q, 0, 10, &b), CACHE_READ);
+	cache_blk_release(s, &b);
+	/* An empty prefix is the whole bucket. */
+	cache_meta_invalidate_prefix(s, cm_slice("b", 1), cm_slice("", 0));
+	ck_assert(cache_meta_get(s, cm_slice("b", 1), cm_slice_str("q/p/a"), out) != 0);
+	ck_assert(cache_meta_get(s, cm_slice("other", 5), cm_slice_str("q/p/a"), out) == 0);
+	cache_store_free(&s);
+	free(m);
+	free(out);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -310,6 +367,7 @@ main(void)
 		csv_lines,
 		sim_both_formats,
 		store_metadata_is_capped,
+		store_prefix_invalidation_forgets_only_the_prefix,
 	};
 
 	return (testreq_run("cache_evict", tests, sizeof tests / sizeof tests[0], 60, 0));
