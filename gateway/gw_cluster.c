@@ -5,6 +5,7 @@
  * own thread, so that a slow or absent master never blocks a loop.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "cache/cache.h"
+#include "cache/cache_disk.h"
 #include "common/cm_log.h"
 #include "gateway/gw_cluster.h"
 
@@ -48,6 +50,11 @@ struct gw_cluster {
 	char			addr[RING_ADDR_MAX];
 	char			url[1024];	/* the master, no trailing '/' */
 	CURL			*easy;		/* cluster thread only */
+	uint64_t		evictions_sent;	/* cluster thread only */
+	/* The master's reachability, as the last request found it: -1
+	 * unknown, 0 no, 1 yes; why (under mtx) names the failure. */
+	_Atomic int		master_ok;
+	char			master_why[256];
 };
 
 static size_t
@@ -82,9 +89,17 @@ ask(struct gw_cluster *cl, const char *path, const char *body, struct cm_buf *ou
 	}
 	rc = curl_easy_perform(cl->easy);
 	if (rc != CURLE_OK) {
+		/* Said once when the master goes away, once when it is back. */
+		pthread_mutex_lock(&cl->mtx);
+		snprintf(cl->master_why, sizeof cl->master_why, "%s", curl_easy_strerror(rc));
+		pthread_mutex_unlock(&cl->mtx);
+		if (atomic_exchange(&cl->master_ok, 0) != 0)
+			CM_LOGW("cluster: master %s unreachable: %s", cl->url, curl_easy_strerror(rc));
 		CM_LOGD("cluster: master %s: %s", url, curl_easy_strerror(rc));
 		return (-1);
 	}
+	if (atomic_exchange(&cl->master_ok, 1) == 0)
+		CM_LOGW("cluster: master %s reachable again", cl->url);
 	curl_easy_getinfo(cl->easy, CURLINFO_RESPONSE_CODE, &code);
 	return (code == 200 ? 0 : -1);
 }
@@ -137,16 +152,43 @@ add_locked(struct gw_cluster *cl, struct cm_slice bucket, const struct bstat *d)
 	cl->b[i].origin += d->origin;
 }
 
+/* Blocks the worker's cache evicted so far, from both tiers. */
+static uint64_t
+store_evictions(struct gw_cluster *cl)
+{
+	struct cache_stats st;
+	struct cache_disk_stats ds;
+
+	if (cl->store == NULL)
+		return (0);
+	cache_stats(cl->store, &st);
+	if (cache_store_disk(cl->store) == NULL)
+		return (st.evictions);
+	cache_disk_stats(cache_store_disk(cl->store), &ds);
+	return (st.evictions + ds.evictions);
+}
+
 /* Worker: the heartbeat, with the statistics since the last one; they are
- * kept for the next one when the master does not answer. */
+ * kept for the next one when the master does not answer. Gateway: only the
+ * statistics (blocks its staging store served, or fetched from the origin
+ * when no worker could), when there are some. */
 static void
 heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 {
 	struct cm_buf body;
 	struct bstat *snap;
 	struct cm_slice rest, line, f;
+	uint64_t evictions = 0;
 	size_t n, i;
+	int worker = cl->worker;
 
+	if (!worker) {
+		pthread_mutex_lock(&cl->mtx);
+		n = cl->nb;
+		pthread_mutex_unlock(&cl->mtx);
+		if (n == 0)
+			return;
+	}
 	snap = calloc(MAX_BUCKETS, sizeof *snap);
 	if (snap == NULL)
 		return;
@@ -156,13 +198,22 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 	memcpy(snap, cl->b, n * sizeof *snap);
 	cl->nb = 0;
 	pthread_mutex_unlock(&cl->mtx);
-	(void)cm_buf_addf(&body, "worker %s %s %llu\npurge-seen %llu\n", cl->id, cl->addr,
-	    (unsigned long long)cl->gc->cfg->weight, (unsigned long long)cl->purge_seen);
+	if (worker)
+		(void)cm_buf_addf(&body, "worker %s %s %llu\npurge-seen %llu\n", cl->id, cl->addr,
+		    (unsigned long long)cl->gc->cfg->weight, (unsigned long long)cl->purge_seen);
+	else
+		(void)cm_buf_addf(&body, "gateway %s\n", cl->id);
 	for (i = 0; i < n; i++)
 		(void)cm_buf_addf(&body, "stats %s %llu %llu %llu %llu 0\n", snap[i].name,
 		    (unsigned long long)snap[i].hits, (unsigned long long)snap[i].misses,
 		    (unsigned long long)snap[i].served, (unsigned long long)snap[i].origin);
-	if (body.p == NULL || ask(cl, "/v1/heartbeat", body.p, ans) != 0) {
+	/* Evictions are the store's, not a bucket's: one line for the worker. */
+	if (worker) {
+		evictions = store_evictions(cl);
+		(void)cm_buf_addf(&body, "evictions %llu\n",
+		    (unsigned long long)(evictions - cl->evictions_sent));
+	}
+	if (body.p == NULL || ask(cl, worker ? "/v1/heartbeat" : "/v1/stats", body.p, ans) != 0) {
 		/* Not delivered: counted again next time. */
 		pthread_mutex_lock(&cl->mtx);
 		for (i = 0; i < n; i++)
@@ -170,6 +221,9 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 		pthread_mutex_unlock(&cl->mtx);
 		goto out;
 	}
+	cl->evictions_sent = evictions;
+	if (!worker)
+		goto out;
 	/* epoch N / state S / joined / purge SEQ BUCKET [PREFIX] */
 	rest = cm_buf_slice(ans);
 	while (rest.len > 0) {
@@ -223,6 +277,8 @@ cluster_main(void *arg)
 			heartbeat(cl, &ans);
 		else
 			poll_ring(cl, &ans);
+		if (!cl->worker)
+			heartbeat(cl, &ans);	/* the statistics only */
 		pthread_mutex_lock(&cl->mtx);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += (time_t)(cl->gc->cfg->heartbeat > 0 ? cl->gc->cfg->heartbeat : 1);
@@ -253,6 +309,7 @@ gw_cluster_new(const struct gw_conf *gc, int worker, struct cache_store *store, 
 	}
 	cl->gc = gc;
 	cl->worker = worker;
+	atomic_init(&cl->master_ok, -1);
 	cl->store = store;
 	snprintf(cl->url, sizeof cl->url, "%s", c->master);
 	n = strlen(cl->url);
@@ -425,17 +482,30 @@ gw_cluster_size(struct gw_cluster *cl)
 	return (n);
 }
 
+int
+gw_cluster_master_reachable(struct gw_cluster *cl, char *why, size_t len)
+{
+	int ok = atomic_load(&cl->master_ok);
+
+	if (ok == 0) {
+		pthread_mutex_lock(&cl->mtx);
+		snprintf(why, len, "%s", cl->master_why);
+		pthread_mutex_unlock(&cl->mtx);
+	}
+	return (ok);
+}
+
 void
-gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, int hit, uint64_t served,
-    uint64_t from_origin)
+gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, uint64_t hits, uint64_t misses,
+    uint64_t served, uint64_t from_origin)
 {
 	struct bstat d;
 
-	if (bucket.len == 0 || bucket.len >= sizeof cl->b[0].name)
+	if (bucket.len == 0 || bucket.len >= sizeof cl->b[0].name || hits + misses + served == 0)
 		return;
 	memset(&d, 0, sizeof d);
-	d.hits = hit ? 1 : 0;
-	d.misses = hit ? 0 : 1;
+	d.hits = hits;
+	d.misses = misses;
 	d.served = served;
 	d.origin = from_origin;
 	pthread_mutex_lock(&cl->mtx);

@@ -102,6 +102,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		return (2);
 	}
 	gc.worker = role == CM_ROLE_WORKER;
+	gc.role = role;		/* for /metrics and /readyz */
 	if (role == CM_ROLE_GATEWAY && c->master != NULL) {
 		/* A cluster gateway: blocks pass through a small staging store
 		 * (one fetch per block however many clients ask at once). */
