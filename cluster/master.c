@@ -762,6 +762,11 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		return (reply_text(mc, 404, "not found\n"));
 	if (strcmp(url, "/healthz") == 0)
 		return (reply_text(mc, 200, "ok\n"));
+	/* Ready once listening: its state is loaded before. */
+	if (strcmp(url, "/readyz") == 0) {
+		(void)cm_buf_adds(&out, "{\"ready\":true}\n");
+		return (reply(mc, 200, "application/json", &out));
+	}
 	pthread_mutex_lock(&m->mtx);
 	if (strcmp(url, "/v1/ring") == 0) {
 		ring_locked(m, &out);
