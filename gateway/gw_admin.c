@@ -356,7 +356,7 @@ metrics(struct gw_admin *a, struct cm_buf *out)
 	cm_prom_family(&p, "cachalot_start_time_seconds", "gauge",
 	    "When this process started, seconds since the epoch.");
 	cm_prom_u64(&p, (uint64_t)a->started, NULL);
-	gw_metrics_render(&p, sets, i, a->role, gw_http_server_conns(a->srv));
+	gw_metrics_render(&p, sets, i, a->role, gc->cache != NULL, gw_http_server_conns(a->srv));
 	cache_metrics(a, &p);
 	if (gc->cluster != NULL) {
 		cm_prom_family(&p, "cachalot_cluster_master_reachable", "gauge",

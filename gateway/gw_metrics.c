@@ -120,7 +120,7 @@ counter1(struct cm_prom *p, const char *name, const char *help, uint64_t v)
 
 void
 gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
-    enum gw_role role, unsigned open_conns)
+    enum gw_role role, int staging, unsigned open_conns)
 {
 	static const char *const cls[] = { "2xx", "3xx", "4xx", "5xx" };
 	uint64_t counts[GW_DUR_BUCKETS + 1 > GW_LAT_BUCKETS + 1 ? GW_DUR_BUCKETS + 1 :
@@ -181,7 +181,7 @@ gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
 	    "Revalidations with the origin, by outcome.");
 	cm_prom_u64(p, SUM(revalidated_unchanged), "result", "unchanged", NULL);
 	cm_prom_u64(p, SUM(revalidated_changed), "result", "changed", NULL);
-	if (role == GW_ROLE_GATEWAY) {
+	if (role == GW_ROLE_GATEWAY && staging) {
 		/* The staging store: not a cache tier of the cluster (the
 		 * workers' are), hence names of its own. */
 		counter1(p, "cachalot_gateway_staging_hits_total",
@@ -200,7 +200,7 @@ gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
 		counter1(p, "cachalot_worker_failovers_total",
 		    "Requests to a worker that failed and went to the next owner or the origin.",
 		    SUM(worker_failovers));
-	} else {
+	} else if (role != GW_ROLE_GATEWAY) {
 		cm_prom_family(p, "cachalot_cache_hits_total", "counter",
 		    "Blocks read by answers that were cached, by the tier they came from.");
 		cm_prom_u64(p, SUM(blk_hit_mem), "tier", "memory", NULL);

@@ -100,8 +100,9 @@ const char *gw_role_name(enum gw_role role);
 
 struct cm_prom;
 /* Writes the families of the sum of n sets (those of the loops) for a
- * process of that role, plus open connections. */
+ * process of that role, plus open connections. A gateway's staging
+ * families are written when it has a staging store (a cluster gateway). */
 void gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
-    enum gw_role role, unsigned open_conns);
+    enum gw_role role, int staging, unsigned open_conns);
 
 #endif

@@ -92,7 +92,7 @@ START_TEST(metrics_render)
 	GW_INC(&b, blk_fill_origin, 3);
 	cm_buf_init(&out, 1 << 20);
 	cm_prom_init(&p, &out);
-	gw_metrics_render(&p, sets, 2, GW_ROLE_SERVE, 7);
+	gw_metrics_render(&p, sets, 2, GW_ROLE_SERVE, 1, 7);
 	ck_assert_int_eq(cm_prom_finish(&p), 0);
 	/* The duration histogram: cumulative buckets, by op and result. */
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_request_duration_seconds_bucket{op=\"GetObject\",result=\"hit\",le=\"0.001\"} 1\n"));
@@ -118,7 +118,7 @@ START_TEST(metrics_render)
 	/* A cluster gateway's staging store has names of its own. */
 	cm_buf_init(&out, 1 << 20);
 	cm_prom_init(&p, &out);
-	gw_metrics_render(&p, sets, 2, GW_ROLE_GATEWAY, 0);
+	gw_metrics_render(&p, sets, 2, GW_ROLE_GATEWAY, 1, 0);
 	ck_assert_int_eq(cm_prom_finish(&p), 0);
 	ck_assert_ptr_null(strstr(out.p, "cachalot_cache_"));
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_gateway_staging_hits_total 2\n"));
