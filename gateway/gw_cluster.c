@@ -27,6 +27,20 @@ struct bstat {
 	uint64_t	hits, misses, served, origin;
 };
 
+/*
+ * A bucket's counts since the last heartbeat, added to by the loops without
+ * a lock (the hit path takes none): a slot is named once (free -> naming ->
+ * named, by compare-and-swap) and keeps its name; the cluster thread takes
+ * the counts with atomic exchanges.
+ */
+enum { SLOT_FREE, SLOT_NAMING, SLOT_NAMED };
+
+struct bslot {
+	_Atomic int		state;
+	char			name[64];	/* written once, before SLOT_NAMED */
+	_Atomic uint64_t	hits, misses, served, origin;
+};
+
 struct suspect {
 	char		host[RING_ADDR_MAX];
 	uint64_t	until_ms;
@@ -43,8 +57,7 @@ struct gw_cluster {
 	int			stop;		/* under mtx */
 	struct ring		*ring;		/* under mtx; NULL until the first */
 	struct suspect		sus[16];	/* under mtx */
-	struct bstat		*b;		/* under mtx: since the last heartbeat */
-	size_t			nb;
+	struct bslot		*b;		/* MAX_BUCKETS, lock-free (see above) */
 	uint64_t		purge_seen;	/* cluster thread only */
 	char			id[RING_ID_MAX];
 	char			addr[RING_ADDR_MAX];
@@ -130,26 +143,85 @@ poll_ring(struct gw_cluster *cl, struct cm_buf *ans)
 	ring_free(&old);
 }
 
-/* Adds d's counts to bucket's (made when new, while there is room). */
-static void
-add_locked(struct gw_cluster *cl, struct cm_slice bucket, const struct bstat *d)
+static uint64_t
+name_hash(struct cm_slice b)
 {
+	uint64_t h = 1469598103934665603ull;
 	size_t i;
 
-	for (i = 0; i < cl->nb; i++)
-		if (cm_slice_eq(bucket, cl->b[i].name))
-			break;
-	if (i == cl->nb) {
-		if (cl->nb == MAX_BUCKETS)
-			return;
-		memset(&cl->b[i], 0, sizeof cl->b[i]);
-		memcpy(cl->b[i].name, bucket.p, bucket.len);
-		cl->nb++;
+	for (i = 0; i < b.len; i++)
+		h = (h ^ (unsigned char)b.p[i]) * 1099511628211ull;
+	return (h);
+}
+
+/* The slot of bucket, named now when new and there is room; NULL when the
+ * table is full. Any thread; no lock. */
+static struct bslot *
+slot_of(struct gw_cluster *cl, struct cm_slice bucket)
+{
+	size_t i, h = (size_t)(name_hash(bucket) % MAX_BUCKETS);
+
+	for (i = 0; i < MAX_BUCKETS; i++) {
+		struct bslot *sl = &cl->b[(h + i) % MAX_BUCKETS];
+		int st = atomic_load_explicit(&sl->state, memory_order_acquire);
+
+		if (st == SLOT_FREE) {
+			int want = SLOT_FREE;
+
+			if (atomic_compare_exchange_strong(&sl->state, &want, SLOT_NAMING)) {
+				memcpy(sl->name, bucket.p, bucket.len);
+				sl->name[bucket.len] = '\0';
+				atomic_store_explicit(&sl->state, SLOT_NAMED, memory_order_release);
+				return (sl);
+			}
+			st = want;
+		}
+		/* Another thread is naming it: a memcpy away. */
+		while (st == SLOT_NAMING)
+			st = atomic_load_explicit(&sl->state, memory_order_acquire);
+		if (cm_slice_eq(bucket, sl->name))
+			return (sl);
 	}
-	cl->b[i].hits += d->hits;
-	cl->b[i].misses += d->misses;
-	cl->b[i].served += d->served;
-	cl->b[i].origin += d->origin;
+	return (NULL);
+}
+
+/* Adds d's counts to bucket's. */
+static void
+slot_add(struct gw_cluster *cl, struct cm_slice bucket, const struct bstat *d)
+{
+	struct bslot *sl = slot_of(cl, bucket);
+
+	if (sl == NULL)
+		return;		/* more than MAX_BUCKETS buckets: not counted */
+	atomic_fetch_add_explicit(&sl->hits, d->hits, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sl->misses, d->misses, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sl->served, d->served, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sl->origin, d->origin, memory_order_relaxed);
+}
+
+/* Takes every bucket's counts since the last time into snap (MAX_BUCKETS
+ * entries); how many buckets had some. Cluster thread. */
+static size_t
+slots_take(struct gw_cluster *cl, struct bstat *snap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < MAX_BUCKETS; i++) {
+		struct bslot *sl = &cl->b[i];
+		struct bstat *d = &snap[n];
+
+		if (atomic_load_explicit(&sl->state, memory_order_acquire) != SLOT_NAMED)
+			continue;
+		d->hits = atomic_exchange_explicit(&sl->hits, 0, memory_order_relaxed);
+		d->misses = atomic_exchange_explicit(&sl->misses, 0, memory_order_relaxed);
+		d->served = atomic_exchange_explicit(&sl->served, 0, memory_order_relaxed);
+		d->origin = atomic_exchange_explicit(&sl->origin, 0, memory_order_relaxed);
+		if (d->hits + d->misses + d->served + d->origin == 0)
+			continue;
+		memcpy(d->name, sl->name, sizeof d->name);
+		n++;
+	}
+	return (n);
 }
 
 /* Blocks the worker's cache evicted so far, from both tiers. */
@@ -182,22 +254,15 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 	size_t n, i;
 	int worker = cl->worker;
 
-	if (!worker) {
-		pthread_mutex_lock(&cl->mtx);
-		n = cl->nb;
-		pthread_mutex_unlock(&cl->mtx);
-		if (n == 0)
-			return;
-	}
 	snap = calloc(MAX_BUCKETS, sizeof *snap);
 	if (snap == NULL)
 		return;
+	n = slots_take(cl, snap);
+	if (!worker && n == 0) {
+		free(snap);
+		return;		/* a gateway with nothing to say */
+	}
 	cm_buf_init(&body, 1u << 20);
-	pthread_mutex_lock(&cl->mtx);
-	n = cl->nb;
-	memcpy(snap, cl->b, n * sizeof *snap);
-	cl->nb = 0;
-	pthread_mutex_unlock(&cl->mtx);
 	if (worker)
 		(void)cm_buf_addf(&body, "worker %s %s %llu\npurge-seen %llu\n", cl->id, cl->addr,
 		    (unsigned long long)cl->gc->cfg->weight, (unsigned long long)cl->purge_seen);
@@ -215,10 +280,8 @@ heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 	}
 	if (body.p == NULL || ask(cl, worker ? "/v1/heartbeat" : "/v1/stats", body.p, ans) != 0) {
 		/* Not delivered: counted again next time. */
-		pthread_mutex_lock(&cl->mtx);
 		for (i = 0; i < n; i++)
-			add_locked(cl, cm_slice_str(snap[i].name), &snap[i]);
-		pthread_mutex_unlock(&cl->mtx);
+			slot_add(cl, cm_slice_str(snap[i].name), &snap[i]);
 		goto out;
 	}
 	cl->evictions_sent = evictions;
@@ -508,7 +571,5 @@ gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, uint64_t hits, u
 	d.misses = misses;
 	d.served = served;
 	d.origin = from_origin;
-	pthread_mutex_lock(&cl->mtx);
-	add_locked(cl, bucket, &d);
-	pthread_mutex_unlock(&cl->mtx);
+	slot_add(cl, bucket, &d);	/* no lock: this is the hit path */
 }

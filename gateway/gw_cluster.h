@@ -13,7 +13,7 @@
  * purges the master answers with.
  *
  * Threads: the cluster thread, and any loop through the functions below
- * (one mutex).
+ * (one mutex; gw_cluster_count takes none: it is on the hit path).
  */
 #ifndef CACHALOT_GW_CLUSTER_H
 #define CACHALOT_GW_CLUSTER_H
