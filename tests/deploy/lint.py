@@ -7,8 +7,9 @@ each, 2 gateways; a gateway Deployment behind a Service, a worker
 StatefulSet with a volume per pod, the master with its own volume), probe
 readiness on /readyz and liveness on /healthz (compose: /healthz) on the
 port the role's --admin-listen (or the master's --listen) names, and pass
-Cachalot only flags that `cachalot ROLE --help` lists. The Dockerfile's COPY sources exist and its build stage installs every -dev
-package that scripts/install-deps installs for the build.
+Cachalot only flags that `cachalot ROLE --help` lists. The Dockerfile's
+COPY sources exist and its build stage installs every -dev package that
+scripts/install-deps installs for the build.
 Not exercised here: building the image, running compose, applying the
 manifests (no docker or kubectl on CI machines).
 """
