@@ -378,7 +378,8 @@ gateway_stats(struct master *m, struct cm_slice body, struct cm_buf *out, unsign
 
 	body = cm_slice_cut(body, '\n', &line);
 	rest = cm_slice_cut(cm_slice_trim(line), ' ', &f);
-	if (!cm_slice_eq(f, "gateway") || !valid_id(cm_slice_trim(rest))) {
+	/* The ID only names the sender (a gateway is no member of the ring). */
+	if (!cm_slice_eq(f, "gateway") || cm_slice_trim(rest).len == 0) {
 		*status = 400;
 		(void)cm_buf_adds(out, "expected 'gateway ID' first\n");
 		return;
