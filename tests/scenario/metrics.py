@@ -17,6 +17,8 @@ real Cachalot processes and boto3:
   readyz_names_the_unreachable_origin  /readyz 200, 503 naming the origin
                                     while the front is down, 200 again, the
                                     change logged once; /healthz stays 200
+  evictions_reach_the_master        the blocks workers evict are reported
+                                    (they were always 0 at the master)
   readyz_names_the_unreachable_master  a gateway whose master is gone says
                                     so on /readyz and in its log, once
 """
@@ -297,6 +299,44 @@ def hit_ratio_agrees_everywhere(ck, cl):
              f"the master's status page: {page[:400]}")
 
 
+class SmallWorkers(Cluster):
+    """The rig's cluster with 4 MiB memory tiers on the workers (they
+    evict soon)."""
+
+    def _spawn(self, args, log):
+        if log.startswith("worker"):
+            i = args.index("--mem-cache")
+            args = args[:i + 1] + ["4M"] + args[i + 2:]
+        return super()._spawn(args, log)
+
+
+def evictions_reach_the_master(ck, cl):
+    b = "evict-bucket"
+    s3 = client(cl.gateway_endpoint(0))
+    s3.create_bucket(Bucket=b)
+    body = os.urandom(16 * MiB)
+    s3.put_object(Bucket=b, Key="big", Body=body)
+    ck.check(s3.get_object(Bucket=b, Key="big")["Body"].read() == body, "16 MiB through 2 x 4 MiB")
+
+    def workers():
+        n = 0
+        for i in range(cl.nworkers):
+            m = cl.worker_metrics(i)
+            n += sum(value(m, f'cachalot_cache_evictions_total{{tier="{t}"}}') or 0
+                     for t in ("memory", "disk"))
+        return n
+
+    def master():
+        return value(cl.master_get("/metrics"), "cachalot_master_evictions_total")
+    ev = workers()
+    ck.check(ev > 0, f"the workers evicted blocks: {ev}")
+    ck.check(wait_for(lambda: master() == workers(), timeout=10),
+             f"the master has the workers' evictions: {master()} of {workers()}")
+    rc, out, _ = cl.ctl("status", "--json")
+    ck.check(rc == 0 and json.loads(out).get("evictions") == workers(),
+             f"ctl status --json evictions {workers()}: {out}")
+
+
 def readyz_names_the_unreachable_master(ck, cl):
     url = f"http://127.0.0.1:{cl.gateway_ports[0][1]}"
     s, body = get(url + "/readyz")
@@ -360,8 +400,9 @@ def main():
         texts["serve"] = rig.metrics()
         readyz_names_the_unreachable_origin(ck, rig)
         ck.check(not rig.sanitizer, "serve: no sanitizer reports")
-    with Cluster(workers=2, gateways=1) as cl:
+    with SmallWorkers(workers=2, gateways=1) as cl:
         hit_ratio_agrees_everywhere(ck, cl)
+        evictions_reach_the_master(ck, cl)
         texts["gateway"] = cl.gateway_metrics(0)
         texts["worker"] = cl.worker_metrics(0)
         texts["master"] = cl.master_get("/metrics")
