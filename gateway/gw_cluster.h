@@ -6,11 +6,13 @@
  * `heartbeat` seconds and swaps in a new ring when the epoch changes; with
  * the master away the last ring stays. Reads ask gw_cluster_targets for the
  * workers owning a block, best first; a worker whose request failed is
- * "suspect" for a few seconds and tried last.
+ * "suspect" for a few seconds and tried last. What its staging store served
+ * (and what it fetched from the origin itself) is posted to the master's
+ * /v1/stats after each poll.
  *
  * Worker: a thread heartbeats to the master (POST /v1/heartbeat) with the
- * per-bucket statistics counted since the last heartbeat, and applies the
- * purges the master answers with.
+ * per-bucket statistics counted since the last heartbeat (and the blocks
+ * its cache evicted), and applies the purges the master answers with.
  *
  * Threads: the cluster thread, and any loop through the functions below
  * (one mutex; gw_cluster_count takes none: it is on the hit path).
