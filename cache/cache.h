@@ -51,10 +51,14 @@ struct cache_meta {
 /* The bytes of m that matter: the fields and the headers in use. */
 #define CACHE_META_USED(m)	(offsetof(struct cache_meta, hdrs) + (m)->hdrs_full_len)
 
+/* The store's own counts. They count opens of blocks (a read and its
+ * readahead may open one block twice): hits and misses as a user means
+ * them, one per block an answer reads, are the gateway's (gw_metrics). */
 struct cache_stats {
 	uint64_t	hits;			/* block opens that found the block */
 	uint64_t	misses;			/* block opens that had to fill it */
-	uint64_t	waiters;		/* hits on a block still filling */
+	uint64_t	waiters;		/* opens of a block still filling */
+	uint64_t	mem_cap;		/* bytes of blocks the memory tier may hold */
 	uint64_t	evictions;
 	uint64_t	mem_bytes;		/* ready blocks held */
 	uint64_t	blocks;

@@ -310,6 +310,7 @@ cache_stats(struct cache_store *s, struct cache_stats *out)
 {
 	pthread_mutex_lock(&s->mtx);
 	*out = s->st;
+	out->mem_cap = s->mem_cap;
 	pthread_mutex_unlock(&s->mtx);
 }
 

@@ -6,6 +6,11 @@
  *   worker ID HOST:PORT WEIGHT
  *   purge-seen N
  *   stats BUCKET HITS MISSES BYTES_SERVED BYTES_FROM_ORIGIN EVICTIONS   (deltas)
+ *   evictions N             (blocks the worker evicted since the last one)
+ * HITS are blocks read cached, MISSES blocks fetched from the origin.
+ * A gateway posts its own statistics (blocks its staging store served or
+ * it fetched from the origin itself) to /v1/stats: "gateway ID" then
+ * stats lines; they count in the buckets, in no worker.
  * Answer:
  *   epoch N
  *   state up|drained
@@ -34,6 +39,7 @@
 
 #include "common/cm_log.h"
 #include "common/cm_net.h"
+#include "common/cm_prom.h"
 #include "cluster/master.h"
 #include "cluster/ring.h"
 
@@ -86,6 +92,8 @@ struct master {
 	struct mpurge	*p;
 	size_t		np;
 	uint64_t	purge_seq;
+	uint64_t	evictions;	/* reported since this process started */
+	time_t		started;	/* wall clock */
 };
 
 /* ---- LevelDB ---- */
@@ -335,6 +343,61 @@ bump_epoch(struct master *m, const char *why, const char *id)
 	CM_LOGI("master: ring epoch %llu: %s %s", (unsigned long long)m->epoch, id, why);
 }
 
+/* "BUCKET HITS MISSES SERVED ORIGIN EVICTIONS" (deltas) into the bucket's
+ * counters and the worker's (w NULL: a gateway's). */
+static void
+stats_line_locked(struct master *m, struct mworker *w, struct cm_slice rest)
+{
+	struct cm_slice name;
+	struct counters c;
+	struct mbucket *bk;
+
+	rest = cm_slice_cut(rest, ' ', &name);
+	if (parse_counters(rest, &c) != 0)
+		return;
+	bk = find_bucket(m, name, 1);
+	if (bk == NULL)
+		return;
+	bk->c.hits += c.hits;
+	bk->c.misses += c.misses;
+	bk->c.served += c.served;
+	bk->c.origin += c.origin;
+	bk->c.evictions += c.evictions;
+	if (w != NULL) {
+		w->c.hits += c.hits;
+		w->c.misses += c.misses;
+		w->c.served += c.served;
+		w->c.origin += c.origin;
+	}
+	save_bucket(m, bk);
+}
+
+/* A gateway's statistics: "gateway ID", then stats lines. */
+static void
+gateway_stats(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *status)
+{
+	struct cm_slice line, f, rest;
+
+	body = cm_slice_cut(body, '\n', &line);
+	rest = cm_slice_cut(cm_slice_trim(line), ' ', &f);
+	/* The ID only names the sender (a gateway is no member of the ring). */
+	if (!cm_slice_eq(f, "gateway") || cm_slice_trim(rest).len == 0) {
+		*status = 400;
+		(void)cm_buf_adds(out, "expected 'gateway ID' first\n");
+		return;
+	}
+	pthread_mutex_lock(&m->mtx);
+	while (body.len > 0) {
+		body = cm_slice_cut(body, '\n', &line);
+		rest = cm_slice_cut(cm_slice_trim(line), ' ', &f);
+		if (cm_slice_eq(f, "stats"))
+			stats_line_locked(m, NULL, rest);
+	}
+	pthread_mutex_unlock(&m->mtx);
+	*status = 200;
+	(void)cm_buf_adds(out, "ok\n");
+}
+
 static void
 heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *status)
 {
@@ -395,27 +458,11 @@ heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, unsigned *
 			if (cm_parse_u64(cm_slice_trim(rest), UINT64_MAX, &seen) != 0)
 				seen = 0;
 		} else if (cm_slice_eq(f, "stats")) {
-			struct cm_slice name;
-			struct counters c;
-			struct mbucket *bk;
-
-			rest = cm_slice_cut(rest, ' ', &name);
-			if (parse_counters(rest, &c) != 0)
-				continue;
-			bk = find_bucket(m, name, 1);
-			if (bk == NULL)
-				continue;
-			bk->c.hits += c.hits;
-			bk->c.misses += c.misses;
-			bk->c.served += c.served;
-			bk->c.origin += c.origin;
-			bk->c.evictions += c.evictions;
-			w->c.hits += c.hits;
-			w->c.misses += c.misses;
-			w->c.served += c.served;
-			w->c.origin += c.origin;
-			w->c.evictions += c.evictions;
-			save_bucket(m, bk);
+			stats_line_locked(m, w, rest);
+		} else if (cm_slice_eq(f, "evictions") &&
+		    cm_parse_u64(cm_slice_trim(rest), UINT64_MAX, &v) == 0) {
+			w->c.evictions += v;
+			m->evictions += v;
 		}
 	}
 	save_worker(m, w);
@@ -444,6 +491,7 @@ workers_locked(struct master *m, struct cm_buf *out, int json)
 		(void)cm_buf_addf(out, "%-24s %-22s %6s %-8s %9s %10s %10s %14s %14s\n", "WORKER",
 		    "ADDRESS", "WEIGHT", "STATE", "SEEN", "HITS", "MISSES", "BYTES SERVED",
 		    "FROM ORIGIN");
+	/* HITS: blocks read cached; MISSES: blocks fetched from the origin. */
 	for (i = 0; i < m->nw; i++) {
 		const struct mworker *w = &m->w[i];
 		double ago = (double)(now - w->seen_ms) / 1000.0;
@@ -518,17 +566,67 @@ status_locked(struct master *m, struct cm_buf *out, int json)
 	if (json)
 		(void)cm_buf_addf(out, "{\"epoch\":%llu,\"workers_up\":%zu,\"workers_down\":%zu,"
 		    "\"workers_drained\":%zu,\"hits\":%llu,\"misses\":%llu,\"bytes_served\":%llu,"
-		    "\"bytes_from_origin\":%llu}\n", (unsigned long long)m->epoch, n[W_UP], n[W_DOWN],
-		    n[W_DRAINED], (unsigned long long)t.hits, (unsigned long long)t.misses,
-		    (unsigned long long)t.served, (unsigned long long)t.origin);
+		    "\"bytes_from_origin\":%llu,\"evictions\":%llu}\n", (unsigned long long)m->epoch,
+		    n[W_UP], n[W_DOWN], n[W_DRAINED], (unsigned long long)t.hits,
+		    (unsigned long long)t.misses, (unsigned long long)t.served,
+		    (unsigned long long)t.origin, (unsigned long long)m->evictions);
 	else
 		(void)cm_buf_addf(out, "ring epoch %llu: %zu workers up, %zu down, %zu drained\n"
 		    "hits %llu, misses %llu, hit ratio %.3f\nbytes served %llu, from the origin %llu "
-		    "(saved %llu)\n", (unsigned long long)m->epoch, n[W_UP], n[W_DOWN], n[W_DRAINED],
+		    "(saved %llu)\nblocks evicted %llu (since the master started)\n",
+		    (unsigned long long)m->epoch, n[W_UP], n[W_DOWN], n[W_DRAINED],
 		    (unsigned long long)t.hits, (unsigned long long)t.misses,
 		    t.hits + t.misses > 0 ? (double)t.hits / (double)(t.hits + t.misses) : 0.0,
 		    (unsigned long long)t.served, (unsigned long long)t.origin,
-		    (unsigned long long)(t.served > t.origin ? t.served - t.origin : 0));
+		    (unsigned long long)(t.served > t.origin ? t.served - t.origin : 0),
+		    (unsigned long long)m->evictions);
+}
+
+static void
+metrics_locked(struct master *m, struct cm_buf *out)
+{
+	size_t i, n[3] = { 0, 0, 0 };
+	struct counters t;
+	struct cm_prom p;
+
+	memset(&t, 0, sizeof t);
+	for (i = 0; i < m->nw; i++)
+		n[m->w[i].state]++;
+	for (i = 0; i < m->nb; i++) {
+		t.hits += m->b[i].c.hits;
+		t.misses += m->b[i].c.misses;
+		t.served += m->b[i].c.served;
+		t.origin += m->b[i].c.origin;
+	}
+	cm_prom_init(&p, out);
+	cm_prom_family(&p, "cachalot_build_info", "gauge",
+	    "Always 1: the version and role of this process.");
+	cm_prom_u64(&p, 1, "version", PACKAGE_VERSION, "role", "master", NULL);
+	cm_prom_family(&p, "cachalot_start_time_seconds", "gauge",
+	    "When this process started, seconds since the epoch.");
+	cm_prom_u64(&p, (uint64_t)m->started, NULL);
+	cm_prom_family(&p, "cachalot_master_ring_epoch", "gauge", "The ring's epoch.");
+	cm_prom_u64(&p, m->epoch, NULL);
+	cm_prom_family(&p, "cachalot_master_workers", "gauge", "Workers by state.");
+	cm_prom_u64(&p, n[W_UP], "state", "up", NULL);
+	cm_prom_u64(&p, n[W_DOWN], "state", "down", NULL);
+	cm_prom_u64(&p, n[W_DRAINED], "state", "drained", NULL);
+	cm_prom_family(&p, "cachalot_master_block_hits_total", "counter",
+	    "Blocks read cached, as workers and gateways reported them (kept across restarts).");
+	cm_prom_u64(&p, t.hits, NULL);
+	cm_prom_family(&p, "cachalot_master_block_misses_total", "counter",
+	    "Blocks fetched from the origin, as reported (kept across restarts).");
+	cm_prom_u64(&p, t.misses, NULL);
+	cm_prom_family(&p, "cachalot_master_bytes_served_total", "counter",
+	    "Response bytes served, as reported (kept across restarts).");
+	cm_prom_u64(&p, t.served, NULL);
+	cm_prom_family(&p, "cachalot_master_bytes_from_origin_total", "counter",
+	    "Bytes fetched from the origin, as reported (kept across restarts).");
+	cm_prom_u64(&p, t.origin, NULL);
+	cm_prom_family(&p, "cachalot_master_evictions_total", "counter",
+	    "Blocks the workers evicted, as reported since this master started.");
+	cm_prom_u64(&p, m->evictions, NULL);
+	(void)cm_prom_finish(&p);
 }
 
 static enum MHD_Result
@@ -652,6 +750,10 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		heartbeat(m, cm_buf_slice(&u->body), &out, &status);
 		return (reply(mc, status, "text/plain", &out));
 	}
+	if (post && strcmp(url, "/v1/stats") == 0) {
+		gateway_stats(m, cm_buf_slice(&u->body), &out, &status);
+		return (reply(mc, status, "text/plain", &out));
+	}
 	if (post && strcmp(url, "/v1/drain") == 0)
 		return (drain(m, mc, MHD_lookup_connection_value(mc, MHD_GET_ARGUMENT_KIND, "worker"), 1));
 	if (post && strcmp(url, "/v1/undrain") == 0)
@@ -663,6 +765,11 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		return (reply_text(mc, 404, "not found\n"));
 	if (strcmp(url, "/healthz") == 0)
 		return (reply_text(mc, 200, "ok\n"));
+	/* Ready once listening: its state is loaded before. */
+	if (strcmp(url, "/readyz") == 0) {
+		(void)cm_buf_adds(&out, "{\"ready\":true}\n");
+		return (reply(mc, 200, "application/json", &out));
+	}
 	pthread_mutex_lock(&m->mtx);
 	if (strcmp(url, "/v1/ring") == 0) {
 		ring_locked(m, &out);
@@ -685,17 +792,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		    "?format=json; the ring: /v1/ring</p>\n");
 		json = 2;
 	} else if (strcmp(url, "/metrics") == 0) {
-		size_t i, n[3] = { 0, 0, 0 };
-
-		for (i = 0; i < m->nw; i++)
-			n[m->w[i].state]++;
-		(void)cm_buf_addf(&out, "# HELP cachalot_master_ring_epoch The ring's epoch.\n"
-		    "# TYPE cachalot_master_ring_epoch gauge\ncachalot_master_ring_epoch %llu\n"
-		    "# HELP cachalot_master_workers Workers by state.\n"
-		    "# TYPE cachalot_master_workers gauge\ncachalot_master_workers{state=\"up\"} %zu\n"
-		    "cachalot_master_workers{state=\"down\"} %zu\n"
-		    "cachalot_master_workers{state=\"drained\"} %zu\n",
-		    (unsigned long long)m->epoch, n[W_UP], n[W_DOWN], n[W_DRAINED]);
+		metrics_locked(m, &out);
 	} else {
 		pthread_mutex_unlock(&m->mtx);
 		cm_buf_free(&out);
@@ -770,6 +867,7 @@ master_run(const struct cm_config *c)
 
 	cm_log_set_level(c->log_level);
 	memset(&m, 0, sizeof m);
+	m.started = time(NULL);
 	m.down_after_ms = c->down_after * 1000;
 	if (parse_listen(c->listen, &sin) != 0) {
 		fprintf(stderr, "cachalot master: --listen '%s': expected IPv4:PORT\n", c->listen);

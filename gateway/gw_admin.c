@@ -2,26 +2,59 @@
 /*
  * gw_admin.c: the operations endpoints on admin-listen, served by
  * libmicrohttpd (simplicity over speed, off the data path):
- *   /healthz  200 "ok" while the data path runs
- *   /metrics  Prometheus text: the sum of every loop's counters
- * Threads: libmicrohttpd's own thread; reads counters written by the loops
- * (relaxed atomics, see gw_metrics.h).
+ *   /healthz  liveness: 200 "ok" while the process answers
+ *   /readyz   readiness: 200 or 503 with a JSON body naming what is wrong
+ *             (the origin unreachable, the master unreachable where one is
+ *             configured, the disk tier down where one is configured)
+ *   /metrics  Prometheus text (cm_prom): the sum of every loop's counters,
+ *             the cache's, the cluster's; names per role (docs/METRICS.md)
+ *
+ * Readiness is known without touching the data path: a probe thread looks
+ * every PROBE_MS at the origin (a TCP, and for https TLS, connection with
+ * a short timeout: no HTTP request, so the origin counts nothing), at the
+ * cluster thread's last exchange with the master, and at the disk tier
+ * (open, writable, no new write errors). Each change of a part's state is
+ * logged once, at warn.
+ *
+ * Threads: libmicrohttpd's own thread answers; the probe thread writes the
+ * readiness state (under a->mtx, which nothing else takes). Counters
+ * written by the loops are read with relaxed atomics (see gw_metrics.h).
  */
+#include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <curl/curl.h>
 #include <microhttpd.h>
 
 #include "common/cm_log.h"
+#include "common/cm_prom.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_writer.h"
 #include "gateway/gw_cluster.h"
+
+#define PROBE_MS		2000
+#define PROBE_TIMEOUT_MS	1000L
+#define WHY_MAX			256
+
+/* A part of readiness: -1 not known yet, 0 down (why says how), 1 up. */
+struct part {
+	const char	*name;		/* "origin", "master", "disk" */
+	int		used;		/* configured for this process */
+	int		ok;
+	char		why[WHY_MAX];
+};
+
+enum { P_ORIGIN, P_MASTER, P_DISK, P__MAX };
 
 struct gw_admin {
 	struct MHD_Daemon	*d;
@@ -29,7 +62,317 @@ struct gw_admin {
 	size_t			n;
 	struct gw_http_server	*srv;
 	int			port;
+	enum gw_role		role;
+	time_t			started;
+	/* The probe thread. */
+	pthread_t		thr;
+	int			have_thr;
+	pthread_mutex_t		mtx;
+	pthread_cond_t		cv;
+	int			stop;		/* under mtx */
+	struct part		parts[P__MAX];	/* under mtx */
+	uint64_t		disk_errors;	/* probe thread only */
+	CURL			*easy;		/* probe thread only */
 };
+
+static const struct gw_conf *
+conf_of(const struct gw_admin *a)
+{
+	return (a->ctxs[0]->conf);
+}
+
+static enum gw_role
+role_of(const struct gw_conf *gc)
+{
+	if (gc->role == CM_ROLE_WORKER)
+		return (GW_ROLE_WORKER);
+	if (gc->role == CM_ROLE_SERVE)
+		return (GW_ROLE_SERVE);
+	return (GW_ROLE_GATEWAY);
+}
+
+/* ---- Readiness ---- */
+
+/* The origin answers a connection (TCP, TLS for https) in time. */
+static int
+probe_origin(struct gw_admin *a, char *why, size_t len)
+{
+	const struct gw_target *o = &conf_of(a)->origin;
+	char url[400];
+	CURLcode rc;
+
+	curl_easy_reset(a->easy);
+	if ((size_t)snprintf(url, sizeof url, "%s://%s/", o->scheme, o->host) >= sizeof url ||
+	    curl_easy_setopt(a->easy, CURLOPT_URL, url) != CURLE_OK) {
+		snprintf(why, len, "the origin URL is too long or malformed");
+		return (0);
+	}
+	curl_easy_setopt(a->easy, CURLOPT_CONNECT_ONLY, 1L);
+	curl_easy_setopt(a->easy, CURLOPT_CONNECTTIMEOUT_MS, PROBE_TIMEOUT_MS);
+	curl_easy_setopt(a->easy, CURLOPT_TIMEOUT_MS, 2 * PROBE_TIMEOUT_MS);
+	curl_easy_setopt(a->easy, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(a->easy, CURLOPT_FORBID_REUSE, 1L);
+	rc = curl_easy_perform(a->easy);
+	if (rc != CURLE_OK) {
+		if ((size_t)snprintf(why, len, "%s: %s", o->host, curl_easy_strerror(rc)) >= len)
+			why[len - 1] = '\0';	/* cut short: still says what */
+		return (0);
+	}
+	return (1);
+}
+
+/* The disk tier was opened, its directory is writable, and no write
+ * failed since the last probe. */
+static int
+probe_disk(struct gw_admin *a, char *why, size_t len)
+{
+	struct cache_disk *d = conf_of(a)->cache != NULL ? cache_store_disk(conf_of(a)->cache) : NULL;
+	struct cache_disk_stats ds;
+	uint64_t before = a->disk_errors;
+
+	if (d == NULL) {
+		snprintf(why, len, "off: it could not be opened at start (see the log)");
+		return (0);
+	}
+	if (access(cache_disk_dir(d), W_OK) != 0) {
+		snprintf(why, len, "%s: %s", cache_disk_dir(d), strerror(errno));
+		return (0);
+	}
+	cache_disk_stats(d, &ds);
+	a->disk_errors = ds.errors;
+	if (ds.errors > before) {
+		snprintf(why, len, "%llu writes failed in the last %d s",
+		    (unsigned long long)(ds.errors - before), PROBE_MS / 1000);
+		return (0);
+	}
+	return (1);
+}
+
+/* Records a part's state; a change is said once. */
+static void
+set_part(struct gw_admin *a, int i, int ok, const char *why)
+{
+	struct part *p = &a->parts[i];
+	int was;
+
+	pthread_mutex_lock(&a->mtx);
+	was = p->ok;
+	p->ok = ok;
+	snprintf(p->why, sizeof p->why, "%s", ok ? "" : why);
+	pthread_mutex_unlock(&a->mtx);
+	if (ok == was)
+		return;
+	if (ok == 1 && was != -1)
+		CM_LOGW("ready: %s is back", p->name);
+	else if (ok == 0)
+		CM_LOGW("not ready: %s %s", p->name, why);
+}
+
+static void
+probe_once(struct gw_admin *a)
+{
+	const struct gw_conf *gc = conf_of(a);
+	char why[WHY_MAX];
+	int ok;
+
+	why[0] = '\0';
+	ok = probe_origin(a, why, sizeof why);
+	set_part(a, P_ORIGIN, ok, why);
+	if (a->parts[P_MASTER].used) {
+		char w[200] = "";
+
+		ok = gw_cluster_master_reachable(gc->cluster, w, sizeof w);
+		snprintf(why, sizeof why, "%s: %s", gc->cfg->master, ok < 0 ? "not asked yet" : w);
+		set_part(a, P_MASTER, ok, why);
+	}
+	if (a->parts[P_DISK].used) {
+		ok = probe_disk(a, why, sizeof why);
+		set_part(a, P_DISK, ok, why);
+	}
+}
+
+static void *
+probe_main(void *arg)
+{
+	struct gw_admin *a = arg;
+	struct timespec ts;
+
+	pthread_mutex_lock(&a->mtx);
+	while (!a->stop) {
+		pthread_mutex_unlock(&a->mtx);
+		probe_once(a);
+		pthread_mutex_lock(&a->mtx);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += PROBE_MS / 1000;
+		ts.tv_nsec += (long)(PROBE_MS % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!a->stop && pthread_cond_timedwait(&a->cv, &a->mtx, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&a->mtx);
+	return (NULL);
+}
+
+/* Appends s as a JSON string's contents. */
+static int
+json_str(struct cm_buf *out, const char *s)
+{
+	int rv = 0;
+
+	for (; *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\')
+			rv |= cm_buf_addf(out, "\\%c", *s);
+		else if ((unsigned char)*s < 0x20)
+			rv |= cm_buf_addf(out, "\\u%04x", (unsigned)(unsigned char)*s);
+		else
+			rv |= cm_buf_add(out, s, 1);
+	}
+	return (rv);
+}
+
+/* {"ready":BOOL,"origin":"ok"|"unreachable: ...",...}; 1 when ready. */
+static int
+readiness(struct gw_admin *a, struct cm_buf *out)
+{
+	static const char *const down[P__MAX] = { "unreachable", "unreachable", "down" };
+	struct cm_buf parts;
+	int ready = 1, rv = 0;
+	size_t i;
+
+	cm_buf_init(&parts, 8192);
+	pthread_mutex_lock(&a->mtx);
+	for (i = 0; i < P__MAX; i++) {
+		const struct part *p = &a->parts[i];
+
+		if (!p->used)
+			continue;
+		rv |= cm_buf_addf(&parts, ",\"%s\":\"", p->name);
+		if (p->ok == 1) {
+			rv |= cm_buf_adds(&parts, "ok");
+		} else {
+			ready = 0;
+			rv |= cm_buf_addf(&parts, "%s: ", p->ok < 0 ? "unknown" : down[i]);
+			rv |= json_str(&parts, p->ok < 0 ? "not probed yet" : p->why);
+		}
+		rv |= cm_buf_adds(&parts, "\"");
+	}
+	pthread_mutex_unlock(&a->mtx);
+	rv |= cm_buf_addf(out, "{\"ready\":%s", ready ? "true" : "false");
+	if (parts.p != NULL)
+		rv |= cm_buf_add(out, parts.p, parts.len);
+	rv |= cm_buf_adds(out, "}\n");
+	cm_buf_free(&parts);
+	if (rv != 0)
+		ready = 0;
+	return (ready);
+}
+
+/* ---- Metrics ---- */
+
+/* The families of the block cache (serve, worker) or of the staging store
+ * (cluster gateway). Every family of the role is written, zero when the
+ * part is off, so that a role's set of families does not vary. */
+static void
+cache_metrics(struct gw_admin *a, struct cm_prom *p)
+{
+	const struct gw_conf *gc = conf_of(a);
+	struct cache_disk *disk = gc->cache != NULL ? cache_store_disk(gc->cache) : NULL;
+	struct cache_disk_stats ds;
+	struct cache_stats st;
+	uint64_t q = 0, skipped = 0;
+
+	memset(&st, 0, sizeof st);
+	memset(&ds, 0, sizeof ds);
+	if (gc->cache != NULL)
+		cache_stats(gc->cache, &st);
+	if (disk != NULL)
+		cache_disk_stats(disk, &ds);
+	if (gc->writer != NULL)
+		cache_writer_stats(gc->writer, &q, &skipped);
+	if (a->role == GW_ROLE_GATEWAY) {
+		if (gc->cluster == NULL)
+			return;		/* a plain gateway has no store */
+		cm_prom_family(p, "cachalot_gateway_staging_waiters_total", "counter",
+		    "Opens of a staging block still being fetched (one fetch served several).");
+		cm_prom_u64(p, st.waiters, NULL);
+		cm_prom_family(p, "cachalot_gateway_staging_evictions_total", "counter",
+		    "Blocks evicted from the staging store.");
+		cm_prom_u64(p, st.evictions, NULL);
+		cm_prom_family(p, "cachalot_gateway_staging_bytes", "gauge",
+		    "Bytes of blocks the staging store holds.");
+		cm_prom_u64(p, st.mem_bytes, NULL);
+		cm_prom_family(p, "cachalot_gateway_staging_capacity_bytes", "gauge",
+		    "Bytes of blocks the staging store may hold.");
+		cm_prom_u64(p, st.mem_cap, NULL);
+		return;
+	}
+	cm_prom_family(p, "cachalot_cache_singleflight_waiters_total", "counter",
+	    "Opens of a block still being filled (one origin fetch served several).");
+	cm_prom_u64(p, st.waiters, NULL);
+	cm_prom_family(p, "cachalot_cache_evictions_total", "counter", "Blocks evicted, by tier.");
+	cm_prom_u64(p, st.evictions, "tier", "memory", NULL);
+	cm_prom_u64(p, ds.evictions, "tier", "disk", NULL);
+	cm_prom_family(p, "cachalot_cache_tier_bytes", "gauge", "Bytes of blocks held, by tier.");
+	cm_prom_u64(p, st.mem_bytes, "tier", "memory", NULL);
+	cm_prom_u64(p, ds.bytes, "tier", "disk", NULL);
+	cm_prom_family(p, "cachalot_cache_capacity_bytes", "gauge",
+	    "Bytes of blocks a tier may hold, as configured (0: the tier is off).");
+	cm_prom_u64(p, gc->cache != NULL ? gc->cfg->mem_cache : 0, "tier", "memory", NULL);
+	cm_prom_u64(p, disk != NULL ? gc->cfg->disk_cache : 0, "tier", "disk", NULL);
+	cm_prom_family(p, "cachalot_cache_objects", "gauge",
+	    "Object versions whose metadata is cached in memory.");
+	cm_prom_u64(p, st.meta_entries, NULL);
+	cm_prom_family(p, "cachalot_cache_disk_corrupt_total", "counter",
+	    "Disk blocks that failed their check (dropped, refetched).");
+	cm_prom_u64(p, ds.corrupt, NULL);
+	cm_prom_family(p, "cachalot_cache_disk_errors_total", "counter", "Disk writes that failed.");
+	cm_prom_u64(p, ds.errors, NULL);
+	cm_prom_family(p, "cachalot_cache_disk_queue_bytes", "gauge",
+	    "Filled blocks waiting to be written to disk.");
+	cm_prom_u64(p, q, NULL);
+	cm_prom_family(p, "cachalot_cache_disk_skipped_total", "counter",
+	    "Blocks not written to disk: the write queue was full.");
+	cm_prom_u64(p, skipped, NULL);
+}
+
+static int
+metrics(struct gw_admin *a, struct cm_buf *out)
+{
+	const struct gw_conf *gc = conf_of(a);
+	struct gw_metrics *sets[256];
+	struct cm_prom p;
+	char why[8];
+	size_t i;
+
+	for (i = 0; i < a->n && i < CM_ARRAY_LEN(sets); i++)
+		sets[i] = &a->ctxs[i]->metrics;
+	cm_prom_init(&p, out);
+	cm_prom_family(&p, "cachalot_build_info", "gauge",
+	    "Always 1: the version and role of this process.");
+	cm_prom_u64(&p, 1, "version", PACKAGE_VERSION, "role", gw_role_name(a->role), NULL);
+	cm_prom_family(&p, "cachalot_start_time_seconds", "gauge",
+	    "When this process started, seconds since the epoch.");
+	cm_prom_u64(&p, (uint64_t)a->started, NULL);
+	gw_metrics_render(&p, sets, i, a->role, gc->cache != NULL, gw_http_server_conns(a->srv));
+	cache_metrics(a, &p);
+	if (gc->cluster != NULL) {
+		cm_prom_family(&p, "cachalot_cluster_master_reachable", "gauge",
+		    "1 when the last request to the master was answered, else 0.");
+		cm_prom_u64(&p, gw_cluster_master_reachable(gc->cluster, why, sizeof why) == 1, NULL);
+	}
+	if (gc->cluster != NULL && a->role == GW_ROLE_GATEWAY) {
+		cm_prom_family(&p, "cachalot_cluster_ring_epoch", "gauge", "The epoch of the ring in use.");
+		cm_prom_u64(&p, gw_cluster_epoch(gc->cluster), NULL);
+		cm_prom_family(&p, "cachalot_cluster_ring_workers", "gauge", "Workers in the ring in use.");
+		cm_prom_u64(&p, gw_cluster_size(gc->cluster), NULL);
+	}
+	return (cm_prom_finish(&p));
+}
+
+/* ---- Answers ---- */
 
 static enum MHD_Result
 reply(struct MHD_Connection *mc, unsigned status, const char *type, char *body, size_t len,
@@ -38,8 +381,11 @@ reply(struct MHD_Connection *mc, unsigned status, const char *type, char *body, 
 	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
 	enum MHD_Result rc;
 
-	if (r == NULL)
+	if (r == NULL) {
+		if (mode == MHD_RESPMEM_MUST_FREE)
+			free(body);
 		return (MHD_NO);
+	}
 	(void)MHD_add_response_header(r, "Content-Type", type);
 	rc = MHD_queue_response(mc, status, r);
 	MHD_destroy_response(r);
@@ -51,9 +397,8 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
     const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct gw_admin *a = cls;
-	struct gw_metrics *sets[256];
 	struct cm_buf out;
-	size_t i;
+	int ready;
 
 	(void)version;
 	(void)upload_data;
@@ -67,75 +412,31 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 		    MHD_RESPMEM_PERSISTENT));
 	if (strcmp(url, "/healthz") == 0)
 		return (reply(mc, 200, "text/plain", "ok\n", 3, MHD_RESPMEM_PERSISTENT));
+	if (strcmp(url, "/readyz") == 0) {
+		cm_buf_init(&out, 64 * 1024);
+		ready = readiness(a, &out);
+		if (out.p == NULL)
+			return (reply(mc, 503, "application/json", "{\"ready\":false}\n", 16,
+			    MHD_RESPMEM_PERSISTENT));
+		/* MHD frees the buffer (MUST_FREE) once sent. */
+		return (reply(mc, ready ? 200 : 503, "application/json", out.p, out.len,
+		    MHD_RESPMEM_MUST_FREE));
+	}
 	if (strcmp(url, "/metrics") == 0) {
-		cm_buf_init(&out, 1 << 20);
-		for (i = 0; i < a->n && i < CM_ARRAY_LEN(sets); i++)
-			sets[i] = &a->ctxs[i]->metrics;
-		if (gw_metrics_render(&out, sets, i, gw_http_server_conns(a->srv)) != 0 ||
-		    out.p == NULL) {
+		cm_buf_init(&out, 4u << 20);
+		if (a->n == 0 || metrics(a, &out) != 0) {
 			cm_buf_free(&out);
 			return (reply(mc, 500, "text/plain", "metrics too large\n", 18,
 			    MHD_RESPMEM_PERSISTENT));
 		}
-		if (a->n > 0 && a->ctxs[0]->conf->cache != NULL) {
-			struct cache_stats st;
-
-			cache_stats(a->ctxs[0]->conf->cache, &st);
-			(void)cm_buf_addf(&out,
-			    "# HELP cachalot_cache_hits_total Block reads that found the block cached or filling.\n"
-			    "# TYPE cachalot_cache_hits_total counter\ncachalot_cache_hits_total %llu\n"
-			    "# HELP cachalot_cache_misses_total Block reads that fetched the block from the origin.\n"
-			    "# TYPE cachalot_cache_misses_total counter\ncachalot_cache_misses_total %llu\n"
-			    "# HELP cachalot_cache_singleflight_waiters_total Block reads that waited on another's fetch.\n"
-			    "# TYPE cachalot_cache_singleflight_waiters_total counter\n"
-			    "cachalot_cache_singleflight_waiters_total %llu\n"
-			    "# HELP cachalot_cache_evictions_total Blocks evicted.\n"
-			    "# TYPE cachalot_cache_evictions_total counter\ncachalot_cache_evictions_total %llu\n"
-			    "# HELP cachalot_cache_tier_bytes Bytes held, by tier.\n"
-			    "# TYPE cachalot_cache_tier_bytes gauge\ncachalot_cache_tier_bytes{tier=\"memory\"} %llu\n"
-			    "# HELP cachalot_cache_objects Object versions whose metadata is cached.\n"
-			    "# TYPE cachalot_cache_objects gauge\ncachalot_cache_objects %llu\n",
-			    (unsigned long long)st.hits, (unsigned long long)st.misses,
-			    (unsigned long long)st.waiters, (unsigned long long)st.evictions,
-			    (unsigned long long)st.mem_bytes, (unsigned long long)st.meta_entries);
-			if (cache_store_disk(a->ctxs[0]->conf->cache) != NULL) {
-				struct cache_disk_stats ds;
-
-				cache_disk_stats(cache_store_disk(a->ctxs[0]->conf->cache), &ds);
-				(void)cm_buf_addf(&out, "cachalot_cache_tier_bytes{tier=\"disk\"} %llu\n"
-				    "# HELP cachalot_cache_disk_corrupt_total Disk blocks that failed their check (dropped, refetched).\n"
-				    "# TYPE cachalot_cache_disk_corrupt_total counter\ncachalot_cache_disk_corrupt_total %llu\n"
-				    "# HELP cachalot_cache_disk_errors_total Disk writes that failed.\n"
-				    "# TYPE cachalot_cache_disk_errors_total counter\ncachalot_cache_disk_errors_total %llu\n"
-				    "# HELP cachalot_cache_disk_evictions_total Blocks evicted from disk.\n"
-				    "# TYPE cachalot_cache_disk_evictions_total counter\ncachalot_cache_disk_evictions_total %llu\n",
-				    (unsigned long long)ds.bytes, (unsigned long long)ds.corrupt,
-				    (unsigned long long)ds.errors, (unsigned long long)ds.evictions);
-			}
-			if (a->ctxs[0]->conf->writer != NULL) {
-				uint64_t q, d;
-
-				cache_writer_stats(a->ctxs[0]->conf->writer, &q, &d);
-				(void)cm_buf_addf(&out, "# HELP cachalot_cache_disk_queue_bytes Filled blocks waiting to be written to disk.\n"
-				    "# TYPE cachalot_cache_disk_queue_bytes gauge\ncachalot_cache_disk_queue_bytes %llu\n"
-				    "# HELP cachalot_cache_disk_skipped_total Blocks not written to disk: the write queue was full.\n"
-				    "# TYPE cachalot_cache_disk_skipped_total counter\ncachalot_cache_disk_skipped_total %llu\n",
-				    (unsigned long long)q, (unsigned long long)d);
-			}
-		}
-		if (a->n > 0 && a->ctxs[0]->conf->cluster != NULL)
-			(void)cm_buf_addf(&out, "# HELP cachalot_cluster_ring_epoch The epoch of the ring in use.\n"
-			    "# TYPE cachalot_cluster_ring_epoch gauge\ncachalot_cluster_ring_epoch %llu\n"
-			    "# HELP cachalot_cluster_ring_workers Workers in the ring in use.\n"
-			    "# TYPE cachalot_cluster_ring_workers gauge\ncachalot_cluster_ring_workers %zu\n",
-			    (unsigned long long)gw_cluster_epoch(a->ctxs[0]->conf->cluster),
-			    gw_cluster_size(a->ctxs[0]->conf->cluster));
 		/* MHD frees the buffer (MUST_FREE) once sent. */
 		return (reply(mc, 200, "text/plain; version=0.0.4", out.p, out.len,
 		    MHD_RESPMEM_MUST_FREE));
 	}
 	return (reply(mc, 404, "text/plain", "not found\n", 10, MHD_RESPMEM_PERSISTENT));
 }
+
+/* ---- Start and stop ---- */
 
 struct gw_admin *
 gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct gw_http_server *srv,
@@ -146,40 +447,72 @@ gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct gw_h
 	char host[64];
 	const char *colon = strrchr(hostport, ':');
 	const union MHD_DaemonInfo *info;
+	const struct gw_conf *gc;
 
+	CM_ASSERT(n > 0);
 	a = calloc(1, sizeof *a);
-	if (a == NULL)
+	if (a == NULL) {
+		snprintf(err, errlen, "out of memory");
 		return (NULL);
+	}
 	a->ctxs = ctxs;
 	a->n = n;
 	a->srv = srv;
+	a->started = time(NULL);
+	gc = conf_of(a);
+	a->role = role_of(gc);
+	a->parts[P_ORIGIN] = (struct part){ .name = "origin", .used = 1, .ok = -1 };
+	a->parts[P_MASTER] = (struct part){ .name = "master", .used = gc->cluster != NULL, .ok = -1 };
+	a->parts[P_DISK] = (struct part){ .name = "disk", .ok = -1,
+	    .used = a->role != GW_ROLE_GATEWAY && gc->cfg->disk_cache > 0 && gc->cfg->mem_cache > 0 };
+	if (pthread_mutex_init(&a->mtx, NULL) != 0) {
+		free(a);
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
+	if (pthread_cond_init(&a->cv, NULL) != 0) {
+		pthread_mutex_destroy(&a->mtx);
+		free(a);
+		snprintf(err, errlen, "out of memory");
+		return (NULL);
+	}
 	memset(&sin, 0, sizeof sin);
 	sin.sin_family = AF_INET;
 	if (colon == NULL || (size_t)(colon - hostport) >= sizeof host) {
 		snprintf(err, errlen, "admin-listen '%s': expected IPv4:PORT", hostport);
-		free(a);
-		return (NULL);
+		goto fail;
 	}
 	memcpy(host, hostport, (size_t)(colon - hostport));
 	host[colon - hostport] = '\0';
 	sin.sin_port = htons((uint16_t)atoi(colon + 1));
 	if (inet_pton(AF_INET, strcmp(host, "*") == 0 ? "0.0.0.0" : host, &sin.sin_addr) != 1) {
 		snprintf(err, errlen, "admin-listen '%s': expected an IPv4 address", hostport);
-		free(a);
-		return (NULL);
+		goto fail;
 	}
+	a->easy = curl_easy_init();
+	if (a->easy == NULL) {
+		snprintf(err, errlen, "libcurl: cannot make a handle for the readiness probe");
+		goto fail;
+	}
+	if (pthread_create(&a->thr, NULL, probe_main, a) != 0) {
+		snprintf(err, errlen, "cannot start the readiness probe thread");
+		goto fail;
+	}
+	a->have_thr = 1;
 	a->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
 	    on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
 	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
 	    MHD_OPTION_END);
 	if (a->d == NULL) {
 		snprintf(err, errlen, "cannot listen on admin-listen %s", hostport);
-		free(a);
-		return (NULL);
+		goto fail;
 	}
 	info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
 	a->port = info != NULL ? info->port : 0;
 	return (a);
+fail:
+	gw_admin_stop(&a);
+	return (NULL);
 }
 
 int
@@ -196,6 +529,18 @@ gw_admin_stop(struct gw_admin **ap)
 	*ap = NULL;
 	if (a == NULL)
 		return;
-	MHD_stop_daemon(a->d);
+	if (a->d != NULL)
+		MHD_stop_daemon(a->d);
+	if (a->have_thr) {
+		pthread_mutex_lock(&a->mtx);
+		a->stop = 1;
+		pthread_cond_signal(&a->cv);
+		pthread_mutex_unlock(&a->mtx);
+		(void)pthread_join(a->thr, NULL);
+	}
+	if (a->easy != NULL)
+		curl_easy_cleanup(a->easy);
+	pthread_cond_destroy(&a->cv);
+	pthread_mutex_destroy(&a->mtx);
 	free(a);
 }

@@ -46,6 +46,7 @@ enum cstate { S_META, S_SEND };
 
 #define READAHEAD_MAX	64
 #define RUN_MAX		16
+#define OWN_BITS	128	/* > READAHEAD_MAX + RUN_MAX */
 
 struct cread;
 
@@ -114,6 +115,12 @@ struct cread {
 	int			head_status;
 	uint64_t		bytes_out;
 	uint64_t		origin_bytes;
+	uint64_t		blk_hits;	/* blocks this answer read cached */
+	uint64_t		blk_misses;	/* blocks its fills fetched from the origin */
+	uint64_t		worker_bytes;	/* cluster gateway: bytes from workers */
+	/* Blocks this read's fills opened and it has not read yet, by index
+	 * mod OWN_BITS (fills never reach OWN_BITS blocks past the reader). */
+	uint64_t		own[2];
 	uint64_t		ttfb_us;
 	const char		*result;
 };
@@ -656,6 +663,14 @@ fill_finish_block(struct fill *f, int ok)
 	struct cache_blk *b = f->blks[f->cur];
 
 	cache_blk_finish(x->store, b, ok);
+	/* A miss is a block fetched from the origin; on a cluster gateway a
+	 * block from a worker is the worker's to count. */
+	if (ok && ASKING_WORKER(f->tried, f->ntargets)) {
+		GW_INC(&x->ctx->metrics, blk_fill_worker, 1);
+	} else if (ok) {
+		GW_INC(&x->ctx->metrics, blk_fill_origin, 1);
+		x->blk_misses++;
+	}
 	if (ok && x->ctx->conf->writer != NULL) {
 		unsigned char id[32];
 
@@ -678,7 +693,10 @@ fill_on_data(void *arg, const char *p, size_t len)
 	enum cache_blk_state st;
 
 	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
-	x->origin_bytes += len;
+	if (ASKING_WORKER(f->tried, f->ntargets))
+		x->worker_bytes += len;
+	else
+		x->origin_bytes += len;
 	if (f->skip > 0) {
 		take = len < f->skip ? len : (size_t)f->skip;
 		f->skip -= take;
@@ -814,6 +832,23 @@ filling(const struct cread *x, uint64_t idx)
 	return (0);
 }
 
+static void
+own_mark(struct cread *x, uint64_t idx)
+{
+	x->own[(idx % OWN_BITS) / 64] |= 1ull << (idx % 64);
+}
+
+/* Whether this read's fills fetched block idx (forgotten once asked). */
+static int
+own_take(struct cread *x, uint64_t idx)
+{
+	uint64_t bit = 1ull << (idx % 64), *w = &x->own[(idx % OWN_BITS) / 64];
+	int mine = (*w & bit) != 0;
+
+	*w &= ~bit;
+	return (mine);
+}
+
 struct disk_read {
 	struct cache_disk	*disk;
 	unsigned char		id[32];
@@ -885,6 +920,7 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	f->idx = idx;
 	f->blks[0] = b;
 	f->nblk = 1;
+	own_mark(x, idx);
 	f->cur = 0;
 	x->inflight++;
 	if (max > RUN_MAX)
@@ -900,6 +936,7 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 				cache_blk_release(x->store, &nb);
 			break;		/* the run ends where the cache has bytes */
 		}
+		own_mark(x, idx + f->nblk);
 		f->blks[f->nblk++] = nb;
 		x->inflight++;
 	}
@@ -1046,11 +1083,20 @@ send_more(struct cread *x)
 				cread_done(x, 0);
 				return;
 			}
-			x->blk_filled = rc == CACHE_FILL || filling(x, x->bidx);
+			/* Fetched by this read (now or ahead), or not. */
+			x->blk_filled = own_take(x, x->bidx);
 			if (x->blk_filled)
 				x->result = "miss";
 			else if (x->result == NULL)
 				x->result = x->from_disk ? "hit-disk" : "hit";
+			/* Each block an answer reads is counted once. */
+			if (!x->blk_filled) {
+				x->blk_hits++;
+				if (x->from_disk)
+					GW_INC(&x->ctx->metrics, blk_hit_disk, 1);
+				else
+					GW_INC(&x->ctx->metrics, blk_hit_mem, 1);
+			}
 		}
 		avail = cache_blk_avail(x->blk, &st);
 		/* Further runs once this block's bytes flow: asked earlier,
@@ -1221,10 +1267,10 @@ cread_done(struct cread *x, int ok)
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, x->result != NULL ? x->result : "hit");
-	if (x->ctx->conf->worker && x->ctx->conf->cluster != NULL && !x->req->head &&
-	    x->status >= 200 && x->status < 300)
-		gw_cluster_count(x->ctx->conf->cluster, x->bucket, x->result == NULL ||
-		    strncmp(x->result, "hit", 3) == 0, x->bytes_out, x->origin_bytes);
+	if (x->ctx->conf->cluster != NULL && !x->req->head && x->status >= 200 && x->status < 300)
+		gw_cluster_count(x->ctx->conf->cluster, x->bucket, x->blk_hits, x->blk_misses,
+		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
+		    x->origin_bytes);
 	gw_conn_set_data(conn, NULL);
 	cread_free(x);
 	if (ok)

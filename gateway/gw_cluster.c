@@ -5,6 +5,7 @@
  * own thread, so that a slow or absent master never blocks a loop.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "cache/cache.h"
+#include "cache/cache_disk.h"
 #include "common/cm_log.h"
 #include "gateway/gw_cluster.h"
 
@@ -23,6 +25,20 @@
 struct bstat {
 	char		name[64];
 	uint64_t	hits, misses, served, origin;
+};
+
+/*
+ * A bucket's counts since the last heartbeat, added to by the loops without
+ * a lock (the hit path takes none): a slot is named once (free -> naming ->
+ * named, by compare-and-swap) and keeps its name; the cluster thread takes
+ * the counts with atomic exchanges.
+ */
+enum { SLOT_FREE, SLOT_NAMING, SLOT_NAMED };
+
+struct bslot {
+	_Atomic int		state;
+	char			name[64];	/* written once, before SLOT_NAMED */
+	_Atomic uint64_t	hits, misses, served, origin;
 };
 
 struct suspect {
@@ -41,13 +57,17 @@ struct gw_cluster {
 	int			stop;		/* under mtx */
 	struct ring		*ring;		/* under mtx; NULL until the first */
 	struct suspect		sus[16];	/* under mtx */
-	struct bstat		*b;		/* under mtx: since the last heartbeat */
-	size_t			nb;
+	struct bslot		*b;		/* MAX_BUCKETS, lock-free (see above) */
 	uint64_t		purge_seen;	/* cluster thread only */
 	char			id[RING_ID_MAX];
 	char			addr[RING_ADDR_MAX];
 	char			url[1024];	/* the master, no trailing '/' */
 	CURL			*easy;		/* cluster thread only */
+	uint64_t		evictions_sent;	/* cluster thread only */
+	/* The master's reachability, as the last request found it: -1
+	 * unknown, 0 no, 1 yes; why (under mtx) names the failure. */
+	_Atomic int		master_ok;
+	char			master_why[256];
 };
 
 static size_t
@@ -82,9 +102,17 @@ ask(struct gw_cluster *cl, const char *path, const char *body, struct cm_buf *ou
 	}
 	rc = curl_easy_perform(cl->easy);
 	if (rc != CURLE_OK) {
+		/* Said once when the master goes away, once when it is back. */
+		pthread_mutex_lock(&cl->mtx);
+		snprintf(cl->master_why, sizeof cl->master_why, "%s", curl_easy_strerror(rc));
+		pthread_mutex_unlock(&cl->mtx);
+		if (atomic_exchange(&cl->master_ok, 0) != 0)
+			CM_LOGW("cluster: master %s unreachable: %s", cl->url, curl_easy_strerror(rc));
 		CM_LOGD("cluster: master %s: %s", url, curl_easy_strerror(rc));
 		return (-1);
 	}
+	if (atomic_exchange(&cl->master_ok, 1) == 0)
+		CM_LOGW("cluster: master %s reachable again", cl->url);
 	curl_easy_getinfo(cl->easy, CURLINFO_RESPONSE_CODE, &code);
 	return (code == 200 ? 0 : -1);
 }
@@ -115,61 +143,150 @@ poll_ring(struct gw_cluster *cl, struct cm_buf *ans)
 	ring_free(&old);
 }
 
-/* Adds d's counts to bucket's (made when new, while there is room). */
-static void
-add_locked(struct gw_cluster *cl, struct cm_slice bucket, const struct bstat *d)
+static uint64_t
+name_hash(struct cm_slice b)
 {
+	uint64_t h = 1469598103934665603ull;
 	size_t i;
 
-	for (i = 0; i < cl->nb; i++)
-		if (cm_slice_eq(bucket, cl->b[i].name))
-			break;
-	if (i == cl->nb) {
-		if (cl->nb == MAX_BUCKETS)
-			return;
-		memset(&cl->b[i], 0, sizeof cl->b[i]);
-		memcpy(cl->b[i].name, bucket.p, bucket.len);
-		cl->nb++;
+	for (i = 0; i < b.len; i++)
+		h = (h ^ (unsigned char)b.p[i]) * 1099511628211ull;
+	return (h);
+}
+
+/* The slot of bucket, named now when new and there is room; NULL when the
+ * table is full. Any thread; no lock. */
+static struct bslot *
+slot_of(struct gw_cluster *cl, struct cm_slice bucket)
+{
+	size_t i, h = (size_t)(name_hash(bucket) % MAX_BUCKETS);
+
+	for (i = 0; i < MAX_BUCKETS; i++) {
+		struct bslot *sl = &cl->b[(h + i) % MAX_BUCKETS];
+		int st = atomic_load_explicit(&sl->state, memory_order_acquire);
+
+		if (st == SLOT_FREE) {
+			int want = SLOT_FREE;
+
+			if (atomic_compare_exchange_strong(&sl->state, &want, SLOT_NAMING)) {
+				memcpy(sl->name, bucket.p, bucket.len);
+				sl->name[bucket.len] = '\0';
+				atomic_store_explicit(&sl->state, SLOT_NAMED, memory_order_release);
+				return (sl);
+			}
+			st = want;
+		}
+		/* Another thread is naming it: a memcpy away. */
+		while (st == SLOT_NAMING)
+			st = atomic_load_explicit(&sl->state, memory_order_acquire);
+		if (cm_slice_eq(bucket, sl->name))
+			return (sl);
 	}
-	cl->b[i].hits += d->hits;
-	cl->b[i].misses += d->misses;
-	cl->b[i].served += d->served;
-	cl->b[i].origin += d->origin;
+	return (NULL);
+}
+
+/* Adds d's counts to bucket's. */
+static void
+slot_add(struct gw_cluster *cl, struct cm_slice bucket, const struct bstat *d)
+{
+	struct bslot *sl = slot_of(cl, bucket);
+
+	if (sl == NULL)
+		return;		/* more than MAX_BUCKETS buckets: not counted */
+	atomic_fetch_add_explicit(&sl->hits, d->hits, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sl->misses, d->misses, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sl->served, d->served, memory_order_relaxed);
+	atomic_fetch_add_explicit(&sl->origin, d->origin, memory_order_relaxed);
+}
+
+/* Takes every bucket's counts since the last time into snap (MAX_BUCKETS
+ * entries); how many buckets had some. Cluster thread. */
+static size_t
+slots_take(struct gw_cluster *cl, struct bstat *snap)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < MAX_BUCKETS; i++) {
+		struct bslot *sl = &cl->b[i];
+		struct bstat *d = &snap[n];
+
+		if (atomic_load_explicit(&sl->state, memory_order_acquire) != SLOT_NAMED)
+			continue;
+		d->hits = atomic_exchange_explicit(&sl->hits, 0, memory_order_relaxed);
+		d->misses = atomic_exchange_explicit(&sl->misses, 0, memory_order_relaxed);
+		d->served = atomic_exchange_explicit(&sl->served, 0, memory_order_relaxed);
+		d->origin = atomic_exchange_explicit(&sl->origin, 0, memory_order_relaxed);
+		if (d->hits + d->misses + d->served + d->origin == 0)
+			continue;
+		memcpy(d->name, sl->name, sizeof d->name);
+		n++;
+	}
+	return (n);
+}
+
+/* Blocks the worker's cache evicted so far, from both tiers. */
+static uint64_t
+store_evictions(struct gw_cluster *cl)
+{
+	struct cache_stats st;
+	struct cache_disk_stats ds;
+
+	if (cl->store == NULL)
+		return (0);
+	cache_stats(cl->store, &st);
+	if (cache_store_disk(cl->store) == NULL)
+		return (st.evictions);
+	cache_disk_stats(cache_store_disk(cl->store), &ds);
+	return (st.evictions + ds.evictions);
 }
 
 /* Worker: the heartbeat, with the statistics since the last one; they are
- * kept for the next one when the master does not answer. */
+ * kept for the next one when the master does not answer. Gateway: only the
+ * statistics (blocks its staging store served, or fetched from the origin
+ * when no worker could), when there are some. */
 static void
 heartbeat(struct gw_cluster *cl, struct cm_buf *ans)
 {
 	struct cm_buf body;
 	struct bstat *snap;
 	struct cm_slice rest, line, f;
+	uint64_t evictions = 0;
 	size_t n, i;
+	int worker = cl->worker;
 
 	snap = calloc(MAX_BUCKETS, sizeof *snap);
 	if (snap == NULL)
 		return;
+	n = slots_take(cl, snap);
+	if (!worker && n == 0) {
+		free(snap);
+		return;		/* a gateway with nothing to say */
+	}
 	cm_buf_init(&body, 1u << 20);
-	pthread_mutex_lock(&cl->mtx);
-	n = cl->nb;
-	memcpy(snap, cl->b, n * sizeof *snap);
-	cl->nb = 0;
-	pthread_mutex_unlock(&cl->mtx);
-	(void)cm_buf_addf(&body, "worker %s %s %llu\npurge-seen %llu\n", cl->id, cl->addr,
-	    (unsigned long long)cl->gc->cfg->weight, (unsigned long long)cl->purge_seen);
+	if (worker)
+		(void)cm_buf_addf(&body, "worker %s %s %llu\npurge-seen %llu\n", cl->id, cl->addr,
+		    (unsigned long long)cl->gc->cfg->weight, (unsigned long long)cl->purge_seen);
+	else
+		(void)cm_buf_addf(&body, "gateway %s\n", cl->id);
 	for (i = 0; i < n; i++)
 		(void)cm_buf_addf(&body, "stats %s %llu %llu %llu %llu 0\n", snap[i].name,
 		    (unsigned long long)snap[i].hits, (unsigned long long)snap[i].misses,
 		    (unsigned long long)snap[i].served, (unsigned long long)snap[i].origin);
-	if (body.p == NULL || ask(cl, "/v1/heartbeat", body.p, ans) != 0) {
+	/* Evictions are the store's, not a bucket's: one line for the worker. */
+	if (worker) {
+		evictions = store_evictions(cl);
+		(void)cm_buf_addf(&body, "evictions %llu\n",
+		    (unsigned long long)(evictions - cl->evictions_sent));
+	}
+	if (body.p == NULL || ask(cl, worker ? "/v1/heartbeat" : "/v1/stats", body.p, ans) != 0) {
 		/* Not delivered: counted again next time. */
-		pthread_mutex_lock(&cl->mtx);
 		for (i = 0; i < n; i++)
-			add_locked(cl, cm_slice_str(snap[i].name), &snap[i]);
-		pthread_mutex_unlock(&cl->mtx);
+			slot_add(cl, cm_slice_str(snap[i].name), &snap[i]);
 		goto out;
 	}
+	cl->evictions_sent = evictions;
+	if (!worker)
+		goto out;
 	/* epoch N / state S / joined / purge SEQ BUCKET [PREFIX] */
 	rest = cm_buf_slice(ans);
 	while (rest.len > 0) {
@@ -236,6 +353,8 @@ cluster_main(void *arg)
 			heartbeat(cl, &ans);
 		else
 			poll_ring(cl, &ans);
+		if (!cl->worker)
+			heartbeat(cl, &ans);	/* the statistics only */
 		pthread_mutex_lock(&cl->mtx);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += (time_t)(cl->gc->cfg->heartbeat > 0 ? cl->gc->cfg->heartbeat : 1);
@@ -266,6 +385,7 @@ gw_cluster_new(const struct gw_conf *gc, int worker, struct cache_store *store, 
 	}
 	cl->gc = gc;
 	cl->worker = worker;
+	atomic_init(&cl->master_ok, -1);
 	cl->store = store;
 	snprintf(cl->url, sizeof cl->url, "%s", c->master);
 	n = strlen(cl->url);
@@ -438,20 +558,31 @@ gw_cluster_size(struct gw_cluster *cl)
 	return (n);
 }
 
+int
+gw_cluster_master_reachable(struct gw_cluster *cl, char *why, size_t len)
+{
+	int ok = atomic_load(&cl->master_ok);
+
+	if (ok == 0) {
+		pthread_mutex_lock(&cl->mtx);
+		snprintf(why, len, "%s", cl->master_why);
+		pthread_mutex_unlock(&cl->mtx);
+	}
+	return (ok);
+}
+
 void
-gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, int hit, uint64_t served,
-    uint64_t from_origin)
+gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, uint64_t hits, uint64_t misses,
+    uint64_t served, uint64_t from_origin)
 {
 	struct bstat d;
 
-	if (bucket.len == 0 || bucket.len >= sizeof cl->b[0].name)
+	if (bucket.len == 0 || bucket.len >= sizeof cl->b[0].name || hits + misses + served == 0)
 		return;
 	memset(&d, 0, sizeof d);
-	d.hits = hit ? 1 : 0;
-	d.misses = hit ? 0 : 1;
+	d.hits = hits;
+	d.misses = misses;
 	d.served = served;
 	d.origin = from_origin;
-	pthread_mutex_lock(&cl->mtx);
-	add_locked(cl, bucket, &d);
-	pthread_mutex_unlock(&cl->mtx);
+	slot_add(cl, bucket, &d);	/* no lock: this is the hit path */
 }

@@ -6,14 +6,16 @@
  * `heartbeat` seconds and swaps in a new ring when the epoch changes; with
  * the master away the last ring stays. Reads ask gw_cluster_targets for the
  * workers owning a block, best first; a worker whose request failed is
- * "suspect" for a few seconds and tried last.
+ * "suspect" for a few seconds and tried last. What its staging store served
+ * (and what it fetched from the origin itself) is posted to the master's
+ * /v1/stats after each poll.
  *
  * Worker: a thread heartbeats to the master (POST /v1/heartbeat) with the
- * per-bucket statistics counted since the last heartbeat, and applies the
- * purges the master answers with.
+ * per-bucket statistics counted since the last heartbeat (and the blocks
+ * its cache evicted), and applies the purges the master answers with.
  *
  * Threads: the cluster thread, and any loop through the functions below
- * (one mutex).
+ * (one mutex; gw_cluster_count takes none: it is on the hit path).
  */
 #ifndef CACHALOT_GW_CLUSTER_H
 #define CACHALOT_GW_CLUSTER_H
@@ -45,8 +47,15 @@ void gw_cluster_suspect(struct gw_cluster *cl, const char *host);
 uint64_t gw_cluster_epoch(struct gw_cluster *cl);
 size_t gw_cluster_size(struct gw_cluster *cl);
 
-/* Worker: one request's outcome for the master's statistics. */
-void gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, int hit, uint64_t served,
-    uint64_t from_origin);
+/* One answer's outcome for the master's statistics: blocks read cached
+ * (hits), blocks fetched from the origin (misses), bytes served to the
+ * client from them and bytes from the origin. A gateway passes what its
+ * staging store served and what it fetched from the origin itself (the
+ * workers count what they served it). */
+void gw_cluster_count(struct gw_cluster *cl, struct cm_slice bucket, uint64_t hits,
+    uint64_t misses, uint64_t served, uint64_t from_origin);
+/* 1: the last request to the master was answered; 0: it failed (why says
+ * how); -1: none was made yet. */
+int gw_cluster_master_reachable(struct gw_cluster *cl, char *why, size_t len);
 
 #endif

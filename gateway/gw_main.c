@@ -129,6 +129,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		return (2);
 	}
 	gc.worker = role == CM_ROLE_WORKER;
+	gc.role = role;		/* for /metrics and /readyz */
 	if (gc.worker && c->master != NULL && c->advertise == NULL &&
 	    cm_hostport_is_wildcard(c->listen)) {
 		fprintf(stderr, "cachalot: --advertise: required when --listen is a wildcard "

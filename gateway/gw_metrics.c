@@ -2,12 +2,26 @@
 /* gw_metrics.c: see gw_metrics.h. */
 #include <string.h>
 
+#include "common/cm_prom.h"
 #include "gateway/gw_metrics.h"
 
 static const char *const op_names[] = {
 #define X(n) #n,
 	GW_OPS(X)
 #undef X
+};
+
+static const char *const res_names[] = {
+#define X(n, s) s,
+	GW_RESULTS(X)
+#undef X
+};
+
+static const char *const role_names[] = { "serve", "gateway", "worker" };
+
+/* Upper bounds of the client request duration buckets, in microseconds. */
+static const uint64_t dur_le_us[GW_DUR_BUCKETS] = {
+	1000, 2500, 5000, 10000, 25000, 50000, 100000, 250000, 500000, 1000000, 2500000, 10000000,
 };
 
 /* Upper bounds of the origin latency buckets, in microseconds. */
@@ -33,16 +47,31 @@ gw_op_name(enum gw_op op)
 	return (op_names[op]);
 }
 
+const char *
+gw_role_name(enum gw_role role)
+{
+	CM_ASSERT((size_t)role < CM_ARRAY_LEN(role_names));
+	return (role_names[role]);
+}
+
 void
-gw_metrics_request(struct gw_metrics *m, enum gw_op op, int status)
+gw_metrics_request(struct gw_metrics *m, enum gw_op op, int status, const char *result,
+    uint64_t us)
 {
 	int cls = status / 100 - 2;
+	size_t r, i;
 
 	if (cls < 0)
 		cls = 0;
 	if (cls > 3)
 		cls = 3;
 	GW_INC(m, req[op][cls], 1);
+	for (r = 0; r < GW_RES_other && (result == NULL || strcmp(result, res_names[r]) != 0); r++)
+		;
+	for (i = 0; i < GW_DUR_BUCKETS && us > dur_le_us[i]; i++)
+		;
+	GW_INC(m, dur_bucket[op][r][i], 1);
+	GW_INC(m, dur_sum_us[op][r], us);
 }
 
 void
@@ -67,8 +96,6 @@ gw_metrics_error(struct gw_metrics *m, const char *code)
 	GW_INC(m, errors_by_code[i], 1);
 }
 
-#define LOAD(m, f) atomic_load_explicit(&(m)->f, memory_order_relaxed)
-
 static uint64_t
 sum(struct gw_metrics *const *sets, size_t n, size_t off)
 {
@@ -83,76 +110,111 @@ sum(struct gw_metrics *const *sets, size_t n, size_t off)
 
 #define SUM(f) sum(sets, n, offsetof(struct gw_metrics, f))
 
-int
-gw_metrics_render(struct cm_buf *out, struct gw_metrics *const *sets, size_t n,
-    unsigned open_conns)
+/* A counter family of one unlabelled sample. */
+static void
+counter1(struct cm_prom *p, const char *name, const char *help, uint64_t v)
+{
+	cm_prom_family(p, name, "counter", help);
+	cm_prom_u64(p, v, NULL);
+}
+
+void
+gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
+    enum gw_role role, int staging, unsigned open_conns)
 {
 	static const char *const cls[] = { "2xx", "3xx", "4xx", "5xx" };
-	uint64_t cum = 0, v;
-	size_t op, c, i;
-	int rv = 0;
+	uint64_t counts[GW_DUR_BUCKETS + 1 > GW_LAT_BUCKETS + 1 ? GW_DUR_BUCKETS + 1 :
+	    GW_LAT_BUCKETS + 1], total, v;
+	double le[GW_DUR_BUCKETS > GW_LAT_BUCKETS ? GW_DUR_BUCKETS : GW_LAT_BUCKETS];
+	size_t op, c, i, r;
 
-	rv |= cm_buf_adds(out, "# HELP cachalot_requests_total S3 requests answered, by operation and status class.\n"
-	    "# TYPE cachalot_requests_total counter\n");
+	cm_prom_family(p, "cachalot_requests_total", "counter",
+	    "S3 requests answered, by operation and status class.");
 	for (op = 0; op < GW_OP__MAX; op++)
 		for (c = 0; c < 4; c++) {
 			v = SUM(req[op][c]);
 			if (v > 0)
-				rv |= cm_buf_addf(out, "cachalot_requests_total{op=\"%s\",status=\"%s\"} %llu\n",
-				    op_names[op], cls[c], (unsigned long long)v);
+				cm_prom_u64(p, v, "op", op_names[op], "status", cls[c], NULL);
 		}
-	rv |= cm_buf_addf(out, "# HELP cachalot_bytes_in_total Request body bytes received from clients.\n"
-	    "# TYPE cachalot_bytes_in_total counter\ncachalot_bytes_in_total %llu\n",
-	    (unsigned long long)SUM(bytes_in));
-	rv |= cm_buf_addf(out, "# HELP cachalot_bytes_out_total Response body bytes sent to clients.\n"
-	    "# TYPE cachalot_bytes_out_total counter\ncachalot_bytes_out_total %llu\n",
-	    (unsigned long long)SUM(bytes_out));
-	rv |= cm_buf_addf(out, "# HELP cachalot_origin_bytes_total Response body bytes received from the origin.\n"
-	    "# TYPE cachalot_origin_bytes_total counter\ncachalot_origin_bytes_total %llu\n",
-	    (unsigned long long)SUM(origin_bytes_in));
-	rv |= cm_buf_addf(out, "# HELP cachalot_origin_requests_total Requests sent to the origin.\n"
-	    "# TYPE cachalot_origin_requests_total counter\ncachalot_origin_requests_total %llu\n",
-	    (unsigned long long)SUM(origin_requests));
-	rv |= cm_buf_addf(out, "# HELP cachalot_origin_errors_total Origin requests that failed in transport.\n"
-	    "# TYPE cachalot_origin_errors_total counter\ncachalot_origin_errors_total %llu\n",
-	    (unsigned long long)SUM(origin_errors));
-	rv |= cm_buf_addf(out, "# HELP cachalot_auth_refused_total Requests refused by signature checks (never sent to the origin).\n"
-	    "# TYPE cachalot_auth_refused_total counter\ncachalot_auth_refused_total %llu\n",
-	    (unsigned long long)SUM(auth_refused));
-	rv |= cm_buf_adds(out, "# HELP cachalot_errors_total Errors the gateway answered itself, by S3 code.\n"
-	    "# TYPE cachalot_errors_total counter\n");
+	cm_prom_family(p, "cachalot_request_duration_seconds", "histogram",
+	    "Client requests from their first byte to the end of the answer, by operation and result.");
+	for (i = 0; i < GW_DUR_BUCKETS; i++)
+		le[i] = (double)dur_le_us[i] / 1e6;
+	for (op = 0; op < GW_OP__MAX; op++)
+		for (r = 0; r < GW_RES__MAX; r++) {
+			for (i = 0, total = 0; i <= GW_DUR_BUCKETS; i++)
+				total += counts[i] = SUM(dur_bucket[op][r][i]);
+			if (total > 0)
+				cm_prom_histogram(p, le, counts, GW_DUR_BUCKETS,
+				    (double)SUM(dur_sum_us[op][r]) / 1e6, "op", op_names[op],
+				    "result", res_names[r], NULL);
+		}
+	counter1(p, "cachalot_bytes_in_total", "Request body bytes received from clients.",
+	    SUM(bytes_in));
+	counter1(p, "cachalot_bytes_out_total", "Response body bytes sent to clients.",
+	    SUM(bytes_out));
+	counter1(p, "cachalot_origin_bytes_total",
+	    "Response body bytes received from upstream (the origin; on a cluster gateway also the workers).",
+	    SUM(origin_bytes_in));
+	counter1(p, "cachalot_origin_requests_total",
+	    "Requests sent upstream (the origin; on a cluster gateway also the workers).",
+	    SUM(origin_requests));
+	counter1(p, "cachalot_origin_errors_total", "Upstream requests that failed in transport.",
+	    SUM(origin_errors));
+	counter1(p, "cachalot_auth_refused_total",
+	    "Requests refused by signature checks (never sent to the origin).", SUM(auth_refused));
+	cm_prom_family(p, "cachalot_errors_total", "counter",
+	    "Errors the gateway answered itself, by S3 code.");
 	for (i = 0; i < CM_ARRAY_LEN(err_codes); i++) {
 		v = SUM(errors_by_code[i]);
 		if (v > 0)
-			rv |= cm_buf_addf(out, "cachalot_errors_total{code=\"%s\"} %llu\n", err_codes[i],
-			    (unsigned long long)v);
+			cm_prom_u64(p, v, "code", err_codes[i], NULL);
 	}
-	rv |= cm_buf_adds(out, "# HELP cachalot_origin_latency_seconds Time to the origin's response headers.\n"
-	    "# TYPE cachalot_origin_latency_seconds histogram\n");
-	for (i = 0; i < GW_LAT_BUCKETS; i++) {
-		cum += SUM(lat_bucket[i]);
-		rv |= cm_buf_addf(out, "cachalot_origin_latency_seconds_bucket{le=\"%g\"} %llu\n",
-		    (double)lat_le_us[i] / 1e6, (unsigned long long)cum);
+	cm_prom_family(p, "cachalot_origin_latency_seconds", "histogram",
+	    "Time to the upstream response headers.");
+	for (i = 0; i < GW_LAT_BUCKETS; i++)
+		le[i] = (double)lat_le_us[i] / 1e6;
+	for (i = 0; i <= GW_LAT_BUCKETS; i++)
+		counts[i] = SUM(lat_bucket[i]);
+	cm_prom_histogram(p, le, counts, GW_LAT_BUCKETS, (double)SUM(lat_sum_us) / 1e6, NULL);
+	cm_prom_family(p, "cachalot_revalidations_total", "counter",
+	    "Revalidations with the origin, by outcome.");
+	cm_prom_u64(p, SUM(revalidated_unchanged), "result", "unchanged", NULL);
+	cm_prom_u64(p, SUM(revalidated_changed), "result", "changed", NULL);
+	if (role == GW_ROLE_GATEWAY && staging) {
+		/* The staging store: not a cache tier of the cluster (the
+		 * workers' are), hence names of its own. */
+		counter1(p, "cachalot_gateway_staging_hits_total",
+		    "Blocks read from the staging store without asking a worker (another request had them).",
+		    SUM(blk_hit_mem) + SUM(blk_hit_disk));
+		cm_prom_family(p, "cachalot_gateway_staging_fills_total", "counter",
+		    "Blocks fetched into the staging store, by source.");
+		cm_prom_u64(p, SUM(blk_fill_worker), "source", "worker", NULL);
+		cm_prom_u64(p, SUM(blk_fill_origin), "source", "origin", NULL);
+		counter1(p, "cachalot_gateway_staging_bytes_served_total",
+		    "Response bytes served from blocks the staging store already had.",
+		    SUM(cache_bytes_hit) + SUM(cache_bytes_disk));
+		counter1(p, "cachalot_gateway_staging_bytes_filled_total",
+		    "Bytes fetched into the staging store (from workers or the origin).",
+		    SUM(cache_bytes_filled));
+		counter1(p, "cachalot_worker_failovers_total",
+		    "Requests to a worker that failed and went to the next owner or the origin.",
+		    SUM(worker_failovers));
+	} else if (role != GW_ROLE_GATEWAY) {
+		cm_prom_family(p, "cachalot_cache_hits_total", "counter",
+		    "Blocks read by answers that were cached, by the tier they came from.");
+		cm_prom_u64(p, SUM(blk_hit_mem), "tier", "memory", NULL);
+		cm_prom_u64(p, SUM(blk_hit_disk), "tier", "disk", NULL);
+		counter1(p, "cachalot_cache_misses_total",
+		    "Blocks read by answers that were fetched from the origin.",
+		    SUM(blk_fill_origin) + SUM(blk_fill_worker));
+		cm_prom_family(p, "cachalot_cache_bytes_served_total", "counter",
+		    "Response bytes served from cached blocks, by tier.");
+		cm_prom_u64(p, SUM(cache_bytes_hit), "tier", "memory", NULL);
+		cm_prom_u64(p, SUM(cache_bytes_disk), "tier", "disk", NULL);
+		counter1(p, "cachalot_cache_bytes_filled_total",
+		    "Bytes fetched from the origin into the block cache.", SUM(cache_bytes_filled));
 	}
-	cum += SUM(lat_bucket[GW_LAT_BUCKETS]);
-	rv |= cm_buf_addf(out, "cachalot_origin_latency_seconds_bucket{le=\"+Inf\"} %llu\n"
-	    "cachalot_origin_latency_seconds_sum %.6f\ncachalot_origin_latency_seconds_count %llu\n",
-	    (unsigned long long)cum, (double)SUM(lat_sum_us) / 1e6, (unsigned long long)SUM(lat_count));
-	rv |= cm_buf_addf(out, "# HELP cachalot_cache_bytes_served_total Response bytes served from cached blocks.\n"
-	    "# TYPE cachalot_cache_bytes_served_total counter\ncachalot_cache_bytes_served_total{tier=\"memory\"} %llu\n"
-	    "cachalot_cache_bytes_served_total{tier=\"disk\"} %llu\n",
-	    (unsigned long long)SUM(cache_bytes_hit), (unsigned long long)SUM(cache_bytes_disk));
-	rv |= cm_buf_addf(out, "# HELP cachalot_cache_bytes_filled_total Bytes fetched from the origin into the block cache.\n"
-	    "# TYPE cachalot_cache_bytes_filled_total counter\ncachalot_cache_bytes_filled_total %llu\n",
-	    (unsigned long long)SUM(cache_bytes_filled));
-	rv |= cm_buf_addf(out, "# HELP cachalot_revalidations_total Revalidations with the origin, by outcome.\n"
-	    "# TYPE cachalot_revalidations_total counter\ncachalot_revalidations_total{result=\"unchanged\"} %llu\n"
-	    "cachalot_revalidations_total{result=\"changed\"} %llu\n",
-	    (unsigned long long)SUM(revalidated_unchanged), (unsigned long long)SUM(revalidated_changed));
-	rv |= cm_buf_addf(out, "# HELP cachalot_worker_failovers_total Requests to a worker that failed and went to the next owner or the origin.\n"
-	    "# TYPE cachalot_worker_failovers_total counter\ncachalot_worker_failovers_total %llu\n",
-	    (unsigned long long)SUM(worker_failovers));
-	rv |= cm_buf_addf(out, "# HELP cachalot_open_connections Client connections open now.\n"
-	    "# TYPE cachalot_open_connections gauge\ncachalot_open_connections %u\n", open_conns);
-	return (rv != 0 ? -1 : 0);
+	cm_prom_family(p, "cachalot_open_connections", "gauge", "Client connections open now.");
+	cm_prom_u64(p, open_conns, NULL);
 }

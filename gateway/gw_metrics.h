@@ -33,9 +33,27 @@ enum gw_op {
 };
 const char *gw_op_name(enum gw_op op);
 
+/* The outcomes a request is logged with (gw_request_log's result), as
+ * the request duration histogram labels them; anything else is "other". */
+#define GW_RESULTS(X) \
+	X(hit, "hit") X(hit_disk, "hit-disk") X(miss, "miss") X(pass, "pass") \
+	X(refused, "refused") X(invalidated, "invalidated") X(broken, "broken") \
+	X(aborted, "aborted") X(fill_failed, "fill-failed") X(other, "other")
+
+enum gw_result {
+#define X(n, s) GW_RES_##n,
+	GW_RESULTS(X)
+#undef X
+	GW_RES__MAX
+};
+
+/* What the process is, for the role label and the names of its families. */
+enum gw_role { GW_ROLE_SERVE, GW_ROLE_GATEWAY, GW_ROLE_WORKER };
+
 /* Status classes counted: 2xx 3xx 4xx 5xx, and the S3 error codes the
  * gateway itself produced. */
 #define GW_LAT_BUCKETS 14	/* origin latency histogram, seconds */
+#define GW_DUR_BUCKETS 12	/* client request duration histogram, seconds */
 
 struct gw_metrics {
 	_Atomic uint64_t	req[GW_OP__MAX][4];	/* by op and status class */
@@ -52,6 +70,17 @@ struct gw_metrics {
 	_Atomic uint64_t	cache_bytes_hit;	/* served from blocks already cached */
 	_Atomic uint64_t	cache_bytes_filled;	/* fetched from the origin into blocks */
 	_Atomic uint64_t	cache_bytes_disk;	/* served from blocks read from disk */
+	/* Blocks read by answers, each counted once, where its bytes came
+	 * from: memory (or another request's fill of it), the disk tier,
+	 * or fetched by this read (from the origin; on a cluster gateway
+	 * from a worker or, when every owner failed, the origin). */
+	_Atomic uint64_t	blk_hit_mem;
+	_Atomic uint64_t	blk_hit_disk;
+	_Atomic uint64_t	blk_fill_origin;
+	_Atomic uint64_t	blk_fill_worker;
+	/* Client request durations, by operation and result. */
+	_Atomic uint64_t	dur_bucket[GW_OP__MAX][GW_RES__MAX][GW_DUR_BUCKETS + 1];
+	_Atomic uint64_t	dur_sum_us[GW_OP__MAX][GW_RES__MAX];
 	_Atomic uint64_t	revalidated_unchanged;
 	_Atomic uint64_t	revalidated_changed;
 	_Atomic uint64_t	worker_failovers;	/* cluster: a worker failed, the next asked */
@@ -59,13 +88,21 @@ struct gw_metrics {
 
 #define GW_INC(m, field, n) atomic_fetch_add_explicit(&(m)->field, (n), memory_order_relaxed)
 
-void gw_metrics_request(struct gw_metrics *m, enum gw_op op, int status);
+/* A finished client request: by op and status class, and its duration
+ * (us) by op and result (gw_request_log's word). Relaxed atomics only. */
+void gw_metrics_request(struct gw_metrics *m, enum gw_op op, int status, const char *result,
+    uint64_t us);
 void gw_metrics_origin_latency(struct gw_metrics *m, uint64_t us);
 /* Counts an error the gateway answered, by its S3 code. */
 void gw_metrics_error(struct gw_metrics *m, const char *code);
 
-/* Appends the Prometheus text of the sum of n sets, plus open connections. */
-int gw_metrics_render(struct cm_buf *out, struct gw_metrics *const *sets, size_t n,
-    unsigned open_conns);
+const char *gw_role_name(enum gw_role role);
+
+struct cm_prom;
+/* Writes the families of the sum of n sets (those of the loops) for a
+ * process of that role, plus open connections. A gateway's staging
+ * families are written when it has a staging store (a cluster gateway). */
+void gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
+    enum gw_role role, int staging, unsigned open_conns);
 
 #endif

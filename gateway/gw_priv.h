@@ -31,6 +31,7 @@ struct gw_conf {
 	char			region[64];		/* announced to clients */
 	struct gw_cluster	*cluster;		/* gateway or worker with a master */
 	int			worker;			/* this process is a worker */
+	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
 };

@@ -698,7 +698,7 @@ gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
 {
 	char b[256], k[512];
 	uint64_t us = cm_mono_us() - r->start_us;
-	gw_metrics_request(&ctx->metrics, op, status);
+	gw_metrics_request(&ctx->metrics, op, status, result, us);
 	copy_for_log(b, sizeof b, bucket);
 	copy_for_log(k, sizeof k, key);
 	CM_LOGI("req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu ms=%.1f "

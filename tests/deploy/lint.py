@@ -5,10 +5,11 @@ cluster (CI has neither): docker/compose.yaml and docker/k8s/*.yaml parse,
 describe the cluster of the design (origin, master, 3 workers with a volume
 each, 2 gateways; a gateway Deployment behind a Service, a worker
 StatefulSet with a volume per pod, the master with its own volume), probe
-/healthz on the port the role's --admin-listen (or the master's --listen)
-names, and pass Cachalot only flags that `cachalot ROLE --help` lists. The
-Dockerfile's COPY sources exist and its build stage installs every -dev
-package that scripts/install-deps installs for the build.
+readiness on /readyz and liveness on /healthz (compose: /healthz) on the
+port the role's --admin-listen (or the master's --listen) names, and pass
+Cachalot only flags that `cachalot ROLE --help` lists. The Dockerfile's
+COPY sources exist and its build stage installs every -dev package that
+scripts/install-deps installs for the build.
 Not exercised here: building the image, running compose, applying the
 manifests (no docker or kubectl on CI machines).
 """
@@ -91,10 +92,12 @@ def main():
             flags = check_args(ck, f"k8s {d['metadata']['name']}", c["args"])
             role = c["args"][0]
             port = port_of(flags["listen"]) if role == "master" else 9001
-            for probe in ("readinessProbe", "livenessProbe"):
+            # Readiness (origin, master, disk reachable) and liveness
+            # (the process answers) are different questions.
+            for probe, path in (("readinessProbe", "/readyz"), ("livenessProbe", "/healthz")):
                 g = c.get(probe, {}).get("httpGet", {})
-                ck.check(g.get("path") == "/healthz" and g.get("port") == port,
-                         f"k8s {d['metadata']['name']}: {probe} on :{port}/healthz")
+                ck.check(g.get("path") == path and g.get("port") == port,
+                         f"k8s {d['metadata']['name']}: {probe} on :{port}{path}")
             ports = {p["containerPort"] for p in c.get("ports", [])}
             ck.check(port_of(flags["listen"]) in ports, f"k8s {d['metadata']['name']}: listen port exposed")
     conf = kinds[("ConfigMap", "cachalot-config")]["data"]["cachalot.conf"]

@@ -120,7 +120,7 @@ def main():
                  "memory tier within its limit")
         r = rss(rig.gateway.pid)
         ck.check(r < 8 * MiB + 160 * MiB, f"RSS {r >> 20} MiB with an 8 MiB memory tier")
-        ck.check(metric(m, "cachalot_cache_disk_evictions_total") > 0, "disk evictions counted")
+        ck.check(metric(m, 'cachalot_cache_evictions_total{tier="disk"}') > 0, "disk evictions counted")
         ck.check(rig.alive(), "cachalot still running")
         if ck.failed:
             sys.stderr.write(rig.log()[-3000:])

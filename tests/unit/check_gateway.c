@@ -6,6 +6,7 @@
 #include <check.h>
 #include <string.h>
 
+#include "common/cm_prom.h"
 #include "gateway/gw_priv.h"
 #include "tests/unit/testreq.h"
 
@@ -77,14 +78,35 @@ START_TEST(metrics_render)
 	struct gw_metrics *sets[2] = { &a, &b };
 	struct cm_buf out;
 
-	gw_metrics_request(&a, GW_OP_GetObject, 200);
-	gw_metrics_request(&b, GW_OP_GetObject, 206);
-	gw_metrics_request(&b, GW_OP_PutObject, 403);
+	struct cm_prom p;
+	const char *q;
+
+	gw_metrics_request(&a, GW_OP_GetObject, 200, "hit", 700);
+	gw_metrics_request(&b, GW_OP_GetObject, 206, "hit", 3000);
+	gw_metrics_request(&b, GW_OP_PutObject, 403, "refused", 20000000);
+	gw_metrics_request(&b, GW_OP_PutObject, 200, "no-such-result", 1);
 	gw_metrics_origin_latency(&a, 1500);
 	gw_metrics_error(&b, "SignatureDoesNotMatch");
 	gw_metrics_error(&b, "SomethingNew");
+	GW_INC(&a, blk_hit_disk, 2);
+	GW_INC(&b, blk_fill_origin, 3);
 	cm_buf_init(&out, 1 << 20);
-	ck_assert_int_eq(gw_metrics_render(&out, sets, 2, 7), 0);
+	cm_prom_init(&p, &out);
+	gw_metrics_render(&p, sets, 2, GW_ROLE_SERVE, 1, 7);
+	ck_assert_int_eq(cm_prom_finish(&p), 0);
+	/* The duration histogram: cumulative buckets, by op and result. */
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_request_duration_seconds_bucket{op=\"GetObject\",result=\"hit\",le=\"0.001\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_request_duration_seconds_bucket{op=\"GetObject\",result=\"hit\",le=\"0.005\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_request_duration_seconds_bucket{op=\"PutObject\",result=\"refused\",le=\"10\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_request_duration_seconds_bucket{op=\"PutObject\",result=\"refused\",le=\"+Inf\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_request_duration_seconds_count{op=\"PutObject\",result=\"other\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_cache_hits_total{tier=\"disk\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_cache_misses_total 3\n"));
+	ck_assert_ptr_null(strstr(out.p, "cachalot_gateway_staging"));
+	/* Each family once. */
+	q = strstr(out.p, "# TYPE cachalot_requests_total ");
+	ck_assert_ptr_nonnull(q);
+	ck_assert_ptr_null(strstr(q + 1, "# TYPE cachalot_requests_total "));
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_requests_total{op=\"GetObject\",status=\"2xx\"} 2\n"));
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_requests_total{op=\"PutObject\",status=\"4xx\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_origin_latency_seconds_bucket{le=\"0.001\"} 0\n"));
@@ -92,6 +114,39 @@ START_TEST(metrics_render)
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_errors_total{code=\"SignatureDoesNotMatch\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_errors_total{code=\"other\"} 1\n"));
 	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_open_connections 7\n"));
+	cm_buf_free(&out);
+	/* A cluster gateway's staging store has names of its own. */
+	cm_buf_init(&out, 1 << 20);
+	cm_prom_init(&p, &out);
+	gw_metrics_render(&p, sets, 2, GW_ROLE_GATEWAY, 1, 0);
+	ck_assert_int_eq(cm_prom_finish(&p), 0);
+	ck_assert_ptr_null(strstr(out.p, "cachalot_cache_"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_gateway_staging_hits_total 2\n"));
+	ck_assert_ptr_nonnull(strstr(out.p, "cachalot_gateway_staging_fills_total{source=\"origin\"} 3\n"));
+	cm_buf_free(&out);
+}
+END_TEST
+
+START_TEST(prom_writer)
+{
+	struct cm_buf out;
+	struct cm_prom p;
+
+	cm_buf_init(&out, 1 << 16);
+	cm_prom_init(&p, &out);
+	cm_prom_family(&p, "x_info", "gauge", "A test.");
+	cm_prom_u64(&p, 1, "v", "a\"b\\c\nd", "w", "", NULL);
+	cm_prom_f64(&p, 0.5, NULL);
+	ck_assert_int_eq(cm_prom_finish(&p), 0);
+	ck_assert_str_eq(out.p, "# HELP x_info A test.\n# TYPE x_info gauge\n"
+	    "x_info{v=\"a\\\"b\\\\c\\nd\",w=\"\"} 1\nx_info 0.5\n");
+	cm_buf_free(&out);
+	/* A buffer too small makes the writer fail, not cut silently. */
+	cm_buf_init(&out, 16);
+	cm_prom_init(&p, &out);
+	cm_prom_family(&p, "x_total", "counter", "A test that does not fit.");
+	cm_prom_u64(&p, 1, NULL);
+	ck_assert_int_eq(cm_prom_finish(&p), -1);
 	cm_buf_free(&out);
 }
 END_TEST
@@ -103,6 +158,7 @@ main(void)
 		addressing,
 		classify,
 		metrics_render,
+		prom_writer,
 	};
 
 	return (testreq_run("gateway", tests, sizeof tests / sizeof tests[0], 0, 0));
