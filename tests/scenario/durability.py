@@ -31,7 +31,10 @@ def disk_bytes(path):
     total = 0
     for root, _, files in os.walk(path):
         for f in files:
-            total += os.path.getsize(os.path.join(root, f))
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except FileNotFoundError:
+                pass	# evicted between the listing and the stat: not held
     return total
 
 
