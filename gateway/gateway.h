@@ -2,7 +2,7 @@
 /*
  * gateway.h: the S3 gateway role, as the rest of Cachalot sees it.
  *
- * gw_run starts the data path (gw_http) with one event loop per core, the
+ * gw_run starts the data path (http/http_server) with one event loop per core, the
  * operations endpoints on admin-listen (libmicrohttpd), verifies every
  * client request with s3sig and passes it to the origin re-signed with the
  * origin's credentials. It returns when SIGINT or SIGTERM arrives.

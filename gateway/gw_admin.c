@@ -60,7 +60,7 @@ struct gw_admin {
 	struct MHD_Daemon	*d;
 	struct gw_ctx		**ctxs;
 	size_t			n;
-	struct gw_http_server	*srv;
+	struct http_server	*srv;
 	int			port;
 	enum gw_role		role;
 	time_t			started;
@@ -356,7 +356,7 @@ metrics(struct gw_admin *a, struct cm_buf *out)
 	cm_prom_family(&p, "cachalot_start_time_seconds", "gauge",
 	    "When this process started, seconds since the epoch.");
 	cm_prom_u64(&p, (uint64_t)a->started, NULL);
-	gw_metrics_render(&p, sets, i, a->role, gc->cache != NULL, gw_http_server_conns(a->srv));
+	gw_metrics_render(&p, sets, i, a->role, gc->cache != NULL, http_server_conns(a->srv));
 	cache_metrics(a, &p);
 	if (gc->cluster != NULL) {
 		cm_prom_family(&p, "cachalot_cluster_master_reachable", "gauge",
@@ -439,7 +439,7 @@ on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *me
 /* ---- Start and stop ---- */
 
 struct gw_admin *
-gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct gw_http_server *srv,
+gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct http_server *srv,
     char *err, size_t errlen)
 {
 	struct gw_admin *a;

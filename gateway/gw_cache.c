@@ -57,7 +57,7 @@ struct cread;
  */
 struct fill {
 	struct cread		*x;
-	struct gw_oreq		*oreq;		/* NULL: this slot is free */
+	struct http_creq		*oreq;		/* NULL: this slot is free */
 	struct cache_blk	*blks[RUN_MAX];
 	size_t			nblk;
 	size_t			cur;		/* blks[cur] is being appended to */
@@ -76,8 +76,8 @@ struct cread {
 #define CREAD_MAGIC		0xc4ead001
 	struct gw_ctx		*ctx;
 	struct cache_store	*store;
-	struct gw_conn		*conn;
-	struct gw_req		*req;
+	struct http_conn		*conn;
+	struct http_req		*req;
 	enum gw_op		op;
 	struct cm_slice		bucket;
 	struct cm_slice		rawkey;
@@ -85,7 +85,7 @@ struct cread {
 	struct cache_meta	meta;
 	int			have_meta;
 	enum cstate		state;
-	struct gw_oreq		*oreq;		/* the HEAD */
+	struct http_creq		*oreq;		/* the HEAD */
 	struct gw_target	*htargets;	/* cluster gateway: the HEAD's owners */
 	size_t			nhtargets;
 	size_t			htried;
@@ -174,7 +174,7 @@ replay_hdrs(const struct cache_meta *m, size_t upto, struct s3sig_hdr *h, size_t
 static void
 object_head(struct cread *x, int status, uint64_t first, uint64_t last, int64_t clen)
 {
-	struct s3sig_hdr h[GW_MAX_HDRS];
+	struct s3sig_hdr h[HTTP_MAX_HDRS];
 	char lm[40], cr[96];
 	size_t n = 0;
 	struct tm tm;
@@ -195,7 +195,7 @@ object_head(struct cread *x, int status, uint64_t first, uint64_t last, int64_t 
 	n += replay_hdrs(m, status == 200 ? m->hdrs_full_len : m->hdrs_len, h + n,
 	    CM_ARRAY_LEN(h) - n);
 	x->status = status;
-	gw_conn_respond(x->conn, status, h, n, clen);
+	http_conn_respond(x->conn, status, h, n, clen);
 }
 
 /* ---- Metadata from the origin's HEAD ---- */
@@ -327,7 +327,7 @@ keep_error_headers(struct cread *x, const struct s3sig_hdr *hdrs, size_t n)
 static void
 relay_head_error(struct cread *x)
 {
-	struct s3sig_hdr h[GW_MAX_HDRS];
+	struct s3sig_hdr h[HTTP_MAX_HDRS];
 	size_t n = 0, at = 0;
 	int have_id = 0;
 
@@ -345,7 +345,7 @@ relay_head_error(struct cread *x)
 		add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
 	x->status = x->head_status;
 	x->result = "origin-error";
-	gw_conn_respond(x->conn, x->head_status, h, n, 0);
+	http_conn_respond(x->conn, x->head_status, h, n, 0);
 }
 
 /*
@@ -361,17 +361,17 @@ static int
 relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
 	struct cread *x = arg;
-	struct s3sig_hdr out[GW_MAX_HDRS];
+	struct s3sig_hdr out[HTTP_MAX_HDRS];
 	char names[8192];
 	size_t i, k = 0, nused = 0;
 	int64_t len = -1;
 	uint64_t v;
 	int have_id = 0;
 
-	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	if (status < 400) {
 		x->result = "changed";
-		return (GW_ORIGIN_ABORT);
+		return (HTTP_CLIENT_ABORT);
 	}
 	for (i = 0; i < n && k < CM_ARRAY_LEN(out) - 1; i++) {
 		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
@@ -394,7 +394,7 @@ relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		add_hdr(out, &k, "x-amz-request-id", cm_slice_str(x->req->id));
 	x->status = status;
 	x->result = "origin-error";
-	gw_conn_respond(x->conn, status, out, k, len);
+	http_conn_respond(x->conn, status, out, k, len);
 	return (0);
 }
 
@@ -405,10 +405,10 @@ relay_on_data(void *arg, const char *p, size_t len)
 
 	x->relay_bytes += len;
 	if (x->relay_bytes > RELAY_MAX)
-		return (GW_ORIGIN_ABORT);	/* no error document is that large */
+		return (HTTP_CLIENT_ABORT);	/* no error document is that large */
 	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
-	if (gw_conn_write(x->conn, p, len) == GW_ERROR)
-		return (GW_ORIGIN_ABORT);
+	if (http_conn_write(x->conn, p, len) == HTTP_ERROR)
+		return (HTTP_CLIENT_ABORT);
 	x->bytes_out += len;
 	GW_INC(&x->ctx->metrics, bytes_out, len);
 	return (0);
@@ -442,7 +442,7 @@ relay_on_done(void *arg, const char *err)
 	cread_done(x, err == NULL);
 }
 
-static const struct gw_oreq_ops relay_ops = { relay_on_head, relay_on_data, no_body, relay_on_done };
+static const struct http_creq_ops relay_ops = { relay_on_head, relay_on_data, no_body, relay_on_done };
 
 /* A cluster gateway asks the workers that own the object's metadata, best
  * first, then the origin itself. */
@@ -452,9 +452,9 @@ cluster_gateway(const struct cread *x)
 	return (x->ctx->conf->cluster != NULL && !x->ctx->conf->worker);
 }
 
-static const struct gw_oreq_ops head_ops;
-static struct gw_oreq *origin_request(struct cread *x, const struct gw_target *t,
-    const char *method, const struct s3sig_hdr *extra, size_t n, const struct gw_oreq_ops *ops,
+static const struct http_creq_ops head_ops;
+static struct http_creq *origin_request(struct cread *x, const struct gw_target *t,
+    const char *method, const struct s3sig_hdr *extra, size_t n, const struct http_creq_ops *ops,
     void *arg);
 
 /* Sends the HEAD to the next target. 0, or -1 when none is left. */
@@ -490,10 +490,10 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 
 	if (status >= 500 && ASKING_WORKER(x->htried, x->nhtargets)) {
 		x->hretry = 1;		/* that worker is in trouble: the next one */
-		return (GW_ORIGIN_ABORT);
+		return (HTTP_CLIENT_ABORT);
 	}
 	x->head_status = status;
-	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
 	if (status == 304 && x->have_meta) {
 		cache_meta_touch(x->store, x->bucket, cm_buf_slice(&x->mkey), x->meta.vid, cm_mono_ms());
@@ -513,7 +513,7 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
 	x->have_meta = 0;
 	if (status != 200 && status != 304 && keep_error_headers(x, hdrs, n) != 0)
-		return (GW_ORIGIN_ABORT);
+		return (HTTP_CLIENT_ABORT);
 	return (0);
 }
 
@@ -566,14 +566,14 @@ head_on_done(void *arg, const char *err)
 	evaluate(x);
 }
 
-static const struct gw_oreq_ops head_ops = { head_on_head, head_on_data, no_body, head_on_done };
+static const struct http_creq_ops head_ops = { head_on_head, head_on_data, no_body, head_on_done };
 
 /* An origin request of our own: method, and extra headers. */
-static struct gw_oreq *
+static struct http_creq *
 origin_request(struct cread *x, const struct gw_target *t, const char *method,
-    const struct s3sig_hdr *extra, size_t n, const struct gw_oreq_ops *ops, void *arg)
+    const struct s3sig_hdr *extra, size_t n, const struct http_creq_ops *ops, void *arg)
 {
-	struct gw_req r;
+	struct http_req r;
 
 	memset(&r, 0, sizeof r);
 	r.method = cm_slice_str(method);
@@ -595,8 +595,8 @@ origin_request(struct cread *x, const struct gw_target *t, const char *method,
 	if (gw_fwd_build(x->fwd, x->ctx->conf, t, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
 		return (NULL);
 	/* The URL and headers are copied: one fwd serves every request. */
-	return (gw_oreq_start_ex(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
-	    t != NULL ? GW_OREQ_INTERNAL : 0, ops, arg));
+	return (http_creq_start_ex(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
+	    t != NULL ? HTTP_CREQ_INTERNAL : 0, ops, arg));
 }
 
 /* ---- Filling blocks from the origin ---- */
@@ -623,11 +623,11 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 
 	if (status >= 500 && ASKING_WORKER(f->tried, f->ntargets)) {
 		f->retry = 1;		/* that worker is in trouble: the next one */
-		return (GW_ORIGIN_ABORT);
+		return (HTTP_CLIENT_ABORT);
 	}
 	if (f->idx == x->bidx || x->ttfb_us == 0)
-		x->ttfb_us = gw_oreq_ttfb_us(f->oreq);
-	gw_metrics_origin_latency(&x->ctx->metrics, gw_oreq_ttfb_us(f->oreq));
+		x->ttfb_us = http_creq_ttfb_us(f->oreq);
+	gw_metrics_origin_latency(&x->ctx->metrics, http_creq_ttfb_us(f->oreq));
 	for (i = 0; i < n; i++) {
 		struct cm_slice v = cm_slice_trim(hdrs[i].value);
 
@@ -638,7 +638,7 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 			struct cm_slice a, rest = cm_slice_cut(cm_slice(v.p + 6, v.len - 6), '-', &a);
 
 			if (rest.p == NULL || cm_parse_u64(a, UINT64_MAX, &start) != 0)
-				return (GW_ORIGIN_ABORT);
+				return (HTTP_CLIENT_ABORT);
 		}
 	}
 	if (!etag_ok || (status != 200 && status != 206)) {
@@ -646,11 +646,11 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		CM_LOGI("req=%s block %llu: origin answered %d%s", x->req->id,
 		    (unsigned long long)f->idx, status, etag_ok ? "" : " with another version");
 		cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
-		return (GW_ORIGIN_ABORT);
+		return (HTTP_CLIENT_ABORT);
 	}
 	/* An origin that ignores Range answers 200 with the whole object. */
 	f->skip = status == 200 ? f->start : (start == f->start ? 0 : UINT64_MAX);
-	return (f->skip == UINT64_MAX ? GW_ORIGIN_ABORT : 0);
+	return (f->skip == UINT64_MAX ? HTTP_CLIENT_ABORT : 0);
 }
 
 /* The run's current block is whole (ok) or never will be: handed to its
@@ -762,7 +762,7 @@ fill_on_done(void *arg, const char *err)
 	kick(x);
 }
 
-static const struct gw_oreq_ops fill_ops = { fill_on_head, fill_on_data, no_body, fill_on_done };
+static const struct http_creq_ops fill_ops = { fill_on_head, fill_on_data, no_body, fill_on_done };
 
 /* Stops every fill: their unfinished blocks fail (readers elsewhere see
  * that and fetch them again). */
@@ -776,7 +776,7 @@ fills_cancel(struct cread *x)
 
 		if (f->oreq == NULL)
 			continue;
-		gw_oreq_cancel(&f->oreq);
+		http_creq_cancel(&f->oreq);
 		free(f->targets);
 		f->targets = NULL;
 		while (f->cur < f->nblk)
@@ -1111,11 +1111,11 @@ send_more(struct cread *x)
 			/* Big pieces are lent to the socket with a reference
 			 * on the block: no copy; small ones are copied. */
 			if (n >= LEND_MIN)
-				rc = gw_conn_write_ref(x->conn, cache_blk_data(x->blk) + off, n,
+				rc = http_conn_write_ref(x->conn, cache_blk_data(x->blk) + off, n,
 				    blk_lent_back, cache_blk_ref(x->store, x->blk));
 			else
-				rc = gw_conn_write(x->conn, cache_blk_data(x->blk) + off, n);
-			if (rc == GW_ERROR) {
+				rc = http_conn_write(x->conn, cache_blk_data(x->blk) + off, n);
+			if (rc == HTTP_ERROR) {
 				cread_done(x, 0);
 				return;
 			}
@@ -1136,7 +1136,7 @@ send_more(struct cread *x)
 				cache_blk_release(x->store, &x->blk);
 				x->from_disk = 0;
 			}
-			if (rc == GW_PAUSE) {
+			if (rc == HTTP_PAUSE) {
 				x->paused = 1;
 				return;
 			}
@@ -1164,9 +1164,9 @@ send_more(struct cread *x)
 /* ---- Evaluation ---- */
 
 static struct cm_slice
-hv(const struct gw_req *r, const char *name)
+hv(const struct http_req *r, const char *name)
 {
-	const struct s3sig_hdr *h = gw_req_hdr(r, name);
+	const struct s3sig_hdr *h = http_req_hdr(r, name);
 
 	return (h != NULL ? h->value : cm_slice("", 0));
 }
@@ -1177,7 +1177,7 @@ evaluate(struct cread *x)
 	struct cache_obj_info o;
 	struct cache_conds c;
 	struct cache_range rg;
-	const struct s3sig_hdr *range = gw_req_hdr(x->req, "range");
+	const struct s3sig_hdr *range = http_req_hdr(x->req, "range");
 	int s;
 
 	o.etag = cm_slice_str(x->meta.etag);
@@ -1240,7 +1240,7 @@ static void
 cread_free(struct cread *x)
 {
 	if (x->oreq != NULL)
-		gw_oreq_cancel(&x->oreq);
+		http_creq_cancel(&x->oreq);
 	if (x->blk != NULL) {
 		if (x->waiting)
 			cache_blk_unwait(x->store, x->blk, x->wake);
@@ -1263,7 +1263,7 @@ cread_free(struct cread *x)
 static void
 cread_done(struct cread *x, int ok)
 {
-	struct gw_conn *conn = x->conn;
+	struct http_conn *conn = x->conn;
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, x->result != NULL ? x->result : "hit");
@@ -1271,12 +1271,12 @@ cread_done(struct cread *x, int ok)
 		gw_cluster_count(x->ctx->conf->cluster, x->bucket, x->blk_hits, x->blk_misses,
 		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
 		    x->origin_bytes);
-	gw_conn_set_data(conn, NULL);
+	http_conn_set_data(conn, NULL);
 	cread_free(x);
 	if (ok)
-		gw_conn_end(conn);
+		http_conn_end(conn);
 	else
-		gw_conn_fail(conn);
+		http_conn_fail(conn);
 }
 
 /*
@@ -1290,8 +1290,8 @@ cread_done(struct cread *x, int ok)
 static int
 worker_block_request(struct cread *x)
 {
-	const struct s3sig_hdr *hs = gw_req_hdr(x->req, "x-cachalot-object-size");
-	const struct s3sig_hdr *im = gw_req_hdr(x->req, "if-match");
+	const struct s3sig_hdr *hs = http_req_hdr(x->req, "x-cachalot-object-size");
+	const struct s3sig_hdr *im = http_req_hdr(x->req, "if-match");
 	struct cm_slice etag;
 	struct cache_meta *m;
 	uint64_t size;
@@ -1317,14 +1317,14 @@ worker_block_request(struct cread *x)
 
 /* Starts a cached GET or HEAD; the request is verified and cacheable. */
 void
-gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum gw_op op,
+gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey)
 {
 	struct cread *x = calloc(1, sizeof *x);
 	uint64_t now = cm_mono_ms();
 
 	if (x == NULL) {
-		gw_conn_fail(conn);
+		http_conn_fail(conn);
 		return;
 	}
 	x->magic = CREAD_MAGIC;
@@ -1339,7 +1339,7 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 	cm_buf_init(&x->mkey, 64 * 1024);
 	cm_buf_init(&x->ehdrs, 16 * 1024);
 	x->wake = event_new(ctx->base, -1, 0, on_wake, x);
-	gw_conn_set_data(conn, x);
+	http_conn_set_data(conn, x);
 	if (x->wake == NULL || s3sig_canon_uri(&x->mkey, rawkey) != 0) {
 		error_answer(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
@@ -1370,17 +1370,17 @@ gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum 
 }
 
 int
-gw_cache_owns(struct gw_conn *conn)
+gw_cache_owns(struct http_conn *conn)
 {
-	struct cread *x = gw_conn_get_data(conn);
+	struct cread *x = http_conn_get_data(conn);
 
 	return (x != NULL && x->magic == CREAD_MAGIC);
 }
 
 void
-gw_cache_drain(struct gw_conn *conn)
+gw_cache_drain(struct http_conn *conn)
 {
-	struct cread *x = gw_conn_get_data(conn);
+	struct cread *x = http_conn_get_data(conn);
 
 	if (x == NULL || !x->paused)
 		return;
@@ -1389,15 +1389,15 @@ gw_cache_drain(struct gw_conn *conn)
 }
 
 void
-gw_cache_abort(struct gw_conn *conn)
+gw_cache_abort(struct http_conn *conn)
 {
-	struct cread *x = gw_conn_get_data(conn);
+	struct cread *x = http_conn_get_data(conn);
 
 	if (x->status == 0)
 		x->status = 499;	/* client closed first, as nginx logs it */
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, "aborted");
-	gw_conn_set_data(conn, NULL);
+	http_conn_set_data(conn, NULL);
 	cread_free(x);
 }
 

@@ -3,7 +3,7 @@
  * gw_err.c: the gateway's S3 errors (the table in gw_err_tbl.h) and the
  * one writer of S3 error documents. Everything the gateway answers as an
  * <Error> of its own goes through gw_err_xml: the cached path (gw_cache.c),
- * the pass-through (gw_s3.c) and the HTTP core (gw_http.c). What it echoes
+ * the pass-through (gw_s3.c) and the HTTP core (http_server.c). What it echoes
  * from a request (the resource, a Range, a region) is escaped here, once.
  *
  * Pure functions: any thread.

@@ -147,7 +147,7 @@ strip_aws_chunked(struct gw_fwd *f, struct cm_slice v)
 
 int
 gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_target *t,
-    const struct gw_req *r, struct cm_slice bucket, struct cm_slice rawkey, int dechunk, const char *content_md5,
+    const struct http_req *r, struct cm_slice bucket, struct cm_slice rawkey, int dechunk, const char *content_md5,
     time_t now)
 {
 	struct cm_buf path, q, authz, host, key;

@@ -10,7 +10,7 @@
 
 #include "gateway/gw_priv.h"
 
-#define GW_FWD_MAX_HDRS (GW_MAX_HDRS + 8)
+#define GW_FWD_MAX_HDRS (HTTP_MAX_HDRS + 8)
 
 /* One request's origin form. Owns its URL; names and values it makes live
  * in store, the rest borrow from the client's request. */
@@ -28,7 +28,7 @@ void gw_fwd_fini(struct gw_fwd *f);
  * (percent-encoded); content_md5: a base64 value to add, or NULL. 0, or -1
  * when something is too large. */
 int gw_fwd_build(struct gw_fwd *f, const struct gw_conf *gc, const struct gw_target *t,
-    const struct gw_req *r,
+    const struct http_req *r,
     struct cm_slice bucket, struct cm_slice rawkey, int dechunk, const char *content_md5,
     time_t now);
 /* The name a response header goes back to the client under (OSS's

@@ -107,8 +107,8 @@ int
 gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int port), int role)
 {
 	struct gw_conf gc;
-	struct gw_http_limits lim;
-	struct gw_http_server *srv = NULL;
+	struct http_limits lim;
+	struct http_server *srv = NULL;
 	struct gw_admin *admin = NULL;
 	struct cache_disk *disk = NULL;
 	struct gw_ctx **ctxs = NULL;
@@ -229,22 +229,22 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			goto out;
 		tctx[i] = ctxs[i];
 	}
-	gw_http_limits_default(&lim);
+	http_limits_default(&lim);
 	lim.max_conns = c->max_connections > 0 && c->max_connections < UINT32_MAX ?
 	    (unsigned)c->max_connections : lim.max_conns;
 	if (c->header_timeout > 0 && c->header_timeout < 86400)
 		lim.header_timeout_ms = (int)c->header_timeout * 1000;
 	if (c->idle_timeout > 0 && c->idle_timeout < 86400)
 		lim.idle_timeout_ms = (int)c->idle_timeout * 1000;
-	srv = gw_http_server_new(c->listen, nthreads, &lim, &gw_s3_ops, tctx, err, sizeof err);
+	srv = http_server_new(c->listen, nthreads, &lim, &gw_s3_ops, tctx, err, sizeof err);
 	if (srv == NULL) {
 		fprintf(stderr, "cachalot: %s (choose another with --listen HOST:PORT)\n", err);
 		rv = 2;
 		goto out;
 	}
 	for (i = 0; i < nthreads; i++) {
-		ctxs[i]->base = gw_http_base(srv, i);
-		ctxs[i]->origin = gw_origin_new(ctxs[i]->base);
+		ctxs[i]->base = http_server_base(srv, i);
+		ctxs[i]->origin = http_client_new(ctxs[i]->base);
 		if (ctxs[i]->origin == NULL)
 			goto out;
 	}
@@ -276,35 +276,35 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			    disk != NULL ? fmt_size(disksz, sizeof disksz, c->disk_cache) : "off",
 			    fmt_size(blk, sizeof blk, c->block_size));
 		CM_LOGI("%s listening on %s (port %d), admin on %s, origin %s, %d loops, %s%s%s",
-		    role_name(role), c->listen, gw_http_server_port(srv), c->admin_listen, c->origin,
+		    role_name(role), c->listen, http_server_port(srv), c->admin_listen, c->origin,
 		    nthreads, tiers, gc.cluster != NULL ? ", master " : "",
 		    gc.cluster != NULL ? c->master : "");
 	}
 	if (ready != NULL)
-		ready(c, gw_http_server_port(srv));
-	if (gw_http_server_start(srv) != 0) {
+		ready(c, http_server_port(srv));
+	if (http_server_start(srv) != 0) {
 		fprintf(stderr, "cachalot: cannot start event loop threads\n");
-		gw_http_server_stop(srv);
-		gw_http_server_join(srv);
+		http_server_stop(srv);
+		http_server_join(srv);
 		goto out;
 	}
 	(void)sigwait(&stop, &sig);
 	CM_LOGI("%s stopping (signal %d)", role_name(role), sig);
-	gw_http_server_stop(srv);
-	gw_http_server_join(srv);
+	http_server_stop(srv);
+	http_server_join(srv);
 	rv = 0;
 out:
 	gw_admin_stop(&admin);
 	if (srv != NULL)
-		gw_http_server_close_all(srv);	/* before the origins they use */
+		http_server_close_all(srv);	/* before the origins they use */
 	if (ctxs != NULL)
 		for (i = 0; i < nthreads; i++)
 			if (ctxs[i] != NULL) {
-				gw_origin_free(&ctxs[i]->origin);
+				http_client_free(&ctxs[i]->origin);
 				s3sig_verifier_free(&ctxs[i]->verifier);
 				free(ctxs[i]);
 			}
-	gw_http_server_free(&srv);
+	http_server_free(&srv);
 	gw_cluster_free(&gc.cluster);
 	cache_writer_close(&gc.writer);		/* writes what is queued */
 	cache_store_free(&gc.cache);

@@ -6,9 +6,9 @@
 #define CACHALOT_GW_PRIV_H
 
 #include "common/cm_config.h"
-#include "gateway/gw_http.h"
+#include "http/http_server.h"
 #include "gateway/gw_metrics.h"
-#include "gateway/gw_origin.h"
+#include "http/http_client.h"
 #include "s3sig/s3sig.h"
 
 /* Where requests go upstream: the origin, or (in a cluster) a worker. */
@@ -43,12 +43,12 @@ struct gw_ctx {
 	const struct gw_conf	*conf;
 	struct event_base	*base;
 	struct s3sig_verifier	*verifier;
-	struct gw_origin	*origin;
+	struct http_client	*origin;
 	struct gw_metrics	metrics;
 };
 
 /* gw_s3.c */
-extern const struct gw_handler_ops gw_s3_ops;
+extern const struct http_server_ops gw_s3_ops;
 /* Classifies a request; bucket/key as parsed. */
 enum gw_op gw_s3_classify(struct cm_slice method, struct cm_slice query, int has_bucket,
     int has_key, int copy_source);
@@ -61,22 +61,22 @@ int gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slic
  * from gw_err_xml with the request's path as <Resource> and fields after
  * <Message>, counted by code; hdrs (at most 4) are added to the head. */
 struct gw_err_field;
-void gw_s3_error(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, int status,
+void gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r, int status,
     const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
     const struct s3sig_hdr *hdrs, size_t nhdrs);
 
 /* gw_s3.c: counts a finished request and writes its access-log line. */
-void gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
+void gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r,
     enum gw_op op, struct cm_slice bucket, struct cm_slice key, int status, uint64_t in,
     uint64_t out, uint64_t ttfb_us, const char *result);
 
 /* gw_cache.c: GET and HEAD from the block cache (serve role). */
 struct cache_store;
-void gw_cache_start(struct gw_ctx *ctx, struct gw_conn *conn, struct gw_req *r, enum gw_op op,
+void gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey);
-int gw_cache_owns(struct gw_conn *conn);	/* the connection's request is a cached read */
-void gw_cache_drain(struct gw_conn *conn);
-void gw_cache_abort(struct gw_conn *conn);
+int gw_cache_owns(struct http_conn *conn);	/* the connection's request is a cached read */
+void gw_cache_drain(struct http_conn *conn);
+void gw_cache_abort(struct http_conn *conn);
 /* Before a write's answer: forget what the cache holds of its key. */
 void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
     struct cm_slice rawkey);
@@ -89,7 +89,7 @@ void gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket,
 /* gw_admin.c: the operations endpoints; NULL with a message on failure. */
 struct gw_admin;
 struct gw_admin *gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n,
-    struct gw_http_server *srv, char *err, size_t errlen);
+    struct http_server *srv, char *err, size_t errlen);
 void gw_admin_stop(struct gw_admin **ap);
 int gw_admin_port(const struct gw_admin *a);
 

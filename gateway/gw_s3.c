@@ -40,7 +40,7 @@
 #define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
 #define UP_PAUSE	(1024 * 1024)		/* pause the client above */
 #define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
-#define MAX_OUT_HDRS	(GW_MAX_HDRS + 8)
+#define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
 #define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
 #define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
 
@@ -48,9 +48,9 @@ struct xfer {
 	unsigned		magic;
 #define XFER_MAGIC		0x51f0e2d3
 	struct gw_ctx		*ctx;
-	struct gw_conn		*conn;
-	struct gw_req		*req;
-	struct gw_oreq		*oreq;
+	struct http_conn		*conn;
+	struct http_req		*req;
+	struct http_creq		*oreq;
 	struct s3sig_body	*body;
 	struct event		*kick;
 	struct cm_buf		up;
@@ -94,7 +94,7 @@ struct xfer {
 /* An invalidation sent to one worker. */
 struct inval {
 	struct xfer		*x;
-	struct gw_oreq		*oreq;
+	struct http_creq		*oreq;
 };
 
 enum xend { END_OK, END_FAIL, END_NONE };
@@ -211,7 +211,7 @@ gw_s3_classify(struct cm_slice m, struct cm_slice q, int has_bucket, int has_key
 /* ---- Answers the gateway makes itself ---- */
 
 void
-gw_s3_error(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, int status,
+gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r, int status,
     const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
     const struct s3sig_hdr *hdrs, size_t nhdrs)
 {
@@ -236,9 +236,9 @@ gw_s3_error(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, in
 	h[n++].value = cm_slice_str(r->id);
 	for (i = 0; i < nhdrs; i++)
 		h[n++] = hdrs[i];
-	gw_conn_respond(conn, status, h, n, (int64_t)body.len);
+	http_conn_respond(conn, status, h, n, (int64_t)body.len);
 	if (body.len > 0)
-		(void)gw_conn_write(conn, body.p, body.len);
+		(void)http_conn_write(conn, body.p, body.len);
 	cm_buf_free(&body);
 }
 
@@ -280,12 +280,12 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	if (x->want_resume_oread && x->oreq != NULL) {
 		x->want_resume_oread = 0;
 		x->oread_paused = 0;
-		gw_oreq_resume_read(x->oreq);
+		http_creq_resume_read(x->oreq);
 	}
 	if (x->want_resume_client && x->client_paused) {
 		x->want_resume_client = 0;
 		x->client_paused = 0;
-		gw_conn_resume(x->conn);	/* may feed body: on_body runs */
+		http_conn_resume(x->conn);	/* may feed body: on_body runs */
 	}
 }
 
@@ -353,7 +353,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	uint64_t v;
 
 	x->status = status;
-	x->ttfb_us = x->oreq != NULL ? gw_oreq_ttfb_us(x->oreq) : 0;
+	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
 	forget(x);
 	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
@@ -396,8 +396,8 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		for (i = 0, blen = blen < 0 ? 0 : blen; i < k; i++)
 			if (cm_slice_eq_nocase(out[i].name, CM_SLICE_LIT("content-type")))
 				out[i].value = CM_SLICE_LIT("application/xml");
-		gw_conn_respond(x->conn, status, out, k, blen);
-		(void)gw_conn_write(x->conn, body, (size_t)blen);
+		http_conn_respond(x->conn, status, out, k, blen);
+		(void)http_conn_write(x->conn, body, (size_t)blen);
 		x->bytes_out += (uint64_t)blen;
 		return (0);
 	}
@@ -410,10 +410,10 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 			    cm_buf_addc(&x->held, '\0') != 0 ||
 			    cm_buf_add(&x->held, out[i].value.p, out[i].value.len) != 0 ||
 			    cm_buf_addc(&x->held, '\0') != 0)
-				return (GW_ORIGIN_ABORT);
+				return (HTTP_CLIENT_ABORT);
 		return (0);
 	}
-	gw_conn_respond(x->conn, status, out, k, len);
+	http_conn_respond(x->conn, status, out, k, len);
 	return (0);
 }
 
@@ -428,16 +428,16 @@ o_data(void *arg, const char *p, size_t len)
 	if (x->hold) {
 		GW_INC(&x->ctx->metrics, origin_bytes_in, len);
 		/* A write's answer is small XML at most; bounded here. */
-		return (cm_buf_add(&x->held_body, p, len) == 0 ? 0 : GW_ORIGIN_ABORT);
+		return (cm_buf_add(&x->held_body, p, len) == 0 ? 0 : HTTP_CLIENT_ABORT);
 	}
-	if (gw_conn_out_pending(x->conn) > 1024 * 1024) {
+	if (http_conn_out_pending(x->conn) > 1024 * 1024) {
 		x->owrite_paused = 1;
-		return (GW_ORIGIN_PAUSE);
+		return (HTTP_CLIENT_PAUSE);
 	}
 	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
-	rc = gw_conn_write(x->conn, p, len);
-	if (rc == GW_ERROR)
-		return (GW_ORIGIN_ABORT);
+	rc = http_conn_write(x->conn, p, len);
+	if (rc == HTTP_ERROR)
+		return (HTTP_CLIENT_ABORT);
 	x->bytes_out += len;
 	GW_INC(&x->ctx->metrics, bytes_out, len);
 	return (0);
@@ -450,7 +450,7 @@ o_read(void *arg, char *buf, size_t max)
 	size_t avail = x->up.len - x->up_off, hold = x->body_ok ? 0 : 1, n;
 
 	if (x->body_err != S3SIG_OK)
-		return (GW_ORIGIN_ABORT);
+		return (HTTP_CLIENT_ABORT);
 	if (avail <= hold) {
 		if (x->body_ok && avail == 0)
 			return (0);
@@ -459,7 +459,7 @@ o_read(void *arg, char *buf, size_t max)
 			x->want_resume_client = 1;
 			kick(x);
 		}
-		return (GW_ORIGIN_PAUSE);
+		return (HTTP_CLIENT_PAUSE);
 	}
 	n = avail - hold < max ? avail - hold : max;
 	memcpy(buf, x->up.p + x->up_off, n);
@@ -490,8 +490,8 @@ release_held(struct xfer *x)
 		n++;
 		at += nl + vl + 2;
 	}
-	gw_conn_respond(x->conn, x->status, h, n, (int64_t)x->held_body.len);
-	if (x->held_body.len > 0 && gw_conn_write(x->conn, x->held_body.p, x->held_body.len) != GW_ERROR) {
+	http_conn_respond(x->conn, x->status, h, n, (int64_t)x->held_body.len);
+	if (x->held_body.len > 0 && http_conn_write(x->conn, x->held_body.p, x->held_body.len) != HTTP_ERROR) {
 		x->bytes_out += x->held_body.len;
 		GW_INC(&x->ctx->metrics, bytes_out, x->held_body.len);
 	}
@@ -516,7 +516,7 @@ inval_done(void *arg, const char *err)
 		release_held(x);
 }
 
-static const struct gw_oreq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
+static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
 
 /* The keys of a DeleteObjects, encoded as request paths: "key\0key\0". */
 struct enc_keys {
@@ -544,7 +544,7 @@ static int
 invalidate_workers(struct xfer *x)
 {
 	struct gw_target *t;
-	struct gw_req r;
+	struct http_req r;
 	struct enc_keys keys;
 	size_t n, i, j, nk = 1, at;
 	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket, rv = -1;
@@ -583,8 +583,8 @@ invalidate_workers(struct xfer *x)
 				continue;
 			/* The URL and headers are copied: one fwd serves all. */
 			x->inval[x->ninval].x = x;
-			x->inval[x->ninval].oreq = gw_oreq_start_ex(x->ctx->origin, "DELETE",
-			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, GW_OREQ_INTERNAL, &inval_ops,
+			x->inval[x->ninval].oreq = http_creq_start_ex(x->ctx->origin, "DELETE",
+			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, HTTP_CREQ_INTERNAL, &inval_ops,
 			    &x->inval[x->ninval]);
 			if (x->inval[x->ninval].oreq != NULL)
 				x->ninval++;
@@ -629,7 +629,7 @@ o_done(void *arg, const char *err)
 	xfer_done(x, END_OK);
 }
 
-static const struct gw_oreq_ops oreq_ops = { o_head, o_data, o_read, o_done };
+static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
 
 /* ---- Building the origin request ---- */
 
@@ -646,7 +646,7 @@ start_origin(struct xfer *x)
 	char method[16];
 
 	snprintf(method, sizeof method, "%.*s", (int)x->req->method.len, x->req->method.p);
-	x->oreq = gw_oreq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
+	x->oreq = http_creq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
 	    x->origin_len, &oreq_ops, x);
 	if (x->oreq == NULL) {
 		send_gw_error(x, GW_E_INTERNAL, NULL);
@@ -663,10 +663,10 @@ xfer_free(struct xfer *x)
 	size_t i;
 
 	if (x->oreq != NULL)
-		gw_oreq_cancel(&x->oreq);
+		http_creq_cancel(&x->oreq);
 	for (i = 0; i < x->ninval; i++)
 		if (x->inval[i].oreq != NULL)
-			gw_oreq_cancel(&x->inval[i].oreq);
+			http_creq_cancel(&x->inval[i].oreq);
 	free(x->inval);
 	cm_buf_free(&x->held);
 	cm_buf_free(&x->held_body);
@@ -692,7 +692,7 @@ copy_for_log(char *dst, size_t n, struct cm_slice s)
 
 /* Counts a finished request and writes its access-log line. */
 void
-gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r, enum gw_op op,
+gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice key, int status, uint64_t in, uint64_t out,
     uint64_t ttfb_us, const char *result)
 {
@@ -702,7 +702,7 @@ gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
 	copy_for_log(b, sizeof b, bucket);
 	copy_for_log(k, sizeof k, key);
 	CM_LOGI("req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu ms=%.1f "
-	    "origin_ms=%.1f result=%s", r->id, gw_conn_peer(conn), gw_op_name(op),
+	    "origin_ms=%.1f result=%s", r->id, http_conn_peer(conn), gw_op_name(op),
 	    b[0] ? b : "-", k[0] ? k : "-", status, (unsigned long long)in,
 	    (unsigned long long)out, (double)us / 1000.0, (double)ttfb_us / 1000.0, result);
 }
@@ -713,16 +713,16 @@ gw_request_log(struct gw_ctx *ctx, struct gw_conn *conn, const struct gw_req *r,
 static void
 xfer_done(struct xfer *x, enum xend how)
 {
-	struct gw_conn *conn = x->conn;
+	struct http_conn *conn = x->conn;
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket_s, x->rawkey_s, x->status,
 	    x->bytes_in, x->bytes_out, x->ttfb_us, x->result[0] ? x->result : "pass");
-	gw_conn_set_data(conn, NULL);
+	http_conn_set_data(conn, NULL);
 	xfer_free(x);
 	if (how == END_OK)
-		gw_conn_end(conn);
+		http_conn_end(conn);
 	else if (how == END_FAIL)
-		gw_conn_fail(conn);
+		http_conn_fail(conn);
 }
 
 /* Decoded upload bytes from the body checker. */
@@ -754,7 +754,7 @@ fail_body(struct xfer *x, enum s3sig_err e)
 	x->body_err = e;
 	CM_LOGI("req=%s body refused: %s", x->req->id, s3sig_err_name(e));
 	if (x->oreq != NULL)
-		gw_oreq_cancel(&x->oreq);
+		http_creq_cancel(&x->oreq);
 	send_error(x, s3sig_err_status(e), s3sig_err_code(e), s3sig_err_message(e), NULL);
 	xfer_done(x, END_OK);
 }
@@ -780,7 +780,7 @@ valid_bucket(struct cm_slice b)
 /* GET/HEAD of an object that the block cache may answer: no versions,
  * parts, response overrides, customer keys or checksum modes, no body. */
 static int
-cacheable(const struct gw_req *r)
+cacheable(const struct http_req *r)
 {
 	static const char *const hdrs[] = {
 		"x-amz-server-side-encryption-customer-algorithm", "x-amz-checksum-mode",
@@ -793,7 +793,7 @@ cacheable(const struct gw_req *r)
 	if (r->content_length > 0 || r->chunked)
 		return (0);
 	for (i = 0; i < CM_ARRAY_LEN(hdrs); i++)
-		if (gw_req_hdr(r, hdrs[i]) != NULL)
+		if (http_req_hdr(r, hdrs[i]) != NULL)
 			return (0);
 	cm_buf_init(&q, 4096);
 	ok = s3sig_canon_query_forward(&q, r->query) == 0 &&
@@ -804,11 +804,11 @@ cacheable(const struct gw_req *r)
 }
 
 static int
-h_request(struct gw_conn *conn, struct gw_req *r)
+h_request(struct http_conn *conn, struct http_req *r)
 {
-	struct gw_ctx *ctx = gw_conn_thread_ctx(conn);
+	struct gw_ctx *ctx = http_conn_thread_ctx(conn);
 	const struct gw_conf *gc = ctx->conf;
-	const struct s3sig_hdr *host = gw_req_hdr(r, "host");
+	const struct s3sig_hdr *host = http_req_hdr(r, "host");
 	struct cm_slice bucket, key;
 	struct s3sig_req sreq;
 	struct s3sig_auth auth;
@@ -818,7 +818,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 
 	x = calloc(1, sizeof *x);
 	if (x == NULL)
-		return (GW_ERROR);
+		return (HTTP_ERROR);
 	x->magic = XFER_MAGIC;
 	x->ctx = ctx;
 	x->conn = conn;
@@ -831,11 +831,11 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	cm_buf_init(&x->delbody, DEL_BODY_MAX);
 	gw_fwd_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
-	gw_conn_set_data(conn, x);
+	http_conn_set_data(conn, x);
 	if (x->kick == NULL) {
 		send_gw_error(x, GW_E_INTERNAL, NULL);
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 
 	if (host == NULL || gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
@@ -843,12 +843,12 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		send_gw_error(x, GW_E_INVALID_REQUEST,
 		    "A Host header and an absolute path are required.");
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	x->bucket_s = bucket;
 	x->rawkey_s = key;
 	x->op = gw_s3_classify(r->method, r->query, bucket.len > 0, key.len > 0,
-	    gw_req_hdr(r, "x-amz-copy-source") != NULL);
+	    http_req_hdr(r, "x-amz-copy-source") != NULL);
 	x->head_bucket = x->op == GW_OP_HeadBucket;
 	x->location = x->op == GW_OP_GetBucketLocation;
 
@@ -867,12 +867,12 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		    auth.detail != NULL ? auth.detail : "", auth.access_key);
 		send_sig_error(x, e, &auth);
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	if (bucket.len > 0 && !valid_bucket(bucket)) {
 		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	if (gc->worker && is_write(x->op)) {
 		/* A gateway tells us a write went through: forget, answer. */
@@ -880,20 +880,20 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 		    r->path.len - 1) : key);
 		x->status = 204;
 		snprintf(x->result, sizeof x->result, "invalidated");
-		gw_conn_respond(conn, 204, NULL, 0, 0);
+		http_conn_respond(conn, 204, NULL, 0, 0);
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	x->hold = gc->cluster != NULL && !gc->worker && is_write(x->op);
 	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
 	    key.len > 0 && cacheable(r)) {
 		enum gw_op op = x->op;
 
-		gw_conn_set_data(conn, NULL);
+		http_conn_set_data(conn, NULL);
 		xfer_free(x);
 		gw_cache_start(ctx, conn, r, op, bucket, vhost ? cm_slice(r->path.p + 1,
 		    r->path.len - 1) : key);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 
 	/* How long is the body the origin will get? */
@@ -903,7 +903,7 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 			send_gw_error(x, GW_E_NO_LENGTH,
 			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.");
 			xfer_done(x, END_OK);
-			return (GW_OK);
+			return (HTTP_OK);
 		}
 		x->origin_len = auth.decoded_length;
 	} else if (r->content_length >= 0) {
@@ -911,12 +911,12 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	} else if (r->chunked) {
 		send_gw_error(x, GW_E_NO_LENGTH, NULL);
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	if (x->origin_len > (int64_t)MAX_PUT) {
 		send_gw_error(x, GW_E_TOO_LARGE, NULL);
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	if (x->origin_len < 0 && (cm_slice_eq(r->method, "PUT") || cm_slice_eq(r->method, "POST")))
 		x->origin_len = 0;
@@ -927,31 +927,31 @@ h_request(struct gw_conn *conn, struct gw_req *r)
 	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
 	 * longer send: the (small) body is collected and hashed first. */
 	x->defer_md5 = gc->origin.oss && x->op == GW_OP_DeleteObjects &&
-	    gw_req_hdr(r, "content-md5") == NULL;
+	    http_req_hdr(r, "content-md5") == NULL;
 	if (x->defer_md5)
-		return (GW_OK);
+		return (HTTP_OK);
 	if (build_origin(x, NULL) != 0) {
 		send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	/* With a body, stream it; without, start once the (empty) body has
 	 * verified in on_body_end. */
 	if ((r->content_length > 0 || r->chunked) && start_origin(x) != 0) {
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
-	return (GW_OK);
+	return (HTTP_OK);
 }
 
 static int
-h_body(struct gw_conn *conn, const char *p, size_t len)
+h_body(struct http_conn *conn, const char *p, size_t len)
 {
-	struct xfer *x = gw_conn_get_data(conn);
+	struct xfer *x = http_conn_get_data(conn);
 	enum s3sig_err e;
 
 	if (x == NULL || gw_cache_owns(conn))
-		return (GW_OK);
+		return (HTTP_OK);
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	x->bytes_in += len;
 	GW_INC(&x->ctx->metrics, bytes_in, len);
@@ -961,29 +961,29 @@ h_body(struct gw_conn *conn, const char *p, size_t len)
 		send_gw_error(x, GW_E_MALFORMED_XML, "The XML you provided was too large "
 		    "(DeleteObjects takes at most 1000 keys).");
 		xfer_done(x, END_OK);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	if (e != S3SIG_OK) {
 		fail_body(x, e == S3SIG_SINK_STOPPED ? S3SIG_NOMEM : e);
-		return (GW_OK);
+		return (HTTP_OK);
 	}
 	if (x->defer_md5)
-		return (GW_OK);
+		return (HTTP_OK);
 	if (x->oread_paused && x->up.len - x->up_off > 1) {
 		x->want_resume_oread = 1;
 		kick(x);
 	}
 	if (x->up.len - x->up_off >= UP_PAUSE) {
 		x->client_paused = 1;
-		return (GW_PAUSE);
+		return (HTTP_PAUSE);
 	}
-	return (GW_OK);
+	return (HTTP_OK);
 }
 
 static void
-h_body_end(struct gw_conn *conn)
+h_body_end(struct http_conn *conn)
 {
-	struct xfer *x = gw_conn_get_data(conn);
+	struct xfer *x = http_conn_get_data(conn);
 	enum s3sig_err e;
 
 	if (x == NULL || gw_cache_owns(conn))
@@ -1021,9 +1021,9 @@ h_body_end(struct gw_conn *conn)
 }
 
 static void
-h_drain(struct gw_conn *conn)
+h_drain(struct http_conn *conn)
 {
-	struct xfer *x = gw_conn_get_data(conn);
+	struct xfer *x = http_conn_get_data(conn);
 
 	if (x != NULL && gw_cache_owns(conn)) {
 		gw_cache_drain(conn);
@@ -1032,13 +1032,13 @@ h_drain(struct gw_conn *conn)
 	if (x == NULL || !x->owrite_paused || x->oreq == NULL)
 		return;
 	x->owrite_paused = 0;
-	gw_oreq_resume_write(x->oreq);
+	http_creq_resume_write(x->oreq);
 }
 
 static void
-h_abort(struct gw_conn *conn)
+h_abort(struct http_conn *conn)
 {
-	struct xfer *x = gw_conn_get_data(conn);
+	struct xfer *x = http_conn_get_data(conn);
 
 	if (x == NULL)
 		return;
@@ -1053,4 +1053,4 @@ h_abort(struct gw_conn *conn)
 	xfer_done(x, END_NONE);
 }
 
-const struct gw_handler_ops gw_s3_ops = { h_request, h_body, h_body_end, h_drain, h_abort };
+const struct http_server_ops gw_s3_ops = { h_request, h_body, h_body_end, h_drain, h_abort };

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Fuzz target: the data path's request parsing (gw_http): each input is
+ * Fuzz target: the data path's request parsing (http/http_server): each input is
  * written to a real connection of an in-process server whose handler
  * answers every request, then the write side is shut; the server must
  * answer or close, never crash or hang. Sanitizers watch the server.
@@ -17,84 +17,84 @@
 #include <unistd.h>
 
 #include "common/cm_log.h"
-#include "gateway/gw_http.h"
+#include "http/http_server.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
-static struct gw_http_server *srv;
+static struct http_server *srv;
 static int port;
 
 static void
-answer(struct gw_conn *c)
+answer(struct http_conn *c)
 {
 	static const struct s3sig_hdr h = { { "Content-Type", 12 }, { "text/plain", 10 } };
 
-	gw_conn_respond(c, 200, &h, 1, 2);
-	(void)gw_conn_write(c, "ok", 2);
-	gw_conn_end(c);
+	http_conn_respond(c, 200, &h, 1, 2);
+	(void)http_conn_write(c, "ok", 2);
+	http_conn_end(c);
 }
 
 static int
-h_request(struct gw_conn *c, struct gw_req *r)
+h_request(struct http_conn *c, struct http_req *r)
 {
 	if (r->content_length <= 0 && !r->chunked)
 		answer(c);
 	else if (r->nhdrs % 3 == 0)
 		answer(c);	/* answer before the body: the core closes after */
-	return (GW_OK);
+	return (HTTP_OK);
 }
 
 static int
-h_body(struct gw_conn *c, const char *p, size_t len)
+h_body(struct http_conn *c, const char *p, size_t len)
 {
 	(void)c;
 	(void)p;
 	(void)len;
-	return (GW_OK);
+	return (HTTP_OK);
 }
 
 static void
-h_body_end(struct gw_conn *c)
+h_body_end(struct http_conn *c)
 {
 	answer(c);
 }
 
-static void h_drain(struct gw_conn *c) { (void)c; }
-static void h_abort(struct gw_conn *c) { (void)c; }
+static void h_drain(struct http_conn *c) { (void)c; }
+static void h_abort(struct http_conn *c) { (void)c; }
 
-static const struct gw_handler_ops ops = { h_request, h_body, h_body_end, h_drain, h_abort };
+static const struct http_server_ops ops = { h_request, h_body, h_body_end, h_drain, h_abort };
 
 static void *
 run(void *arg)
 {
 	(void)arg;
-	(void)gw_http_server_start(srv);
-	gw_http_server_join(srv);
+	(void)http_server_start(srv);
+	http_server_join(srv);
 	return (NULL);
 }
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	struct gw_http_limits lim;
+	struct http_limits lim;
 	char err[256];
 	pthread_t t;
 
 	(void)argc;
 	(void)argv;
 	cm_log_set_level(CM_LOG_ERROR);
-	gw_http_limits_default(&lim);
+	http_limits_default(&lim);
 	lim.max_header_bytes = 4096;
 	lim.max_url = 1024;
 	lim.max_headers = 20;
 	lim.header_timeout_ms = 2000;
-	srv = gw_http_server_new("127.0.0.1:0", 1, &lim, &ops, NULL, err, sizeof err);
+	srv = http_server_new("127.0.0.1:0", 1, &lim, &ops, NULL, err, sizeof err);
 	if (srv == NULL) {
 		fprintf(stderr, "fuzz_http: %s\n", err);
 		abort();
 	}
-	port = gw_http_server_port(srv);
+	port = http_server_port(srv);
 	if (pthread_create(&t, NULL, run, NULL) != 0)
 		abort();
 	return (0);

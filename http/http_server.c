@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_http.c: the HTTP/1.1 data-path core (see gw_http.h).
+ * http_server.c: the HTTP/1.1 data-path core (see http_server.h).
  *
  * Per connection, the states:
  *
@@ -17,7 +17,7 @@
  * Memory per connection: the struct, a header arena while headers are read
  * (max_header_bytes), unparsed bytes of pipelined requests (at most one
  * read's worth while reading is stopped) and the output queue (bounded by the
- * handler honouring GW_PAUSE). Reads go through one buffer per thread.
+ * handler honouring HTTP_PAUSE). Reads go through one buffer per thread.
  *
  * Threads: one event loop per thread; a connection lives on one loop. The
  * connection count is the only shared state (atomic).
@@ -47,27 +47,27 @@
 #include "common/cm_log.h"
 #include "common/cm_net.h"
 #include "gateway/gw_err.h"
-#include "gateway/gw_http.h"
+#include "http/http_server.h"
 
 #define READ_BUF	(64 * 1024)
 
 struct gw_thread {
-	struct gw_http_server	*srv;
+	struct http_server	*srv;
 	struct event_base	*base;
 	struct evconnlistener	*lsn;
 	void			*ctx;
 	int			idx;
 	pthread_t		tid;
 	uint64_t		req_seq;
-	struct gw_conn		*conns;		/* every open connection */
+	struct http_conn		*conns;		/* every open connection */
 	time_t			date_at;
 	char			date[40];
 	char			rbuf[READ_BUF];
 };
 
-struct gw_http_server {
-	struct gw_http_limits		lim;
-	const struct gw_handler_ops	*ops;
+struct http_server {
+	struct http_limits		lim;
+	const struct http_server_ops	*ops;
 	int				nthreads;
 	int				nstarted;
 	int				port;
@@ -83,7 +83,7 @@ struct span {
 	size_t	len;
 };
 
-struct gw_conn {
+struct http_conn {
 	unsigned		magic;
 #define GW_CONN_MAGIC		0x3c0aa71e
 	struct gw_thread	*t;
@@ -99,17 +99,17 @@ struct gw_conn {
 	char			*arena;
 	size_t			arena_len;
 	struct span		url;
-	struct span		hname[GW_MAX_HDRS];
-	struct span		hval[GW_MAX_HDRS];
+	struct span		hname[HTTP_MAX_HDRS];
+	struct span		hval[HTTP_MAX_HDRS];
 	size_t			nh;
 	int			in_value;
 
 	char			*pend;		/* unparsed input, owned */
 	size_t			pend_len;
 
-	struct gw_req		req;
+	struct http_req		req;
 	int			body_done;	/* message complete */
-	int			body_paused;	/* handler said GW_PAUSE */
+	int			body_paused;	/* handler said HTTP_PAUSE */
 	int			msg_paused;	/* parser held at message end */
 	int			expect_continue;
 	int			responded;
@@ -123,26 +123,26 @@ struct gw_conn {
 	int			handler_active;	/* on_request called, not ended */
 	void			*data;
 	uint64_t		bytes_out;
-	struct gw_conn		*next;
-	struct gw_conn		*prev;
+	struct http_conn		*next;
+	struct http_conn		*prev;
 	char			peer[64];
 };
 
-static void conn_close(struct gw_conn *c);
-static void conn_kill(struct gw_conn *c);
-static void conn_feed(struct gw_conn *c, const char *p, size_t len);
-static void conn_update_read(struct gw_conn *c);
-static void conn_flush(struct gw_conn *c);
-static void request_done(struct gw_conn *c);
+static void conn_close(struct http_conn *c);
+static void conn_kill(struct http_conn *c);
+static void conn_feed(struct http_conn *c, const char *p, size_t len);
+static void conn_update_read(struct http_conn *c);
+static void conn_flush(struct http_conn *c);
+static void request_done(struct http_conn *c);
 
 static int
-has_body(const struct gw_req *r)
+has_body(const struct http_req *r)
 {
 	return (r->content_length > 0 || r->chunked);
 }
 
 void
-gw_http_limits_default(struct gw_http_limits *l)
+http_limits_default(struct http_limits *l)
 {
 	l->max_header_bytes = 64 * 1024;
 	l->max_url = 16 * 1024;
@@ -155,7 +155,7 @@ gw_http_limits_default(struct gw_http_limits *l)
 }
 
 const char *
-gw_status_reason(int status)
+http_status_reason(int status)
 {
 	switch (status) {
 	case 100: return ("Continue");
@@ -187,7 +187,7 @@ gw_status_reason(int status)
 }
 
 const struct s3sig_hdr *
-gw_req_hdr(const struct gw_req *r, const char *name)
+http_req_hdr(const struct http_req *r, const char *name)
 {
 	struct cm_slice n = cm_slice_str(name);
 	size_t i;
@@ -213,7 +213,7 @@ http_date(struct gw_thread *t)
 }
 
 static void
-timer_arm(struct gw_conn *c, int ms)
+timer_arm(struct http_conn *c, int ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
@@ -227,7 +227,7 @@ timer_arm(struct gw_conn *c, int ms)
 /* ---- Errors the core answers itself ---- */
 
 static void
-core_error(struct gw_conn *c, enum gw_err e, const char *msg)
+core_error(struct http_conn *c, enum gw_err e, const char *msg)
 {
 	int status = gw_err_status(e);
 	const char *code = gw_err_code(e);
@@ -253,7 +253,7 @@ core_error(struct gw_conn *c, enum gw_err e, const char *msg)
 	c->state = C_CLOSING;
 	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Cachalot\r\n"
 	    "x-amz-request-id: %s\r\nContent-Type: application/xml\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, gw_status_reason(status),
+	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, http_status_reason(status),
 	    http_date(c->t), c->req.id, body.len);
 	if (body.len > 0)
 		evbuffer_add(c->out, body.p, body.len);
@@ -264,7 +264,7 @@ core_error(struct gw_conn *c, enum gw_err e, const char *msg)
 /* ---- Parser callbacks ---- */
 
 static int
-arena_add(struct gw_conn *c, const char *p, size_t len)
+arena_add(struct http_conn *c, const char *p, size_t len)
 {
 	if (c->arena == NULL) {
 		c->arena = malloc(c->t->srv->lim.max_header_bytes);
@@ -281,7 +281,7 @@ arena_add(struct gw_conn *c, const char *p, size_t len)
 static int
 on_message_begin(http_parser *p)
 {
-	struct gw_conn *c = p->data;
+	struct http_conn *c = p->data;
 	struct gw_thread *t = c->t;
 
 	memset(&c->req, 0, sizeof c->req);
@@ -304,7 +304,7 @@ on_message_begin(http_parser *p)
 static int
 on_url(http_parser *p, const char *at, size_t len)
 {
-	struct gw_conn *c = p->data;
+	struct http_conn *c = p->data;
 
 	if (c->url.len + len > c->t->srv->lim.max_url) {
 		core_error(c, GW_E_URI_TOO_LONG, NULL);
@@ -321,7 +321,7 @@ on_url(http_parser *p, const char *at, size_t len)
 }
 
 static int
-too_large(struct gw_conn *c)
+too_large(struct http_conn *c)
 {
 	core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
 	return (-1);
@@ -330,10 +330,10 @@ too_large(struct gw_conn *c)
 static int
 on_header_field(http_parser *p, const char *at, size_t len)
 {
-	struct gw_conn *c = p->data;
+	struct http_conn *c = p->data;
 
 	if (c->in_value || c->nh == 0) {
-		if (c->nh == c->t->srv->lim.max_headers || c->nh == GW_MAX_HDRS)
+		if (c->nh == c->t->srv->lim.max_headers || c->nh == HTTP_MAX_HDRS)
 			return (too_large(c));
 		c->nh++;
 		c->hname[c->nh - 1].off = c->arena_len;
@@ -351,7 +351,7 @@ on_header_field(http_parser *p, const char *at, size_t len)
 static int
 on_header_value(http_parser *p, const char *at, size_t len)
 {
-	struct gw_conn *c = p->data;
+	struct http_conn *c = p->data;
 
 	if (c->nh == 0)
 		return (-1);
@@ -366,7 +366,7 @@ on_header_value(http_parser *p, const char *at, size_t len)
 }
 
 static void
-send_continue(struct gw_conn *c)
+send_continue(struct http_conn *c)
 {
 	if (c->expect_continue && !c->responded) {
 		evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
@@ -378,8 +378,8 @@ send_continue(struct gw_conn *c)
 static int
 on_headers_complete(http_parser *p)
 {
-	struct gw_conn *c = p->data;
-	struct gw_req *r = &c->req;
+	struct http_conn *c = p->data;
+	struct http_req *r = &c->req;
 	const struct s3sig_hdr *h;
 	size_t i, q;
 	int rc;
@@ -401,14 +401,14 @@ on_headers_complete(http_parser *p)
 	r->head = p->method == HTTP_HEAD;
 	r->chunked = (p->flags & F_CHUNKED) != 0;
 	r->content_length = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
-	h = gw_req_hdr(r, "expect");
+	h = http_req_hdr(r, "expect");
 	c->expect_continue = h != NULL &&
 	    cm_slice_eq_nocase(cm_slice_trim(h->value), CM_SLICE_LIT("100-continue"));
 	c->state = C_REQUEST;
 	timer_arm(c, c->t->srv->lim.body_timeout_ms);
 	c->handler_active = 1;
 	rc = c->t->srv->ops->on_request(c, r);
-	if (rc == GW_ERROR) {
+	if (rc == HTTP_ERROR) {
 		c->handler_active = 0;	/* it released its state */
 		conn_kill(c);
 		return (-1);
@@ -432,7 +432,7 @@ on_headers_complete(http_parser *p)
 static int
 on_body(http_parser *p, const char *at, size_t len)
 {
-	struct gw_conn *c = p->data;
+	struct http_conn *c = p->data;
 	int rc;
 
 	if (c->responded && c->resp_close)
@@ -440,11 +440,11 @@ on_body(http_parser *p, const char *at, size_t len)
 	rc = c->t->srv->ops->on_body(c, at, len);
 	if (c->dead)
 		return (-1);
-	if (rc == GW_ERROR) {
+	if (rc == HTTP_ERROR) {
 		conn_kill(c);
 		return (-1);
 	}
-	if (rc == GW_PAUSE) {
+	if (rc == HTTP_PAUSE) {
 		c->body_paused = 1;
 		http_parser_pause(p, 1);
 	}
@@ -454,7 +454,7 @@ on_body(http_parser *p, const char *at, size_t len)
 static int
 on_message_complete(http_parser *p)
 {
-	struct gw_conn *c = p->data;
+	struct http_conn *c = p->data;
 
 	c->body_done = 1;
 	timer_arm(c, 0);
@@ -483,7 +483,7 @@ static const http_parser_settings settings = {
 /* ---- Input ---- */
 
 static int
-stash(struct gw_conn *c, const char *p, size_t len)
+stash(struct http_conn *c, const char *p, size_t len)
 {
 	char *np;
 
@@ -499,7 +499,7 @@ stash(struct gw_conn *c, const char *p, size_t len)
 }
 
 static void
-conn_feed(struct gw_conn *c, const char *p, size_t len)
+conn_feed(struct http_conn *c, const char *p, size_t len)
 {
 	size_t n;
 	enum http_errno e;
@@ -541,7 +541,7 @@ conn_feed(struct gw_conn *c, const char *p, size_t len)
 
 /* Feeds what waited in pend (after a pause ended). */
 static void
-conn_drain_pend(struct gw_conn *c)
+conn_drain_pend(struct http_conn *c)
 {
 	char *p = c->pend;
 	size_t len = c->pend_len;
@@ -553,7 +553,7 @@ conn_drain_pend(struct gw_conn *c)
 }
 
 static void
-conn_update_read(struct gw_conn *c)
+conn_update_read(struct http_conn *c)
 {
 	int want = !c->dead && c->state != C_CLOSING && !c->read_eof &&
 	    !c->body_paused && !c->msg_paused;
@@ -567,7 +567,7 @@ conn_update_read(struct gw_conn *c)
 static void
 on_read(evutil_socket_t fd, short what, void *arg)
 {
-	struct gw_conn *c = arg;
+	struct http_conn *c = arg;
 	ssize_t n;
 
 	(void)what;
@@ -602,7 +602,7 @@ on_read(evutil_socket_t fd, short what, void *arg)
 /* ---- Output ---- */
 
 static void
-conn_flush(struct gw_conn *c)
+conn_flush(struct http_conn *c)
 {
 	int n;
 	size_t left;
@@ -636,7 +636,7 @@ conn_flush(struct gw_conn *c)
 static void
 on_write(evutil_socket_t fd, short what, void *arg)
 {
-	struct gw_conn *c = arg;
+	struct http_conn *c = arg;
 
 	(void)fd;
 	(void)what;
@@ -651,7 +651,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
 static void
 on_timer(evutil_socket_t fd, short what, void *arg)
 {
-	struct gw_conn *c = arg;
+	struct http_conn *c = arg;
 
 	(void)fd;
 	(void)what;
@@ -679,10 +679,10 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 }
 
 int
-gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs, size_t nhdrs,
+http_conn_respond(struct http_conn *c, int status, const struct s3sig_hdr *hdrs, size_t nhdrs,
     int64_t content_length)
 {
-	struct gw_req *r = &c->req;
+	struct http_req *r = &c->req;
 	size_t i;
 	int keep;
 
@@ -698,7 +698,7 @@ gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs, siz
 		c->resp_close = 1;
 	c->expect_continue = 0;
 	evbuffer_add_printf(c->out, "HTTP/1.%d %d %s\r\nDate: %s\r\nServer: Cachalot\r\n",
-	    r->http_minor == 0 ? 0 : 1, status, gw_status_reason(status), http_date(c->t));
+	    r->http_minor == 0 ? 0 : 1, status, http_status_reason(status), http_date(c->t));
 	for (i = 0; i < nhdrs; i++) {
 		evbuffer_add(c->out, hdrs[i].name.p, hdrs[i].name.len);
 		evbuffer_add(c->out, ": ", 2);
@@ -717,47 +717,47 @@ gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs, siz
 	else if (r->http_minor == 0)
 		evbuffer_add(c->out, "Connection: keep-alive\r\n", 24);
 	evbuffer_add(c->out, "\r\n", 2);
-	return (GW_OK);
+	return (HTTP_OK);
 }
 
 /* After bytes were queued: written at 16 KiB, and back-pressure above the
  * high-water mark. */
 static int
-queued(struct gw_conn *c)
+queued(struct http_conn *c)
 {
 	if (evbuffer_get_length(c->out) >= 16 * 1024)
 		conn_flush(c);
 	if (c->dead)
-		return (GW_ERROR);
+		return (HTTP_ERROR);
 	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
 		c->want_drain = 1;
-		return (GW_PAUSE);
+		return (HTTP_PAUSE);
 	}
-	return (GW_OK);
+	return (HTTP_OK);
 }
 
 int
-gw_conn_write(struct gw_conn *c, const char *p, size_t len)
+http_conn_write(struct http_conn *c, const char *p, size_t len)
 {
 	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
 	if (c->req.head || len == 0)
-		return (GW_OK);
+		return (HTTP_OK);
 	if (c->resp_chunked)
 		evbuffer_add_printf(c->out, "%zx\r\n", len);
 	if (evbuffer_add(c->out, p, len) != 0)
-		return (GW_ERROR);
+		return (HTTP_ERROR);
 	if (c->resp_chunked)
 		evbuffer_add(c->out, "\r\n", 2);
 	return (queued(c));
 }
 
 int
-gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
+http_conn_write_ref(struct http_conn *c, const char *p, size_t len,
     void (*release)(const void *p, size_t len, void *arg), void *arg)
 {
 	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
 	if (c->req.head || len == 0 || c->resp_chunked) {
-		int rc = gw_conn_write(c, p, len);
+		int rc = http_conn_write(c, p, len);
 
 		release(p, len, arg);
 		return (rc);
@@ -765,7 +765,7 @@ gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
 	/* No copy: the socket is written from p itself (writev). */
 	if (evbuffer_add_reference(c->out, p, len, release, arg) != 0) {
 		release(p, len, arg);
-		return (GW_ERROR);
+		return (HTTP_ERROR);
 	}
 	return (queued(c));
 }
@@ -773,7 +773,7 @@ gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
 /* The request is answered and its body read: back to IDLE. Inside the
  * parser, parsing simply goes on; outside, what waited is fed now. */
 static void
-request_done(struct gw_conn *c)
+request_done(struct http_conn *c)
 {
 	free(c->arena);
 	c->arena = NULL;
@@ -793,7 +793,7 @@ request_done(struct gw_conn *c)
 }
 
 void
-gw_conn_end(struct gw_conn *c)
+http_conn_end(struct http_conn *c)
 {
 	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
 	if (c->resp_chunked && !c->req.head)
@@ -817,7 +817,7 @@ gw_conn_end(struct gw_conn *c)
 }
 
 void
-gw_conn_fail(struct gw_conn *c)
+http_conn_fail(struct http_conn *c)
 {
 	CM_ASSERT(c->magic == GW_CONN_MAGIC);
 	c->resp_ended = 1;	/* the handler is done with it */
@@ -826,7 +826,7 @@ gw_conn_fail(struct gw_conn *c)
 }
 
 void
-gw_conn_resume(struct gw_conn *c)
+http_conn_resume(struct http_conn *c)
 {
 	CM_ASSERT(c->magic == GW_CONN_MAGIC);
 	if (!c->body_paused)
@@ -839,29 +839,29 @@ gw_conn_resume(struct gw_conn *c)
 }
 
 size_t
-gw_conn_out_pending(struct gw_conn *c)
+http_conn_out_pending(struct http_conn *c)
 {
 	return (evbuffer_get_length(c->out));
 }
 
 uint64_t
-gw_conn_bytes_out(struct gw_conn *c)
+http_conn_bytes_out(struct http_conn *c)
 {
 	return (c->bytes_out);
 }
 
-void *gw_conn_thread_ctx(struct gw_conn *c) { return (c->t->ctx); }
-void *gw_conn_get_data(struct gw_conn *c) { return (c->data); }
-void gw_conn_set_data(struct gw_conn *c, void *data) { c->data = data; }
-struct gw_req *gw_conn_req(struct gw_conn *c) { return (&c->req); }
-const char *gw_conn_peer(struct gw_conn *c) { return (c->peer); }
+void *http_conn_thread_ctx(struct http_conn *c) { return (c->t->ctx); }
+void *http_conn_get_data(struct http_conn *c) { return (c->data); }
+void http_conn_set_data(struct http_conn *c, void *data) { c->data = data; }
+struct http_req *http_conn_req(struct http_conn *c) { return (&c->req); }
+const char *http_conn_peer(struct http_conn *c) { return (c->peer); }
 
 /* ---- Connections ---- */
 
 /* Closes from the timer, never under a caller's feet: a handler may be in
- * the middle of a gw_conn_* call, the parser in the middle of a callback. */
+ * the middle of a http_conn_* call, the parser in the middle of a callback. */
 static void
-conn_kill(struct gw_conn *c)
+conn_kill(struct http_conn *c)
 {
 	struct timeval zero = { 0, 0 };
 
@@ -874,9 +874,9 @@ conn_kill(struct gw_conn *c)
 }
 
 static void
-conn_close(struct gw_conn *c)
+conn_close(struct http_conn *c)
 {
-	struct gw_http_server *s;
+	struct http_server *s;
 
 	if (c->fd < 0)
 		return;
@@ -909,8 +909,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
     void *arg)
 {
 	struct gw_thread *t = arg;
-	struct gw_http_server *s = t->srv;
-	struct gw_conn *c;
+	struct http_server *s = t->srv;
+	struct http_conn *c;
 	char host[INET6_ADDRSTRLEN] = "?";
 	int one = 1;
 
@@ -981,11 +981,11 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 
 /* ---- Server ---- */
 
-struct gw_http_server *
-gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limits *limits,
-    const struct gw_handler_ops *ops, void **thread_ctx, char *err, size_t errlen)
+struct http_server *
+http_server_new(const char *hostport, int nthreads, const struct http_limits *limits,
+    const struct http_server_ops *ops, void **thread_ctx, char *err, size_t errlen)
 {
-	struct gw_http_server *s;
+	struct http_server *s;
 	struct sockaddr_storage ss;
 	socklen_t sl;
 	int i;
@@ -1059,27 +1059,27 @@ gw_http_server_new(const char *hostport, int nthreads, const struct gw_http_limi
 	}
 	return (s);
 fail:
-	gw_http_server_free(&s);
+	http_server_free(&s);
 	return (NULL);
 }
 
 struct event_base *
-gw_http_base(struct gw_http_server *s, int i)
+http_server_base(struct http_server *s, int i)
 {
 	CM_ASSERT(i >= 0 && i < s->nthreads);
 	return (s->t[i].base);
 }
 
 int
-gw_http_server_port(const struct gw_http_server *s)
+http_server_port(const struct http_server *s)
 {
 	return (s->port);
 }
 
 unsigned
-gw_http_server_conns(const struct gw_http_server *s)
+http_server_conns(const struct http_server *s)
 {
-	return (atomic_load(&((struct gw_http_server *)s)->conns));
+	return (atomic_load(&((struct http_server *)s)->conns));
 }
 
 static void *
@@ -1092,7 +1092,7 @@ loop_main(void *arg)
 }
 
 int
-gw_http_server_start(struct gw_http_server *s)
+http_server_start(struct http_server *s)
 {
 	int i;
 
@@ -1107,7 +1107,7 @@ gw_http_server_start(struct gw_http_server *s)
 }
 
 void
-gw_http_server_join(struct gw_http_server *s)
+http_server_join(struct http_server *s)
 {
 	int i;
 
@@ -1117,7 +1117,7 @@ gw_http_server_join(struct gw_http_server *s)
 }
 
 void
-gw_http_server_stop(struct gw_http_server *s)
+http_server_stop(struct http_server *s)
 {
 	int i;
 
@@ -1127,7 +1127,7 @@ gw_http_server_stop(struct gw_http_server *s)
 }
 
 void
-gw_http_server_close_all(struct gw_http_server *s)
+http_server_close_all(struct http_server *s)
 {
 	int i;
 
@@ -1137,15 +1137,15 @@ gw_http_server_close_all(struct gw_http_server *s)
 }
 
 void
-gw_http_server_free(struct gw_http_server **sp)
+http_server_free(struct http_server **sp)
 {
-	struct gw_http_server *s = *sp;
+	struct http_server *s = *sp;
 	int i;
 
 	*sp = NULL;
 	if (s == NULL)
 		return;
-	gw_http_server_close_all(s);
+	http_server_close_all(s);
 	for (i = 0; i < s->nthreads; i++) {
 		if (s->t[i].lsn != NULL)
 			evconnlistener_free(s->t[i].lsn);

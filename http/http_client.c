@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_origin.c: libcurl multi on a libevent loop (see gw_origin.h).
+ * http_client.c: libcurl multi on a libevent loop (see http_client.h).
  *
  * curl tells us which sockets to watch (sock_cb) and when to wake it
  * (timer_cb); we tell curl what happened (curl_multi_socket_action) and
@@ -18,12 +18,12 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
-#include "gateway/gw_origin.h"
+#include "http/http_client.h"
 
 #define MAX_RESP_HDRS		128
 #define MAX_RESP_HDR_BYTES	(64 * 1024)
 
-struct gw_origin {
+struct http_client {
 	unsigned		magic;
 #define GW_ORIGIN_MAGIC		0x0a1b2c3d
 	struct event_base	*base;
@@ -31,13 +31,13 @@ struct gw_origin {
 	struct event		*timer;
 };
 
-struct gw_oreq {
+struct http_creq {
 	unsigned		magic;
 #define GW_OREQ_MAGIC		0x6d0e5a17
-	struct gw_origin	*o;
+	struct http_client	*o;
 	CURL			*easy;
 	struct curl_slist	*hdrs;
-	const struct gw_oreq_ops *ops;
+	const struct http_creq_ops *ops;
 	void			*arg;
 	char			*hbuf;		/* response headers, raw */
 	size_t			hlen;
@@ -57,7 +57,7 @@ struct sockev {
 
 /* Takes the transfer out of the multi handle and frees it. */
 static void
-oreq_free(struct gw_oreq *r)
+oreq_free(struct http_creq *r)
 {
 	CM_ASSERT(r->magic == GW_OREQ_MAGIC);
 	curl_multi_remove_handle(r->o->multi, r->easy);
@@ -69,9 +69,9 @@ oreq_free(struct gw_oreq *r)
 }
 
 static void
-finish(struct gw_oreq *r, const char *err)
+finish(struct http_creq *r, const char *err)
 {
-	const struct gw_oreq_ops *ops = r->ops;
+	const struct http_creq_ops *ops = r->ops;
 	void *arg = r->arg;
 
 	oreq_free(r);
@@ -79,11 +79,11 @@ finish(struct gw_oreq *r, const char *err)
 }
 
 static void
-check_done(struct gw_origin *o)
+check_done(struct http_client *o)
 {
 	CURLMsg *m;
 	int left;
-	struct gw_oreq *r;
+	struct http_creq *r;
 	char err[CURL_ERROR_SIZE + 64];
 
 	while ((m = curl_multi_info_read(o->multi, &left)) != NULL) {
@@ -108,7 +108,7 @@ check_done(struct gw_origin *o)
 static void
 on_sock_event(evutil_socket_t fd, short kind, void *arg)
 {
-	struct gw_origin *o = arg;
+	struct http_client *o = arg;
 	int running = 0, flags = 0;
 
 	if (kind & EV_READ)
@@ -122,7 +122,7 @@ on_sock_event(evutil_socket_t fd, short kind, void *arg)
 static void
 on_timer(evutil_socket_t fd, short kind, void *arg)
 {
-	struct gw_origin *o = arg;
+	struct http_client *o = arg;
 	int running = 0;
 
 	(void)fd;
@@ -134,7 +134,7 @@ on_timer(evutil_socket_t fd, short kind, void *arg)
 static int
 timer_cb(CURLM *multi, long ms, void *arg)
 {
-	struct gw_origin *o = arg;
+	struct http_client *o = arg;
 	struct timeval tv;
 
 	(void)multi;
@@ -151,7 +151,7 @@ timer_cb(CURLM *multi, long ms, void *arg)
 static int
 sock_cb(CURL *e, curl_socket_t s, int what, void *arg, void *sockp)
 {
-	struct gw_origin *o = arg;
+	struct http_client *o = arg;
 	struct sockev *se = sockp;
 	short kind;
 
@@ -182,10 +182,10 @@ sock_cb(CURL *e, curl_socket_t s, int what, void *arg, void *sockp)
 	return (0);
 }
 
-struct gw_origin *
-gw_origin_new(struct event_base *base)
+struct http_client *
+http_client_new(struct event_base *base)
 {
-	struct gw_origin *o = calloc(1, sizeof *o);
+	struct http_client *o = calloc(1, sizeof *o);
 
 	if (o == NULL)
 		return (NULL);
@@ -194,7 +194,7 @@ gw_origin_new(struct event_base *base)
 	o->multi = curl_multi_init();
 	o->timer = evtimer_new(base, on_timer, o);
 	if (o->multi == NULL || o->timer == NULL) {
-		gw_origin_free(&o);
+		http_client_free(&o);
 		return (NULL);
 	}
 	curl_multi_setopt(o->multi, CURLMOPT_SOCKETFUNCTION, sock_cb);
@@ -206,9 +206,9 @@ gw_origin_new(struct event_base *base)
 }
 
 void
-gw_origin_free(struct gw_origin **op)
+http_client_free(struct http_client **op)
 {
-	struct gw_origin *o = *op;
+	struct http_client *o = *op;
 
 	*op = NULL;
 	if (o == NULL)
@@ -223,7 +223,7 @@ gw_origin_free(struct gw_origin **op)
 
 /* Splits the collected header block into slices and hands it on. */
 static int
-deliver_head(struct gw_oreq *r)
+deliver_head(struct http_creq *r)
 {
 	struct s3sig_hdr h[MAX_RESP_HDRS];
 	size_t n = 0, i = 0, e;
@@ -254,7 +254,7 @@ deliver_head(struct gw_oreq *r)
 static size_t
 header_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
-	struct gw_oreq *r = arg;
+	struct http_creq *r = arg;
 	size_t len = size * nitems;
 	char *np;
 
@@ -287,14 +287,14 @@ header_cb(char *buf, size_t size, size_t nitems, void *arg)
 static size_t
 write_cb(char *buf, size_t size, size_t nmemb, void *arg)
 {
-	struct gw_oreq *r = arg;
+	struct http_creq *r = arg;
 	size_t len = size * nmemb;
 	int rc;
 
 	if (!r->head_done)
 		return (0);
 	rc = r->ops->on_data(r->arg, buf, len);
-	if (rc == GW_ORIGIN_PAUSE)
+	if (rc == HTTP_CLIENT_PAUSE)
 		return (CURL_WRITEFUNC_PAUSE);
 	if (rc != 0) {
 		r->failed_cb = 1;
@@ -306,10 +306,10 @@ write_cb(char *buf, size_t size, size_t nmemb, void *arg)
 static size_t
 read_cb(char *buf, size_t size, size_t nitems, void *arg)
 {
-	struct gw_oreq *r = arg;
+	struct http_creq *r = arg;
 	ssize_t n = r->ops->on_read(r->arg, buf, size * nitems);
 
-	if (n == GW_ORIGIN_PAUSE)
+	if (n == HTTP_CLIENT_PAUSE)
 		return (CURL_READFUNC_PAUSE);
 	if (n < 0) {
 		r->failed_cb = 1;
@@ -318,20 +318,20 @@ read_cb(char *buf, size_t size, size_t nitems, void *arg)
 	return ((size_t)n);
 }
 
-struct gw_oreq *
-gw_oreq_start(struct gw_origin *o, const char *method, const char *url,
+struct http_creq *
+http_creq_start(struct http_client *o, const char *method, const char *url,
     const struct s3sig_hdr *hdrs, size_t nhdrs, int64_t body_len,
-    const struct gw_oreq_ops *ops, void *arg)
+    const struct http_creq_ops *ops, void *arg)
 {
-	return (gw_oreq_start_ex(o, method, url, hdrs, nhdrs, body_len, 0, ops, arg));
+	return (http_creq_start_ex(o, method, url, hdrs, nhdrs, body_len, 0, ops, arg));
 }
 
-struct gw_oreq *
-gw_oreq_start_ex(struct gw_origin *o, const char *method, const char *url,
+struct http_creq *
+http_creq_start_ex(struct http_client *o, const char *method, const char *url,
     const struct s3sig_hdr *hdrs, size_t nhdrs, int64_t body_len, int flags,
-    const struct gw_oreq_ops *ops, void *arg)
+    const struct http_creq_ops *ops, void *arg)
 {
-	struct gw_oreq *r;
+	struct http_creq *r;
 	struct curl_slist *l;
 	char line[16384];
 	size_t i;
@@ -378,7 +378,7 @@ gw_oreq_start_ex(struct gw_origin *o, const char *method, const char *url,
 	curl_easy_setopt(r->easy, CURLOPT_WRITEDATA, r);
 	curl_easy_setopt(r->easy, CURLOPT_ERRORBUFFER, r->errbuf);
 	curl_easy_setopt(r->easy, CURLOPT_NOSIGNAL, 1L);
-	if (flags & GW_OREQ_INTERNAL) {
+	if (flags & HTTP_CREQ_INTERNAL) {
 		/* A worker: on our network, so a slow connect or a stalled
 		 * transfer means it is gone; the caller asks another. */
 		curl_easy_setopt(r->easy, CURLOPT_CONNECTTIMEOUT_MS, 1000L);
@@ -416,23 +416,23 @@ fail:
 }
 
 void
-gw_oreq_resume_read(struct gw_oreq *r)
+http_creq_resume_read(struct http_creq *r)
 {
 	CM_ASSERT(r->magic == GW_OREQ_MAGIC);
 	curl_easy_pause(r->easy, CURLPAUSE_CONT);
 }
 
 void
-gw_oreq_resume_write(struct gw_oreq *r)
+http_creq_resume_write(struct http_creq *r)
 {
 	CM_ASSERT(r->magic == GW_OREQ_MAGIC);
 	curl_easy_pause(r->easy, CURLPAUSE_CONT);
 }
 
 void
-gw_oreq_cancel(struct gw_oreq **rp)
+http_creq_cancel(struct http_creq **rp)
 {
-	struct gw_oreq *r = *rp;
+	struct http_creq *r = *rp;
 
 	*rp = NULL;
 	if (r != NULL)
@@ -440,7 +440,7 @@ gw_oreq_cancel(struct gw_oreq **rp)
 }
 
 uint64_t
-gw_oreq_ttfb_us(const struct gw_oreq *r)
+http_creq_ttfb_us(const struct http_creq *r)
 {
 	return (r->ttfb_us);
 }

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_http.h: Cachalot's HTTP/1.1 data-path server core.
+ * http_server.h: Cachalot's HTTP/1.1 data-path server core.
  *
  * One libevent event_base per thread, each with its own SO_REUSEPORT
  * listener; requests parsed by libhttp-parser; responses queued in an
@@ -12,11 +12,11 @@
  * hostile connection's excesses.
  *
  * Threads: everything about a connection runs on the thread of the
- * event_base that accepted it. A gw_http_server is created and started by
- * the main thread; gw_http_loop runs on its own thread per base.
+ * event_base that accepted it. A http_server is created and started by
+ * the main thread; http_server_loop runs on its own thread per base.
  */
-#ifndef CACHALOT_GW_HTTP_H
-#define CACHALOT_GW_HTTP_H
+#ifndef CACHALOT_HTTP_SERVER_H
+#define CACHALOT_HTTP_SERVER_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -25,12 +25,12 @@
 #include "s3sig/s3sig.h"
 
 struct event_base;
-struct gw_conn;
-struct gw_http_server;
+struct http_conn;
+struct http_server;
 
-#define GW_MAX_HDRS 128
+#define HTTP_MAX_HDRS 128
 
-struct gw_http_limits {
+struct http_limits {
 	size_t		max_header_bytes;	/* request line + headers; 431 */
 	size_t		max_url;		/* 414 */
 	size_t		max_headers;		/* count; 431 */
@@ -40,15 +40,15 @@ struct gw_http_limits {
 	unsigned	max_conns;		/* per server; 503 */
 	size_t		out_high_water;		/* handler should pause above */
 };
-void gw_http_limits_default(struct gw_http_limits *l);
+void http_limits_default(struct http_limits *l);
 
 /* One request, owned by its connection until the response is complete. */
-struct gw_req {
+struct http_req {
 	struct cm_slice		method;
 	struct cm_slice		url;		/* request-target as sent */
 	struct cm_slice		path;		/* url before '?' */
 	struct cm_slice		query;		/* after '?', may be empty */
-	struct s3sig_hdr	hdrs[GW_MAX_HDRS];
+	struct s3sig_hdr	hdrs[HTTP_MAX_HDRS];
 	size_t			nhdrs;
 	int64_t			content_length;	/* -1: none (chunked or no body) */
 	int			chunked;	/* Transfer-Encoding: chunked */
@@ -58,91 +58,91 @@ struct gw_req {
 	uint64_t		start_us;
 };
 
-enum gw_rc {
-	GW_OK = 0,
-	GW_PAUSE = 1,	/* stop reading the body until gw_conn_resume */
-	GW_ERROR = -1,	/* close the connection */
+enum http_rc {
+	HTTP_OK = 0,
+	HTTP_PAUSE = 1,	/* stop reading the body until http_conn_resume */
+	HTTP_ERROR = -1,	/* close the connection */
 };
 
 /* What the core asks of a handler. All slots are required. */
-struct gw_handler_ops {
+struct http_server_ops {
 	/* Headers are complete. The handler may answer at once (the body is
 	 * then not read and the connection closed after the answer) or wait
 	 * for the body. */
-	int	(*on_request)(struct gw_conn *, struct gw_req *);
+	int	(*on_request)(struct http_conn *, struct http_req *);
 	/* Body bytes, in order; the handler takes them all (copying what it
-	 * cannot pass on) and returns GW_PAUSE to stop more arriving. */
-	int	(*on_body)(struct gw_conn *, const char *p, size_t len);
+	 * cannot pass on) and returns HTTP_PAUSE to stop more arriving. */
+	int	(*on_body)(struct http_conn *, const char *p, size_t len);
 	/* The body is complete (also for requests without one). */
-	void	(*on_body_end)(struct gw_conn *);
+	void	(*on_body_end)(struct http_conn *);
 	/* The output queue fell below the high-water mark again. */
-	void	(*on_drain)(struct gw_conn *);
+	void	(*on_drain)(struct http_conn *);
 	/* The connection is going away (client closed, error, timeout, or
 	 * server shutdown); the handler releases its per-request state. It is
 	 * not called after the request's response ended normally. */
-	void	(*on_abort)(struct gw_conn *);
+	void	(*on_abort)(struct http_conn *);
 };
 
 /*
  * Creates a server listening on host:port with nthreads event loops, each
  * with its own SO_REUSEPORT socket. thread_ctx[i] is handed to the handler
- * of loop i through gw_conn_thread_ctx. Returns NULL with a message in err
+ * of loop i through http_conn_thread_ctx. Returns NULL with a message in err
  * (at most errlen bytes) when the address cannot be bound.
  */
-struct gw_http_server *gw_http_server_new(const char *hostport, int nthreads,
-    const struct gw_http_limits *limits, const struct gw_handler_ops *ops,
+struct http_server *http_server_new(const char *hostport, int nthreads,
+    const struct http_limits *limits, const struct http_server_ops *ops,
     void **thread_ctx, char *err, size_t errlen);
 /* The event_base of loop i, for origin clients that share the loop. */
-struct event_base *gw_http_base(struct gw_http_server *s, int i);
+struct event_base *http_server_base(struct http_server *s, int i);
 /* Runs every loop on its own thread. The caller blocks the signals it
  * wants to handle before, so that loop threads inherit the mask. */
-int gw_http_server_start(struct gw_http_server *s);
+int http_server_start(struct http_server *s);
 /* Asks every loop to stop (any thread, not from a signal handler). */
-void gw_http_server_stop(struct gw_http_server *s);
+void http_server_stop(struct http_server *s);
 /* Waits for the loops started to end. */
-void gw_http_server_join(struct gw_http_server *s);
+void http_server_join(struct http_server *s);
 /* Closes every connection (handlers get on_abort); after join. */
-void gw_http_server_close_all(struct gw_http_server *s);
-void gw_http_server_free(struct gw_http_server **sp);
+void http_server_close_all(struct http_server *s);
+void http_server_free(struct http_server **sp);
 /* The port actually bound (for port 0 in tests). */
-int gw_http_server_port(const struct gw_http_server *s);
+int http_server_port(const struct http_server *s);
 /* Open connections now, all loops. */
-unsigned gw_http_server_conns(const struct gw_http_server *s);
+unsigned http_server_conns(const struct http_server *s);
 
 /* ---- For handlers, on the connection's own thread ---- */
 
-void *gw_conn_thread_ctx(struct gw_conn *c);
-void *gw_conn_get_data(struct gw_conn *c);
-void gw_conn_set_data(struct gw_conn *c, void *data);
-struct gw_req *gw_conn_req(struct gw_conn *c);
-const char *gw_conn_peer(struct gw_conn *c);
+void *http_conn_thread_ctx(struct http_conn *c);
+void *http_conn_get_data(struct http_conn *c);
+void http_conn_set_data(struct http_conn *c, void *data);
+struct http_req *http_conn_req(struct http_conn *c);
+const char *http_conn_peer(struct http_conn *c);
 
 /* Starts the answer. content_length -1 means unknown (chunked for
  * HTTP/1.1, close-delimited for 1.0). hdrs must not include Content-Length,
  * Transfer-Encoding, Connection or Date: the core writes those. */
-int gw_conn_respond(struct gw_conn *c, int status, const struct s3sig_hdr *hdrs,
+int http_conn_respond(struct http_conn *c, int status, const struct s3sig_hdr *hdrs,
     size_t nhdrs, int64_t content_length);
-/* Queues body bytes (copied). Returns GW_OK, or GW_PAUSE when the output
+/* Queues body bytes (copied). Returns HTTP_OK, or HTTP_PAUSE when the output
  * queue is above its high-water mark: produce no more until on_drain. */
-int gw_conn_write(struct gw_conn *c, const char *p, size_t len);
+int http_conn_write(struct http_conn *c, const char *p, size_t len);
 /* The same without a copy: p is lent until release(p, len, arg) is called
  * (once: when the bytes are written, or the connection goes, or at once
  * when they cannot be queued). */
-int gw_conn_write_ref(struct gw_conn *c, const char *p, size_t len,
+int http_conn_write_ref(struct http_conn *c, const char *p, size_t len,
     void (*release)(const void *p, size_t len, void *arg), void *arg);
 /* The answer is complete. The connection reads the next request, or closes
  * if the request body was not read to its end. */
-void gw_conn_end(struct gw_conn *c);
+void http_conn_end(struct http_conn *c);
 /* The answer cannot be completed (an origin failed mid-body): close. */
-void gw_conn_fail(struct gw_conn *c);
-/* Resumes body reading after GW_PAUSE. */
-void gw_conn_resume(struct gw_conn *c);
+void http_conn_fail(struct http_conn *c);
+/* Resumes body reading after HTTP_PAUSE. */
+void http_conn_resume(struct http_conn *c);
 /* Bytes queued for the client and not yet written. */
-size_t gw_conn_out_pending(struct gw_conn *c);
-uint64_t gw_conn_bytes_out(struct gw_conn *c);
+size_t http_conn_out_pending(struct http_conn *c);
+uint64_t http_conn_bytes_out(struct http_conn *c);
 
 /* ---- Helpers ---- */
-const struct s3sig_hdr *gw_req_hdr(const struct gw_req *r, const char *name);
-const char *gw_status_reason(int status);
+const struct s3sig_hdr *http_req_hdr(const struct http_req *r, const char *name);
+const char *http_status_reason(int status);
 
 #endif
