@@ -97,6 +97,7 @@ static const struct opt opts[] = {
 	  "seconds an idle keep-alive connection is kept" },
 	{ "log-level", T_LEVEL, OFF(log_level), "info", CM_ROLE_ALL,
 	  "error, warn, info or debug" },
+	{ "access-log", T_STR, OFF(access_log), "stderr", R_DATA, "where access-log lines go: off, stderr (with the other log lines) or a FILE appended to" },
 	{ "sigv2", T_BOOL, OFF(sigv2), "off", CM_ROLE_GATEWAY | CM_ROLE_SERVE,
 	  "accept legacy SigV2 signatures and presigned URLs (on/off)" },
 	{ "expires-in", T_SECONDS, OFF(expires_in), "3600", CM_ROLE_PRESIGN,

@@ -66,6 +66,7 @@ struct cm_config {
 	int		json;
 	char		*virtual_host_domain;
 	int		log_level;
+	const char	*access_log;
 	int		sigv2;
 	uint64_t	max_connections;
 	uint64_t	header_timeout;
