@@ -6,7 +6,8 @@ path, and never lossy.
      (none on stderr); lines show up within a couple of seconds with no
      further traffic; N requests then SIGTERM at once: exactly N lines;
      SIGHUP opens FILE again (after a rotation);
-  2. the default (stderr): the same lines, all of them, in the other log;
+  2. the default (stderr): the same lines, all of them, in the other log,
+     also when stderr is a pipe, where no line is torn by the others;
   3. access-log = off: no access lines at all.
 Requests come from several threads at once, so that several loops log and
 their buffers fill (a buffer holds about 300 lines)."""
@@ -14,16 +15,19 @@ import os
 import re
 import signal
 import shutil
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import AK, SK, Checks, Rig  # noqa: E402
+from rig import AK, SK, Checks, Rig, free_port, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z info req=\S+ peer=\S+ op=[A-Za-z]+ "
                   r"bucket=\S+ key=\S+ status=\d{3} in=\d+ out=\d+ ms=\d+\.\d "
@@ -143,6 +147,70 @@ def main():
         bad = [l for l in lines if not LINE.match(l)]
         ck.check(not bad, f"default: every access line complete on stderr: {bad[:3]}")
         ck.check(len(lines) == 2 + n, f"default: N requests then SIGTERM: N lines ({len(lines)} of {2 + n})")
+    sanitizer += rig.sanitizer
+
+    # 2b. stderr a pipe (as under a service manager): the writer writes it
+    # in pieces that end at a line's end, so cm_log's lines written to the
+    # same pipe meanwhile never land inside an access line.
+    with Rig() as rig:
+        port, admin = free_port(), free_port()
+        args = [a for a in rig.gw_args]
+        args[args.index("--listen") + 1] = f"127.0.0.1:{port}"
+        args[args.index("--admin-listen") + 1] = f"127.0.0.1:{admin}"
+        p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        chunks = []
+
+        def slow_reader():
+            # Slower than the writer: the pipe fills and writes block part
+            # way, which is when other writers' lines could land inside.
+            while True:
+                c = os.read(p.stderr.fileno(), 4096)
+                if not c:
+                    return
+                chunks.append(c)
+                time.sleep(0.01)
+        reader = threading.Thread(target=slow_reader)
+        reader.start()
+        try:
+            wait_port(port, p, "cachalot (stderr a pipe)")
+            rig.endpoint = f"http://127.0.0.1:{port}"
+            s3 = client(rig)
+            s3.create_bucket(Bucket=b)
+            s3.put_object(Bucket=b, Key="k", Body=b"p" * 100)
+            n, nbad = 1500, 300
+            # Requests refused by the signature check write cm_log lines
+            # (info), at the same time as the access lines go out.
+            bad = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id=AK,
+                               aws_secret_access_key="wrong", region_name="us-east-1",
+                               config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
+            refused = []
+
+            def refuse():
+                for _ in range(nbad):
+                    try:
+                        bad.head_object(Bucket=b, Key="k")
+                    except ClientError:
+                        refused.append(1)
+            t = threading.Thread(target=refuse)
+            t.start()
+            requests(rig, b, n)
+            t.join()
+        finally:
+            p.send_signal(signal.SIGTERM)
+            rc = p.wait(timeout=30)
+            reader.join(timeout=30)
+        ck.check(rc == 0, f"stderr a pipe: cachalot exits 0 on SIGTERM ({rc})")
+        text = b"".join(chunks).decode(errors="replace")
+        lines = access_lines(text)
+        torn = [l for l in lines if not LINE.match(l)]
+        ck.check(not torn, f"stderr a pipe: every access line whole: {torn[:3]}")
+        ck.check(len(lines) == 2 + n + nbad,
+                 f"stderr a pipe: every request logged ({len(lines)} of {2 + n + nbad})")
+        ck.check(len(refused) == nbad and text.count(" refused: ") >= nbad,
+                 f"stderr a pipe: the other log lines there too ({len(refused)}, {text.count(' refused: ')})")
+        other = [l for l in text.splitlines() if not MARK.search(l) and not re.match(
+            r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn|info|debug) ", l)]
+        ck.check(not other, f"stderr a pipe: no torn line: {other[:3]}")
     sanitizer += rig.sanitizer
 
     # 3. Off.
