@@ -23,7 +23,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import AK, SK, Checks, Rig, free_port, wait_port  # noqa: E402
+from rig import AK, SK, Checks, Rig, free_port, sanitizer_lines, wait_port  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
@@ -211,7 +211,7 @@ def main():
         other = [l for l in text.splitlines() if not MARK.search(l) and not re.match(
             r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (error|warn|info|debug) ", l)]
         ck.check(not other, f"stderr a pipe: no torn line: {other[:3]}")
-    sanitizer += rig.sanitizer
+    sanitizer += rig.sanitizer + sanitizer_lines(text)
 
     # 3. Off.
     with Rig(extra=["--access-log", "off"]) as rig:
