@@ -47,6 +47,8 @@
 #define GW_LOG_LINE_MAX	2048		/* longest line; longer ones are cut */
 
 struct gw_log_buf {
+	unsigned		magic;
+#define GW_LOG_BUF_MAGIC	0x10cb0ff0
 	struct gw_log_buf	*next;
 	struct gw_log_loop	*owner;		/* gets it back once written */
 	size_t			len;
@@ -111,6 +113,7 @@ write_buf(struct gw_log *w, const struct gw_log_buf *b)
 	size_t off = 0, n;
 	int fail = 0;
 
+	CM_ASSERT(b->magic == GW_LOG_BUF_MAGIC);
 	while (off < b->len && !fail) {
 		n = b->len - off;
 		if (w->pipe && n > PIPE_BUF) {
@@ -295,6 +298,7 @@ get_buf(struct gw_log_loop *l)
 		if (l->nbufs < GW_LOG_NBUF) {
 			b = malloc(sizeof *b);
 			if (b != NULL) {
+				b->magic = GW_LOG_BUF_MAGIC;
 				l->nbufs++;
 				break;
 			}
@@ -305,6 +309,7 @@ get_buf(struct gw_log_loop *l)
 	}
 	AZ(pthread_mutex_unlock(&w->mu));
 	if (b != NULL) {
+		CM_ASSERT(b->magic == GW_LOG_BUF_MAGIC);
 		b->next = NULL;
 		b->owner = l;
 		b->len = 0;
@@ -425,9 +430,12 @@ gw_log_close(struct gw_log **wp)
 		    w->path != NULL ? w->path : "stderr", w->failed);
 	for (l = w->loops; l != NULL; l = next) {
 		next = l->next;
+		if (l->fill != NULL)
+			l->fill->magic = 0;
 		free(l->fill);
 		while ((b = l->free) != NULL) {
 			l->free = b->next;
+			b->magic = 0;
 			free(b);
 		}
 		l->magic = 0;
