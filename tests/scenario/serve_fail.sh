@@ -4,6 +4,7 @@
 #   - Cachalot cannot start: its S3 port, or its admin port, is held by
 #     another socket: serve exits non-zero, saying why;
 #   - Cachalot is killed (SIGKILL) while serving: serve exits non-zero;
+#     the demo origin is killed: serve stops Cachalot, exits non-zero;
 #   - Ctrl-C (SIGINT to serve's whole process group), and SIGINT, SIGTERM,
 #     SIGHUP to serve alone;
 # and each time the demo origin is stopped too: its port no longer listens
@@ -107,6 +108,24 @@ wait_serve 120
 check '[ "$rc" != timeout ] && [ "$rc" != 0 ]' "killed: serve exits non-zero (rc=$rc)"
 check 'grep -q "serve: cachalot exited with status 137" "$out"' "killed: serve says so: $(tail -3 "$out")"
 check 'leftovers' "killed: no process left behind"
+cleanup_group
+
+# 3b. The demo origin killed while serving: serve stops cachalot, exits non-zero.
+lp=$(free_port) ap=$(free_port) op=$(free_port)
+start_serve origin-killed
+for _ in $(seq 1200); do
+	grep -q "is serving S3" "$out" && break
+	kill -0 "$spid" 2>/dev/null || break
+	sleep 0.5
+done
+opid=$(pgrep -g "$spid" -f s3rver.js || true)
+check 'grep -q "is serving S3" "$out" && [ -n "$opid" ]' "origin killed: serve started, origin $opid"
+[ -n "$opid" ] && kill -KILL $opid
+wait_serve 120
+check '[ "$rc" != timeout ] && [ "$rc" != 0 ]' "origin killed: serve exits non-zero (rc=$rc)"
+check 'grep -q "serve: the demo origin exited" "$out"' "origin killed: serve says so: $(tail -3 "$out")"
+check 'leftovers' "origin killed: no process left behind"
+check '! listening "$lp"' "origin killed: cachalot no longer listens"
 cleanup_group
 
 # 4. Signals: Ctrl-C (SIGINT to the whole group: cachalot takes it too and
