@@ -48,7 +48,7 @@ def run(cachalot, bs):
     rnd = random.Random(42)
     with Rig(cachalot=cachalot, role="serve",
              extra=["--block-size", bs, "--mem-cache", "1G", "--disk-cache", "0",
-                    "--log-level", "warn"]) as rig:
+                    "--log-level", "warn", "--access-log", "off"]) as rig:
         s3 = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id=AK,
                           aws_secret_access_key=SK, region_name="us-east-1",
                           config=Config(signature_version="s3v4"))

@@ -81,7 +81,7 @@ def main():
                                  "--origin", f"http://127.0.0.1:{s3p}", "--origin-access-key", "S3RVER",
                                  "--origin-secret-key", "S3RVER", "--access-key", AK, "--secret-key", SK,
                                  "--mem-cache", str(MEM), "--disk-cache", "4G", "--data-dir", f"{tmp}/data",
-                                 "--log-level", "error"],
+                                 "--log-level", "error", "--access-log", "off"],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(cach)
         wait_port(cp, cach, "cachalot")

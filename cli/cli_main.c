@@ -51,11 +51,13 @@ cli_serve_ready(const struct cm_config *c, int port)
 		hl = 9;
 	}
 	printf("Cachalot is serving S3 on http://%.*s:%d (origin %s)\n", hl, host, port, c->origin);
+	/* The secret is never echoed, so the example takes the key pair from
+	 * the client's environment or profile: it works as printed. */
 	if (c->access_key != NULL)
-		printf("Credentials: access key %s, region %s; for example:\n"
-		    "  AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=... AWS_DEFAULT_REGION=%s \\\n"
-		    "    aws --endpoint-url http://%.*s:%d s3 ls\n",
-		    c->access_key, c->regions[0], c->access_key, c->regions[0], hl, host, port);
+		printf("Credentials: access key %s, region %s. With that key pair in the AWS "
+		    "environment or profile:\n"
+		    "  aws --endpoint-url http://%.*s:%d s3 ls\n",
+		    c->access_key, c->regions[0], hl, host, port);
 	printf("Health and metrics: http://%s/healthz and /metrics\n", c->admin_listen);
 	fflush(stdout);
 }

@@ -2,7 +2,7 @@
 /*
  * gw_main.c: gw_run, the gateway role: configuration to running loops.
  * Main thread: starts the loops and the admin daemon, waits for SIGINT or
- * SIGTERM, stops them in order.
+ * SIGTERM, stops them in order (SIGHUP reopens the access log).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -213,6 +213,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGHUP);	/* reopens the access log */
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	ctxs = calloc((size_t)nthreads, sizeof *ctxs);
 	tctx = calloc((size_t)nthreads, sizeof *tctx);
@@ -248,6 +249,15 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		if (ctxs[i]->origin == NULL)
 			goto out;
 	}
+	/* The access log's writer thread starts with the stop signals blocked. */
+	if (gw_log_open(c->access_log, &gc.alog, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot: --access-log: %s\n", err);
+		rv = 2;
+		goto out;
+	}
+	for (i = 0; i < nthreads && gc.alog != NULL; i++)
+		if ((ctxs[i]->alog = gw_log_loop_new(gc.alog, ctxs[i]->base)) == NULL)
+			goto out;
 	admin = gw_admin_start(c->admin_listen, ctxs, (size_t)nthreads, srv, err, sizeof err);
 	if (admin == NULL) {
 		fprintf(stderr, "cachalot: admin endpoint: %s (choose another with "
@@ -288,7 +298,9 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		http_server_join(srv);
 		goto out;
 	}
-	(void)sigwait(&stop, &sig);
+	while (sigwait(&stop, &sig) != 0 || sig == SIGHUP)
+		if (sig == SIGHUP)
+			gw_log_reopen(gc.alog);
 	CM_LOGI("%s stopping (signal %d)", role_name(role), sig);
 	http_server_stop(srv);
 	http_server_join(srv);
@@ -301,6 +313,12 @@ out:
 		for (i = 0; i < nthreads; i++)
 			if (ctxs[i] != NULL) {
 				http_client_free(&ctxs[i]->origin);
+				ctxs[i]->alog = NULL;
+			}
+	gw_log_close(&gc.alog);		/* writes every line; before the bases go */
+	if (ctxs != NULL)
+		for (i = 0; i < nthreads; i++)
+			if (ctxs[i] != NULL) {
 				s3sig_verifier_free(&ctxs[i]->verifier);
 				free(ctxs[i]);
 			}

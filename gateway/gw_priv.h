@@ -21,6 +21,9 @@ struct gw_target {
 };
 
 struct gw_cluster;
+struct gw_log;
+struct gw_log_loop;
+struct event_base;
 
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
@@ -34,6 +37,7 @@ struct gw_conf {
 	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
+	struct gw_log		*alog;			/* the access log, or NULL (off) */
 };
 
 /* One per event loop. */
@@ -45,6 +49,7 @@ struct gw_ctx {
 	struct s3sig_verifier	*verifier;
 	struct http_client	*origin;
 	struct gw_metrics	metrics;
+	struct gw_log_loop	*alog;			/* this loop's access-log buffer, or NULL */
 };
 
 /* gw_s3.c */
@@ -69,6 +74,26 @@ void gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_r
 void gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r,
     enum gw_op op, struct cm_slice bucket, struct cm_slice key, int status, uint64_t in,
     uint64_t out, uint64_t ttfb_us, const char *result);
+
+/* gw_log.c: the access log, buffered per loop, written by its own thread.
+ * gw_log_open: spec is "off" (*out = NULL), "stderr" or a FILE appended to;
+ * starts the writer thread (call it with the stop signals blocked). 0, or -1
+ * with a message in err. */
+int gw_log_open(const char *spec, struct gw_log **out, char *err, size_t errlen);
+/* Main thread, before the loops run: loop's buffer on base (its flush
+ * timer). NULL when w is NULL (off) or out of memory. Owned by w. */
+struct gw_log_loop *gw_log_loop_new(struct gw_log *w, struct event_base *base);
+/* Loop thread: one line (no newline in fmt), timestamped like cm_log's,
+ * written within about a second. l NULL: nothing. May wait for the writer
+ * when all of the loop's buffers are waiting to be written; never drops. */
+void gw_log_line(struct gw_log_loop *l, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Any thread: FILE is opened again (SIGHUP, after a log rotation). */
+void gw_log_reopen(struct gw_log *w);
+/* Main thread, once the loops are stopped (their base not yet freed):
+ * writes everything every loop holds, stops the writer, frees every
+ * gw_log_loop of w and w; *wp = NULL. */
+void gw_log_close(struct gw_log **wp);
 
 /* gw_cache.c: GET and HEAD from the block cache (serve role). */
 struct cache_store;

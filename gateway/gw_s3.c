@@ -701,8 +701,8 @@ gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req
 	gw_metrics_request(&ctx->metrics, op, status, result, us);
 	copy_for_log(b, sizeof b, bucket);
 	copy_for_log(k, sizeof k, key);
-	CM_LOGI("req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu ms=%.1f "
-	    "origin_ms=%.1f result=%s", r->id, http_conn_peer(conn), gw_op_name(op),
+	gw_log_line(ctx->alog, "req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu "
+	    "ms=%.1f origin_ms=%.1f result=%s", r->id, http_conn_peer(conn), gw_op_name(op),
 	    b[0] ? b : "-", k[0] ? k : "-", status, (unsigned long long)in,
 	    (unsigned long long)out, (double)us / 1000.0, (double)ttfb_us / 1000.0, result);
 }

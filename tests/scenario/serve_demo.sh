@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: Apache-2.0
 # The README's run command with no origin configured: scripts/serve starts
 # the bundled demo origin and Cachalot, prints the endpoint and credentials,
-# and the next thing a newcomer types (aws s3 ls) works with them.
+# and the next thing a newcomer types (aws s3 ls) works with them; the
+# printed command works when pasted as it is.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 pass=0 fail=0
@@ -32,6 +33,22 @@ check 'grep -q "hello.txt" <<<"$objects" && grep -q "models/weights.bin" <<<"$ob
 hello=$(aws s3 cp s3://demo/hello.txt - 2>&1)
 check '[ "$hello" = "Hello from the Cachalot demo origin." ]' "aws s3 cp reads a sample: $hello"
 check 'curl -sf "http://127.0.0.1:$ap/healthz" | grep -q ok' "healthz answers"
+# What serve prints works as printed (#10 item 5): no placeholder to fill
+# in, the command after "paste this" run as a shell runs a pasted line, in
+# an environment with no AWS settings, lists the demo bucket; the printed
+# health URL answers.
+check '! grep -q "=\.\.\." "$out"' "no placeholder in what serve prints: $(grep -n "=\.\.\." "$out")"
+pasted=$(grep -A1 "paste this" "$out" | sed -n 2p)
+check '[ -n "$pasted" ]' "serve prints a command to paste: $(head -12 "$out")"
+home=$(mktemp -d)
+listing=$(cd "$home" && env -i PATH="$PATH" HOME="$home" AWS_CONFIG_FILE=/dev/null \
+	AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_EC2_METADATA_DISABLED=true bash -c "$pasted" 2>&1)
+prc=$?
+rm -rf "$home"
+check '[ "$prc" = 0 ] && grep -q "hello.txt" <<<"$listing"' \
+	"the pasted command works: rc=$prc: $pasted: $listing"
+health=$(grep -o "Health and metrics: http://[^ ]*/healthz" "$out" | head -1 | sed 's/^Health and metrics: //')
+check '[ -n "$health" ] && curl -sf "$health" | grep -q ok' "the printed health URL answers: $health"
 origin_pid=$(pgrep -P "$pid" -f s3rver.js || true)
 kill -TERM "$pid"
 wait "$pid" 2>/dev/null
