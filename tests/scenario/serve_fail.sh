@@ -84,7 +84,7 @@ for which in s3 admin; do
 	wait_serve
 	check '[ "$rc" != timeout ] && [ "$rc" != 0 ]' "$which port taken: serve exits non-zero (rc=$rc): $(tail -5 "$out")"
 	if [ "$which" = s3 ]; then flag=--listen; else flag=--admin-listen; fi
-	check 'grep -q -- "cachalot: $flag: .*$port" "$out"' "$which port taken: cachalot says which address: $(tail -5 "$out")"
+	check 'grep -q -- "cannot listen on 127.0.0.1:$port: Address already in use.*$flag HOST:PORT" "$out"' "$which port taken: cachalot says which address, why and which flag: $(tail -5 "$out")"
 	check 'grep -q "serve: cachalot exited with status" "$out"' "$which port taken: serve says cachalot ended"
 	check '! grep -q "is serving S3" "$out"' "$which port taken: nothing claims to serve"
 	check 'leftovers' "$which port taken: no process left behind"
