@@ -15,6 +15,19 @@ import urllib.request
 from rig import AK, SK, ORIGIN_AK, ORIGIN_SK, Rig, free_port, sanitizer_lines, stop_procs, wait_port
 
 
+def ring_of(master_url):
+    """(epoch, [worker ids]) from a master's /v1/ring."""
+    epoch, ids = 0, []
+    with urllib.request.urlopen(master_url + "/v1/ring", timeout=5) as r:
+        for line in r.read().decode().splitlines():
+            f = line.split()
+            if f and f[0] == "epoch":
+                epoch = int(f[1])
+            elif f and f[0] == "worker":
+                ids.append(f[1])
+    return epoch, ids
+
+
 class Cluster(Rig):
     def __init__(self, workers=3, gateways=2, extra=()):
         super().__init__(extra=extra)
@@ -85,14 +98,7 @@ class Cluster(Rig):
 
     def ring(self):
         """(epoch, [worker ids]) as the master has them."""
-        epoch, ids = 0, []
-        for line in self.master_get("/v1/ring").splitlines():
-            f = line.split()
-            if f and f[0] == "epoch":
-                epoch = int(f[1])
-            elif f and f[0] == "worker":
-                ids.append(f[1])
-        return epoch, ids
+        return ring_of(self.master_url)
 
     def wait_ring(self, n, timeout=15):
         """Seconds until the master's ring has n workers (raises past timeout)."""

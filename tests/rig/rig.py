@@ -266,6 +266,22 @@ class Rig:
                 pass
 
 
+def read_cut(body):
+    """Reads a streaming body that must end short. Returns (bytes that came,
+    the exception): botocore raises IncompleteReadError when the connection
+    ends cleanly before Content-Length, ResponseStreamingError when it is
+    cut (urllib3's IncompleteRead); (bytes, None) when the body is whole.
+    Any other exception propagates and fails the test."""
+    from botocore.exceptions import IncompleteReadError, ResponseStreamingError
+    got = bytearray()
+    try:
+        for chunk in body.iter_chunks(1 << 20):
+            got += chunk
+    except (IncompleteReadError, ResponseStreamingError) as e:
+        return bytes(got), e
+    return bytes(got), None
+
+
 class Checks:
     """Counts checks; prints failures; the closing line is 'N passed, N failed'."""
 

@@ -22,11 +22,11 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import AK, SK, Checks, Rig  # noqa: E402
+from rig import read_cut, AK, SK, Checks, Rig  # noqa: E402
 
 import boto3  # noqa: E402
 from botocore.config import Config  # noqa: E402
-from botocore.exceptions import ClientError, IncompleteReadError, ResponseStreamingError  # noqa: E402
+from botocore.exceptions import ClientError  # noqa: E402
 
 MiB = 1024 * 1024
 FRESH = 3
@@ -34,21 +34,6 @@ FRESH = 3
 
 def sha(b):
     return hashlib.sha256(b).hexdigest()
-
-
-def read_cut(body):
-    """Reads a streaming body that must end short. Returns (bytes that came,
-    the exception): botocore raises IncompleteReadError when the connection
-    ends cleanly before Content-Length, ResponseStreamingError when it is
-    cut (urllib3's IncompleteRead); (bytes, None) when the body is whole.
-    Any other exception propagates and fails the test."""
-    got = bytearray()
-    try:
-        for chunk in body.iter_chunks(1 << 20):
-            got += chunk
-    except (IncompleteReadError, ResponseStreamingError) as e:
-        return bytes(got), e
-    return bytes(got), None
 
 
 def expect_range(spec, size):

@@ -21,6 +21,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import (AK, SK, HERE, ORIGIN_AK, ORIGIN_SK, S3RVER, Checks, free_port,  # noqa: E402
                  need_s3rver, stop_procs, wait_port)
+from cluster import ring_of  # noqa: E402
 
 BIN = os.environ.get("CACHALOT_BIN", "cachalot")
 TOP = os.path.dirname(os.path.dirname(HERE))
@@ -100,9 +101,7 @@ def main():
             t0 = time.time()
             ids = []
             while time.time() - t0 < 15:
-                with urllib.request.urlopen(f"http://127.0.0.1:{master}/v1/ring", timeout=5) as r:
-                    ids = [l.split()[1] for l in r.read().decode().splitlines()
-                           if l.startswith("worker ")]
+                ids = ring_of(f"http://127.0.0.1:{master}")[1]
                 if len(ids) == 2:
                     break
                 time.sleep(0.2)

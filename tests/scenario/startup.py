@@ -16,6 +16,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import Checks, free_port, stop_procs, wait_port  # noqa: E402
+from cluster import ring_of as ring  # noqa: E402
 
 BIN = os.environ.get("CACHALOT_BIN", "cachalot")
 # An origin nobody listens on: start-up must not depend on it.
@@ -68,18 +69,6 @@ class Procs:
 
     def stop(self):
         stop_procs(self.procs)
-
-
-def ring(master):
-    """(epoch, [worker ids]) from the master's ring."""
-    epoch, ids = None, []
-    for line in http_get(master + "/v1/ring")[1].splitlines():
-        f = line.split()
-        if f and f[0] == "epoch":
-            epoch = int(f[1])
-        elif f and f[0] == "worker":
-            ids.append(f[1])
-    return epoch, ids
 
 
 def wait_for(cond, timeout=15):
