@@ -363,9 +363,8 @@ gw_log_line(struct gw_log_loop *l, const char *fmt, ...)
 	gettimeofday(&tv, NULL);
 	if (tv.tv_sec != l->stamp_sec) {
 		gmtime_r(&tv.tv_sec, &tm);
-		snprintf(l->stamp, sizeof l->stamp, "%04d-%02d-%02dT%02d:%02d:%02d",
-		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-		    tm.tm_sec);
+		if (strftime(l->stamp, sizeof l->stamp, "%Y-%m-%dT%H:%M:%S", &tm) == 0)
+			l->stamp[0] = '\0';
 		l->stamp_sec = tv.tv_sec;
 	}
 	/* The same shape as cm_log's lines, so stderr reads as one log. */
