@@ -38,6 +38,21 @@ field_ok(struct cm_slice s)
 	return (1);
 }
 
+/* A worker's address: 1 to RING_ADDR_MAX - 1 printable ASCII characters,
+ * no space (it goes into the ring's text and the status pages as is). */
+static int
+addr_ok(struct cm_slice s)
+{
+	size_t i;
+
+	if (s.p == NULL || s.len == 0 || s.len >= RING_ADDR_MAX)
+		return (0);
+	for (i = 0; i < s.len; i++)
+		if ((unsigned char)s.p[i] <= ' ' || (unsigned char)s.p[i] >= 0x7f)
+			return (0);
+	return (1);
+}
+
 /* The next line of *cursor, trimmed, split into its first word (*kw) and
  * what follows (returned; p NULL when there is nothing). 0 at the end. */
 static int
@@ -106,8 +121,7 @@ clu_hb_write(struct cm_buf *out, const struct clu_hb *hb, const struct clu_stat 
 {
 	int rv;
 
-	if (!clu_proto_id_valid(hb->id) || hb->addr.len == 0 || hb->addr.len >= RING_ADDR_MAX ||
-	    !field_ok(hb->addr))
+	if (!clu_proto_id_valid(hb->id) || !addr_ok(hb->addr))
 		return (-1);
 	rv = cm_buf_addf(out, "worker %.*s %.*s %llu\npurge-seen %llu\n", (int)hb->id.len, hb->id.p,
 	    (int)hb->addr.len, hb->addr.p, (unsigned long long)hb->weight,
@@ -130,8 +144,7 @@ clu_hb_parse(struct cm_slice body, struct clu_hb *hb)
 		return (-1);
 	rest = cm_slice_cut(rest, ' ', &hb->id);
 	wt = cm_slice_trim(cm_slice_cut(rest, ' ', &hb->addr));
-	if (!clu_proto_id_valid(hb->id) || hb->addr.len == 0 || hb->addr.len >= RING_ADDR_MAX ||
-	    memchr(hb->addr.p, ' ', hb->addr.len) != NULL || cm_parse_u64(wt, 1000, &v) != 0 ||
+	if (!clu_proto_id_valid(hb->id) || !addr_ok(hb->addr) || cm_parse_u64(wt, 1000, &v) != 0 ||
 	    v == 0)
 		return (-1);
 	hb->weight = v;

@@ -65,7 +65,8 @@ reply_text(struct MHD_Connection *mc, unsigned status, const char *text)
 }
 
 static void
-on_completed(void *cls, struct MHD_Connection *mc, void **con_cls, enum MHD_RequestTerminationCode t)
+on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
+    enum MHD_RequestTerminationCode t)
 {
 	struct upload *u = *con_cls;
 

@@ -463,7 +463,8 @@ gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct http
 	gc = conf_of(a);
 	a->role = role_of(gc);
 	a->parts[P_ORIGIN] = (struct part){ .name = "origin", .used = 1, .ok = -1 };
-	a->parts[P_MASTER] = (struct part){ .name = "master", .used = gc->cluster != NULL || gc->agent != NULL, .ok = -1 };
+	a->parts[P_MASTER] = (struct part){ .name = "master", .ok = -1,
+	    .used = gc->cluster != NULL || gc->agent != NULL };
 	a->parts[P_DISK] = (struct part){ .name = "disk", .ok = -1,
 	    .used = a->role != GW_ROLE_GATEWAY && gc->cfg->disk_cache > 0 && gc->cfg->mem_cache > 0 };
 	if (pthread_mutex_init(&a->mtx, NULL) != 0) {
