@@ -15,7 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cluster/ring.h"
+#include "cluster/cluster.h"
 
 static struct ring *
 make(size_t n, size_t skip, int weighted)

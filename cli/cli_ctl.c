@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cli_ctl.c: `cachalot ctl COMMAND`, the operator's commands against the
- * master's API (see cluster/master.h):
+ * master's API (see cluster/master_routes.c):
  *   status | workers | ring | stats [BUCKET]      read, text or --json
  *   drain WORKER | undrain WORKER                 take out, let back in
  *   purge BUCKET[/PREFIX]                         workers forget it

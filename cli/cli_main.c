@@ -12,7 +12,7 @@
 #include "common/cm_config.h"
 #include "cli/cli.h"
 #include "gateway/gateway.h"
-#include "cluster/master.h"
+#include "cluster/cluster.h"
 
 #define EXIT_USAGE	2
 #define EXIT_NOT_BUILT	3

@@ -172,12 +172,24 @@ out:
 }
 
 int
+ring_format_epoch(struct cm_buf *out, uint64_t epoch)
+{
+	return (cm_buf_addf(out, "epoch %llu\n", (unsigned long long)epoch));
+}
+
+int
+ring_format_worker(struct cm_buf *out, const char *id, const char *addr, uint32_t weight)
+{
+	return (cm_buf_addf(out, "worker %s %s %u\n", id, addr, weight));
+}
+
+int
 ring_format(const struct ring *r, struct cm_buf *out)
 {
 	size_t i;
-	int rv = cm_buf_addf(out, "epoch %llu\n", (unsigned long long)r->epoch);
+	int rv = ring_format_epoch(out, r->epoch);
 
 	for (i = 0; i < r->n; i++)
-		rv |= cm_buf_addf(out, "worker %s %s %u\n", r->w[i].id, r->w[i].addr, r->w[i].weight);
+		rv |= ring_format_worker(out, r->w[i].id, r->w[i].addr, r->w[i].weight);
 	return (rv != 0 ? -1 : 0);
 }

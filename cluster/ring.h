@@ -54,5 +54,9 @@ size_t ring_owners(const struct ring *r, uint64_t h, size_t *out, size_t max);
 struct ring *ring_parse(const char *text, size_t len, char *err, size_t errlen);
 /* The text form into out. 0, or -1 when out of memory. */
 int ring_format(const struct ring *r, struct cm_buf *out);
+/* The same piecewise (the master writes its ring from its own records):
+ * the epoch line, then one line per worker that is up. */
+int ring_format_epoch(struct cm_buf *out, uint64_t epoch);
+int ring_format_worker(struct cm_buf *out, const char *id, const char *addr, uint32_t weight);
 
 #endif

@@ -40,7 +40,6 @@
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_writer.h"
-#include "gateway/gw_cluster.h"
 
 #define PROBE_MS		2000
 #define PROBE_TIMEOUT_MS	1000L
@@ -181,7 +180,8 @@ probe_once(struct gw_admin *a)
 	if (a->parts[P_MASTER].used) {
 		char w[200] = "";
 
-		ok = gw_cluster_master_reachable(gc->cluster, w, sizeof w);
+		ok = gc->cluster != NULL ? clu_view_master_reachable(gc->cluster, w, sizeof w) :
+		    clu_agent_master_reachable(gc->agent, w, sizeof w);
 		snprintf(why, sizeof why, "%s: %s", gc->cfg->master, ok < 0 ? "not asked yet" : w);
 		set_part(a, P_MASTER, ok, why);
 	}
@@ -358,16 +358,17 @@ metrics(struct gw_admin *a, struct cm_buf *out)
 	cm_prom_u64(&p, (uint64_t)a->started, NULL);
 	gw_metrics_render(&p, sets, i, a->role, gc->cache != NULL, http_server_conns(a->srv));
 	cache_metrics(a, &p);
-	if (gc->cluster != NULL) {
+	if (gc->cluster != NULL || gc->agent != NULL) {
 		cm_prom_family(&p, "cachalot_cluster_master_reachable", "gauge",
 		    "1 when the last request to the master was answered, else 0.");
-		cm_prom_u64(&p, gw_cluster_master_reachable(gc->cluster, why, sizeof why) == 1, NULL);
+		cm_prom_u64(&p, (gc->cluster != NULL ? clu_view_master_reachable(gc->cluster, why,
+		    sizeof why) : clu_agent_master_reachable(gc->agent, why, sizeof why)) == 1, NULL);
 	}
 	if (gc->cluster != NULL && a->role == GW_ROLE_GATEWAY) {
 		cm_prom_family(&p, "cachalot_cluster_ring_epoch", "gauge", "The epoch of the ring in use.");
-		cm_prom_u64(&p, gw_cluster_epoch(gc->cluster), NULL);
+		cm_prom_u64(&p, clu_view_epoch(gc->cluster), NULL);
 		cm_prom_family(&p, "cachalot_cluster_ring_workers", "gauge", "Workers in the ring in use.");
-		cm_prom_u64(&p, gw_cluster_size(gc->cluster), NULL);
+		cm_prom_u64(&p, clu_view_size(gc->cluster), NULL);
 	}
 	return (cm_prom_finish(&p));
 }
@@ -462,7 +463,8 @@ gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct http
 	gc = conf_of(a);
 	a->role = role_of(gc);
 	a->parts[P_ORIGIN] = (struct part){ .name = "origin", .used = 1, .ok = -1 };
-	a->parts[P_MASTER] = (struct part){ .name = "master", .used = gc->cluster != NULL, .ok = -1 };
+	a->parts[P_MASTER] = (struct part){ .name = "master", .ok = -1,
+	    .used = gc->cluster != NULL || gc->agent != NULL };
 	a->parts[P_DISK] = (struct part){ .name = "disk", .ok = -1,
 	    .used = a->role != GW_ROLE_GATEWAY && gc->cfg->disk_cache > 0 && gc->cfg->mem_cache > 0 };
 	if (pthread_mutex_init(&a->mtx, NULL) != 0) {

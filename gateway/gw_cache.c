@@ -34,8 +34,7 @@
 #include "cache/cache_disk.h"
 #include "cache/cache_range.h"
 #include "cache/cache_writer.h"
-#include "cluster/ring.h"
-#include "gateway/gw_cluster.h"
+#include "cluster/cluster.h"
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
@@ -531,7 +530,7 @@ head_on_done(void *arg, const char *err)
 		CM_LOGI("req=%s worker %s failed (%s): asking the next", x->req->id,
 		    x->htargets[x->htried - 1].host, err != NULL ? err : "server error");
 		if (err != NULL)
-			gw_cluster_suspect(x->ctx->conf->cluster, x->htargets[x->htried - 1].host);
+			clu_view_suspect(x->ctx->conf->cluster, x->htargets[x->htried - 1].host);
 		GW_INC(&x->ctx->metrics, worker_failovers, 1);
 		x->hretry = 0;
 		if (head_next(x) == 0)
@@ -737,7 +736,7 @@ fill_on_done(void *arg, const char *err)
 		    f->targets[f->tried - 1].host, (unsigned long long)(f->idx + f->cur),
 		    err != NULL ? err : "server error");
 		if (err != NULL)
-			gw_cluster_suspect(x->ctx->conf->cluster, f->targets[f->tried - 1].host);
+			clu_view_suspect(x->ctx->conf->cluster, f->targets[f->tried - 1].host);
 		GW_INC(&x->ctx->metrics, worker_failovers, 1);
 		f->retry = 0;
 		f->start = (f->idx + f->cur) * cache_block_size(x->store) +
@@ -948,7 +947,7 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	if (cluster_gateway(x)) {
 		f->targets = calloc(3, sizeof *f->targets);
 		if (f->targets != NULL)
-			f->ntargets = gw_cluster_targets(x->ctx->conf->cluster,
+			f->ntargets = gw_worker_targets(x->ctx->conf->cluster,
 			    ring_hash(x->bucket, cm_buf_slice(&x->mkey), idx), f->targets, 3);
 	}
 	if (fill_send(x, f) != 0) {
@@ -1268,7 +1267,11 @@ cread_done(struct cread *x, int ok)
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, x->result != NULL ? x->result : "hit");
 	if (x->ctx->conf->cluster != NULL && !x->req->head && x->status >= 200 && x->status < 300)
-		gw_cluster_count(x->ctx->conf->cluster, x->bucket, x->blk_hits, x->blk_misses,
+		clu_view_count(x->ctx->conf->cluster, x->bucket, x->blk_hits, x->blk_misses,
+		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
+		    x->origin_bytes);
+	if (x->ctx->conf->agent != NULL && !x->req->head && x->status >= 200 && x->status < 300)
+		clu_agent_count(x->ctx->conf->agent, x->bucket, x->blk_hits, x->blk_misses,
 		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
 		    x->origin_bytes);
 	http_conn_set_data(conn, NULL);
@@ -1360,7 +1363,7 @@ gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, e
 	if (cluster_gateway(x)) {
 		x->htargets = calloc(3, sizeof *x->htargets);
 		if (x->htargets != NULL)
-			x->nhtargets = gw_cluster_targets(ctx->conf->cluster,
+			x->nhtargets = gw_worker_targets(ctx->conf->cluster,
 			    ring_hash(bucket, cm_buf_slice(&x->mkey), RING_META), x->htargets, 3);
 	}
 	if (head_next(x) != 0) {

@@ -21,7 +21,7 @@
 #include "cache/cache.h"
 #include "cache/cache_disk.h"
 #include "cache/cache_writer.h"
-#include "gateway/gw_cluster.h"
+#include "cluster/cluster.h"
 
 static const char *
 role_name(int role)
@@ -43,6 +43,53 @@ fmt_size(char *buf, size_t len, uint64_t v)
 	snprintf(buf, len, "%llu %s", (unsigned long long)v, unit[u]);
 	return (buf);
 }
+
+/* ---- The cluster: a worker's agent asks these of its cache ---- */
+
+static void
+agent_stats(void *arg, struct clu_stats *st)
+{
+	struct cache_store *store = arg;
+	struct cache_stats cs;
+	struct cache_disk_stats ds;
+
+	memset(st, 0, sizeof *st);
+	if (store == NULL)
+		return;
+	cache_stats(store, &cs);
+	st->evictions = cs.evictions;
+	if (cache_store_disk(store) != NULL) {
+		cache_disk_stats(cache_store_disk(store), &ds);
+		st->evictions += ds.evictions;
+	}
+}
+
+static void
+agent_purge(void *arg, struct cm_slice bucket, struct cm_slice prefix)
+{
+	struct cache_store *store = arg;
+
+	if (store == NULL)
+		return;
+	if (prefix.len == 0)
+		cache_meta_invalidate_bucket(store, bucket);
+	else
+		cache_meta_invalidate_prefix(store, bucket, prefix);
+}
+
+static void
+agent_expire_all(void *arg)
+{
+	if (arg != NULL)
+		cache_meta_expire_all(arg);
+}
+
+static const struct clu_agent_ops agent_ops = {
+	.name = "cache_store",
+	.stats = agent_stats,
+	.purge = agent_purge,
+	.expire_all = agent_expire_all,
+};
 
 static int
 conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
@@ -201,8 +248,23 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	}
 	if (c->master != NULL && role != CM_ROLE_SERVE) {
 		/* Made here, started (joined) only once every listener is up. */
-		gc.cluster = gw_cluster_new(&gc, gc.worker, gc.cache, err, sizeof err);
-		if (gc.cluster == NULL) {
+		const char *addr = c->advertise != NULL ? c->advertise : c->listen;
+
+		if (gc.worker) {
+			struct clu_agent_conf ac = { .master = c->master, .addr = addr,
+			    .id = c->worker_id != NULL ? c->worker_id : addr, .weight = c->weight,
+			    .heartbeat_s = c->heartbeat };
+
+			gc.agent = clu_agent_new(&ac, &agent_ops, gc.cache, err, sizeof err);
+		} else {
+			struct clu_view_conf vc = { .master = c->master,
+			    .id = c->worker_id != NULL ? c->worker_id : addr, .heartbeat_s = c->heartbeat,
+			    .access_key = gc.creds[0].access_key, .secret_key = gc.creds[0].secret_key,
+			    .region = gc.region };
+
+			gc.cluster = clu_view_new(&vc, err, sizeof err);
+		}
+		if (gc.cluster == NULL && gc.agent == NULL) {
 			fprintf(stderr, "cachalot: cluster: %s\n", err);
 			goto out;
 		}
@@ -267,7 +329,8 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	}
 	/* Every listener is up: only now does this process join the cluster
 	 * (a worker's first heartbeat), or fetch its first ring (a gateway). */
-	if (gc.cluster != NULL && gw_cluster_start(gc.cluster) != 0) {
+	if ((gc.cluster != NULL && clu_view_start(gc.cluster) != 0) ||
+	    (gc.agent != NULL && clu_agent_start(gc.agent) != 0)) {
 		fprintf(stderr, "cachalot: cluster: cannot start its thread\n");
 		goto out;
 	}
@@ -287,8 +350,8 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			    fmt_size(blk, sizeof blk, c->block_size));
 		CM_LOGI("%s listening on %s (port %d), admin on %s, origin %s, %d loops, %s%s%s",
 		    role_name(role), c->listen, http_server_port(srv), c->admin_listen, c->origin,
-		    nthreads, tiers, gc.cluster != NULL ? ", master " : "",
-		    gc.cluster != NULL ? c->master : "");
+		    nthreads, tiers, gc.cluster != NULL || gc.agent != NULL ? ", master " : "",
+		    gc.cluster != NULL || gc.agent != NULL ? c->master : "");
 	}
 	if (ready != NULL)
 		ready(c, http_server_port(srv));
@@ -323,7 +386,8 @@ out:
 				free(ctxs[i]);
 			}
 	http_server_free(&srv);
-	gw_cluster_free(&gc.cluster);
+	clu_view_free(&gc.cluster);
+	clu_agent_free(&gc.agent);
 	cache_writer_close(&gc.writer);		/* writes what is queued */
 	cache_store_free(&gc.cache);
 	cache_disk_close(&disk);

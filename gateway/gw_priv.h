@@ -5,6 +5,11 @@
 #ifndef CACHALOT_GW_PRIV_H
 #define CACHALOT_GW_PRIV_H
 
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster/cluster.h"
 #include "common/cm_config.h"
 #include "http/http_server.h"
 #include "gateway/gw_metrics.h"
@@ -20,10 +25,44 @@ struct gw_target {
 	char			prefix[1024];		/* path prefix, no trailing '/' */
 };
 
-struct gw_cluster;
 struct gw_log;
 struct gw_log_loop;
 struct event_base;
+
+/* A worker of the cluster as a target: plain HTTP, signed with the
+ * cluster's key. */
+static inline void
+gw_target_of_worker(struct gw_target *t, const struct clu_target *w)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->scheme, sizeof t->scheme, "http");
+	snprintf(t->host, sizeof t->host, "%s", w->host);
+	t->signer = w->signer;
+}
+
+/* clu_view_targets and clu_view_all, as gateway targets. */
+static inline size_t
+gw_worker_targets(struct clu_view *v, uint64_t h, struct gw_target *out, size_t max)
+{
+	struct clu_target w[16];
+	size_t n = clu_view_targets(v, h, w, max < 16 ? max : 16), i;
+
+	for (i = 0; i < n; i++)
+		gw_target_of_worker(&out[i], &w[i]);
+	return (n);
+}
+
+static inline size_t
+gw_worker_all(struct clu_view *v, struct gw_target *out, size_t max)
+{
+	struct clu_target *w = calloc(max > 0 ? max : 1, sizeof *w);
+	size_t n = w != NULL ? clu_view_all(v, w, max) : 0, i;
+
+	for (i = 0; i < n; i++)
+		gw_target_of_worker(&out[i], &w[i]);
+	free(w);
+	return (n);
+}
 
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
@@ -32,7 +71,8 @@ struct gw_conf {
 	struct s3sig_cred	creds[CM_MAX_CREDS + 1];
 	struct gw_target	origin;
 	char			region[64];		/* announced to clients */
-	struct gw_cluster	*cluster;		/* gateway or worker with a master */
+	struct clu_view		*cluster;		/* a gateway with a master */
+	struct clu_agent	*agent;			/* a worker with a master */
 	int			worker;			/* this process is a worker */
 	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */

@@ -33,7 +33,8 @@
 #include "gateway/gw_err.h"
 #include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
-#include "gateway/gw_cluster.h"
+#include "cluster/cluster.h"
+#include "common/cm_s3name.h"
 
 #include <openssl/evp.h>
 
@@ -556,11 +557,11 @@ invalidate_workers(struct xfer *x)
 		bucket_wide = 0;
 		nk = keys.n;
 	}
-	n = gw_cluster_size(x->ctx->conf->cluster);
+	n = clu_view_size(x->ctx->conf->cluster);
 	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
 		goto out;
-	n = gw_cluster_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
+	n = gw_worker_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
 	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
 	if (n == 0 || x->inval == NULL)
 		goto out;
@@ -759,24 +760,6 @@ fail_body(struct xfer *x, enum s3sig_err e)
 	xfer_done(x, END_OK);
 }
 
-
-static int
-valid_bucket(struct cm_slice b)
-{
-	size_t i;
-
-	if (b.len < 1 || b.len > 255)
-		return (0);
-	for (i = 0; i < b.len; i++) {
-		char c = b.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '-' || c == '_'))
-			return (0);
-	}
-	return (!(b.len == 2 && b.p[0] == '.' && b.p[1] == '.') && !(b.len == 1 && b.p[0] == '.'));
-}
-
 /* GET/HEAD of an object that the block cache may answer: no versions,
  * parts, response overrides, customer keys or checksum modes, no body. */
 static int
@@ -869,7 +852,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	if (bucket.len > 0 && !valid_bucket(bucket)) {
+	if (bucket.len > 0 && !cm_s3_bucket_valid(bucket, CM_S3_BUCKET_LEGACY)) {
 		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
 		xfer_done(x, END_OK);
 		return (HTTP_OK);

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cluster/ring.h"
+#include "cluster/cluster.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

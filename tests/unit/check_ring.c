@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cluster/ring.h"
+#include "cluster/cluster.h"
 #include "tests/unit/testreq.h"
 
 static struct ring *

@@ -1,0 +1,336 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * clu_view.c: a gateway's view of the cluster (see cluster.h).
+ *
+ * The cluster thread polls the master's ring (GET /v1/ring) every
+ * heartbeat seconds and swaps in a new ring when the epoch changes; with
+ * the master away the last ring stays. After each poll it posts what the
+ * gateway counted (its staging store's hits, what it fetched from the
+ * origin itself) to /v1/stats. Reads ask clu_view_targets for the workers
+ * owning a block, best first; a worker whose request failed is "suspect"
+ * for SUSPECT_MS and tried last.
+ *
+ * Threads: the cluster thread (polls, statistics); any loop through the
+ * exported functions. Locks: mtx guards stop, ring and sus; the link's
+ * mutex is never taken under it. clu_view_count takes none (hit path).
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cluster/clu_priv.h"
+#include "common/cm_log.h"
+
+#define SUSPECT_MS	3000
+
+struct suspect {
+	char		host[RING_ADDR_MAX];
+	uint64_t	until_ms;
+};
+
+struct clu_view {
+	unsigned		magic;
+	struct clu_view_conf	conf;		/* strings borrowed */
+	char			id[RING_ID_MAX];
+	pthread_t		thr;
+	int			started;
+	pthread_mutex_t		mtx;
+	pthread_cond_t		cv;
+	int			stop;		/* under mtx */
+	struct ring		*ring;		/* under mtx; NULL until the first */
+	struct suspect		sus[16];	/* under mtx */
+	struct clu_counts	counts;		/* lock-free */
+	struct clu_link		link;		/* the cluster thread */
+};
+
+/* Fetches the ring; swaps it in when its epoch is new. Cluster thread. */
+static void
+poll_ring(struct clu_view *v, struct cm_buf *ans)
+{
+	struct ring *r, *old = NULL;
+	char err[256];
+
+	if (clu_link_ask(&v->link, "/v1/ring", NULL, ans) != 0)
+		return;		/* the master is away: the last ring stays */
+	r = ring_parse(ans->p != NULL ? ans->p : "", ans->len, err, sizeof err);
+	if (r == NULL) {
+		CM_LOGW("cluster: the master's ring is malformed: %s", err);
+		return;
+	}
+	pthread_mutex_lock(&v->mtx);
+	if (v->ring == NULL || v->ring->epoch != r->epoch) {
+		CM_LOGI("cluster: ring epoch %llu, %zu workers", (unsigned long long)r->epoch, r->n);
+		old = v->ring;
+		v->ring = r;
+		r = NULL;
+	}
+	pthread_mutex_unlock(&v->mtx);
+	ring_free(&r);
+	ring_free(&old);
+}
+
+/* Posts the statistics counted since the last time, when there are some;
+ * kept for the next time when the master does not take them. */
+static void
+post_stats(struct clu_view *v, struct cm_buf *ans)
+{
+	struct clu_bcount *snap;
+	struct clu_stat *st = NULL;
+	struct cm_buf body;
+	size_t n;
+
+	snap = calloc(CLU_COUNT_BUCKETS, sizeof *snap);
+	if (snap == NULL)
+		return;
+	cm_buf_init(&body, CLU_MAX_BODY);
+	n = clu_counts_take(&v->counts, snap);
+	if (n == 0)
+		goto out;	/* nothing to say */
+	st = calloc(n, sizeof *st);
+	if (st != NULL)
+		clu_counts_as_stats(snap, n, st);
+	if (st == NULL || clu_gwstats_write(&body, v->id, st, n) != 0 ||
+	    clu_link_ask(&v->link, "/v1/stats", body.p, ans) != 0)
+		clu_counts_give_back(&v->counts, snap, n);	/* counted again next time */
+out:
+	cm_buf_free(&body);
+	free(st);
+	free(snap);
+}
+
+static void *
+view_main(void *arg)
+{
+	struct clu_view *v = arg;
+	struct cm_buf ans;
+	struct timespec ts;
+
+	cm_buf_init(&ans, CLU_MAX_ANSWER);
+	pthread_mutex_lock(&v->mtx);
+	while (!v->stop) {
+		pthread_mutex_unlock(&v->mtx);
+		poll_ring(v, &ans);
+		post_stats(v, &ans);
+		pthread_mutex_lock(&v->mtx);
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += (time_t)(v->conf.heartbeat_s > 0 ? v->conf.heartbeat_s : 1);
+		while (!v->stop && pthread_cond_timedwait(&v->cv, &v->mtx, &ts) == 0)
+			;
+	}
+	pthread_mutex_unlock(&v->mtx);
+	cm_buf_free(&ans);
+	return (NULL);
+}
+
+struct clu_view *
+clu_view_new(const struct clu_view_conf *vc, char *err, size_t errlen)
+{
+	struct clu_view *v = NULL;
+	int have_link = 0, have_mtx = 0;
+
+	if (vc->master == NULL) {
+		snprintf(err, errlen, "no master: set --master URL");
+		goto fail;
+	}
+	if (vc->id == NULL || strlen(vc->id) >= RING_ID_MAX) {
+		snprintf(err, errlen, "worker-id: at most %d characters", RING_ID_MAX - 1);
+		goto fail;
+	}
+	v = calloc(1, sizeof *v);
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	v->conf = *vc;
+	snprintf(v->id, sizeof v->id, "%s", vc->id);
+	if (clu_link_init(&v->link, vc->master, err, errlen) != 0)
+		goto fail;
+	have_link = 1;
+	if (clu_counts_init(&v->counts) != 0 || pthread_mutex_init(&v->mtx, NULL) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	have_mtx = 1;
+	if (pthread_cond_init(&v->cv, NULL) != 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	v->magic = CLU_VIEW_MAGIC;
+	return (v);
+fail:
+	if (v != NULL) {
+		if (have_mtx)
+			pthread_mutex_destroy(&v->mtx);
+		clu_counts_fini(&v->counts);
+		if (have_link)
+			clu_link_fini(&v->link);
+		free(v);
+	}
+	return (NULL);
+}
+
+int
+clu_view_start(struct clu_view *v)
+{
+	struct cm_buf ans;
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	AZ(v->started);
+	/* A first poll before serving: the gateway starts with the ring. */
+	cm_buf_init(&ans, CLU_MAX_ANSWER);
+	poll_ring(v, &ans);
+	cm_buf_free(&ans);
+	if (pthread_create(&v->thr, NULL, view_main, v) != 0)
+		return (-1);
+	v->started = 1;
+	return (0);
+}
+
+void
+clu_view_free(struct clu_view **vp)
+{
+	struct clu_view *v = *vp;
+
+	*vp = NULL;
+	if (v == NULL)
+		return;
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	if (v->started) {
+		pthread_mutex_lock(&v->mtx);
+		v->stop = 1;
+		pthread_cond_signal(&v->cv);
+		pthread_mutex_unlock(&v->mtx);
+		(void)pthread_join(v->thr, NULL);
+	}
+	ring_free(&v->ring);
+	clu_link_fini(&v->link);
+	pthread_cond_destroy(&v->cv);
+	pthread_mutex_destroy(&v->mtx);
+	clu_counts_fini(&v->counts);
+	v->magic = 0;
+	free(v);
+}
+
+static void
+target_of(const struct clu_view *v, const struct ring_worker *w, struct clu_target *t)
+{
+	memset(t, 0, sizeof *t);
+	snprintf(t->id, sizeof t->id, "%s", w->id);
+	snprintf(t->host, sizeof t->host, "%s", w->addr);
+	t->signer.access_key = v->conf.access_key;
+	t->signer.secret_key = v->conf.secret_key;
+	t->signer.region = v->conf.region;
+	t->signer.service = "s3";
+}
+
+static int
+suspect_locked(const struct clu_view *v, const char *host, uint64_t now)
+{
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(v->sus); i++)
+		if (v->sus[i].until_ms > now && strcmp(v->sus[i].host, host) == 0)
+			return (1);
+	return (0);
+}
+
+size_t
+clu_view_targets(struct clu_view *v, uint64_t h, struct clu_target *out, size_t max)
+{
+	size_t idx[16], n, i, k = 0, pass;
+	uint64_t now = cm_mono_ms();
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	if (max > CM_ARRAY_LEN(idx))
+		max = CM_ARRAY_LEN(idx);
+	pthread_mutex_lock(&v->mtx);
+	if (v->ring == NULL || v->ring->n == 0) {
+		pthread_mutex_unlock(&v->mtx);
+		return (0);
+	}
+	n = ring_owners(v->ring, h, idx, max);
+	/* Healthy owners first, in ring order; then the suspects. */
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; i < n; i++)
+			if (suspect_locked(v, v->ring->w[idx[i]].addr, now) == (int)pass)
+				target_of(v, &v->ring->w[idx[i]], &out[k++]);
+	pthread_mutex_unlock(&v->mtx);
+	return (k);
+}
+
+size_t
+clu_view_all(struct clu_view *v, struct clu_target *out, size_t max)
+{
+	size_t i, k = 0;
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	pthread_mutex_lock(&v->mtx);
+	for (i = 0; v->ring != NULL && i < v->ring->n && k < max; i++)
+		target_of(v, &v->ring->w[i], &out[k++]);
+	pthread_mutex_unlock(&v->mtx);
+	return (k);
+}
+
+void
+clu_view_suspect(struct clu_view *v, const char *host)
+{
+	uint64_t now = cm_mono_ms();
+	size_t i, pick = 0;
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	pthread_mutex_lock(&v->mtx);
+	for (i = 0; i < CM_ARRAY_LEN(v->sus); i++) {
+		if (strcmp(v->sus[i].host, host) == 0) {
+			pick = i;
+			break;
+		}
+		if (v->sus[i].until_ms < v->sus[pick].until_ms)
+			pick = i;
+	}
+	snprintf(v->sus[pick].host, sizeof v->sus[pick].host, "%s", host);
+	v->sus[pick].until_ms = now + SUSPECT_MS;
+	pthread_mutex_unlock(&v->mtx);
+}
+
+uint64_t
+clu_view_epoch(struct clu_view *v)
+{
+	uint64_t e;
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	pthread_mutex_lock(&v->mtx);
+	e = v->ring != NULL ? v->ring->epoch : 0;
+	pthread_mutex_unlock(&v->mtx);
+	return (e);
+}
+
+size_t
+clu_view_size(struct clu_view *v)
+{
+	size_t n;
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	pthread_mutex_lock(&v->mtx);
+	n = v->ring != NULL ? v->ring->n : 0;
+	pthread_mutex_unlock(&v->mtx);
+	return (n);
+}
+
+int
+clu_view_master_reachable(struct clu_view *v, char *why, size_t len)
+{
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	return (clu_link_reachable(&v->link, why, len));
+}
+
+void
+clu_view_count(struct clu_view *v, struct cm_slice bucket, uint64_t hits, uint64_t misses,
+    uint64_t served, uint64_t from_origin)
+{
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	if (hits + misses + served == 0)
+		return;
+	clu_counts_add(&v->counts, bucket, hits, misses, served, from_origin);
+}
