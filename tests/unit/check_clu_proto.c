@@ -67,6 +67,7 @@ START_TEST(heartbeat_hostile)
 		"worker aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa h:1 1\n",
 		"worker a 1.2.3.4:5 18446744073709551617\n", "worker a 1.2.\x01.4:5 1\n",
 		"worker a 1.2.\x7f.4:5 1\n", "worker a 1.2.\xc3\xa9:5 1\n", "worker a <b>:5\r 1\n",
+		"worker a h\":1 1\n", "worker a h\\:1 1\n", "worker a <script>:1 1\n",
 	};
 	struct clu_hb hb;
 	struct clu_stat st;
@@ -80,6 +81,10 @@ START_TEST(heartbeat_hostile)
 	}
 	/* Only the first line must be right: the others are skipped when
 	 * malformed, summed when repeated (evictions), zero when unreadable. */
+	ck_assert_int_eq(clu_hb_parse(exact("worker a [fe80::1%eth0]:9100 1\n", &keep), &hb), 0);
+	free(keep);
+	ck_assert_int_eq(clu_hb_parse(exact("worker a cache-1.example_net:9100 1\n", &keep), &hb), 0);
+	free(keep);
 	ck_assert_int_eq(clu_hb_parse(exact("worker a h:1 1000\npurge-seen x\nstats\nstats b\n"
 	    "stats b 1 2 3 4\nstats b 1 2 3 4 5 6\nstats b 1 2 3 4 x\nfuture thing\n"
 	    "evictions 2\nevictions y\nevictions 3\nstats ok 1 1 1 1 1", &keep), &hb), 0);
