@@ -28,6 +28,7 @@
 #define CLU_VIEW_MAGIC		0xc1a0e001u
 #define CLU_AGENT_MAGIC		0xc1a0a6e7u
 #define MASTER_MAGIC		0xc1a0a57eu
+#define MASTER_STORE_MAGIC	0xc1a0db5eu
 
 #define CLU_MAX_ANSWER		(4u << 20)
 #define CLU_MAX_BODY		(1u << 20)

@@ -38,8 +38,9 @@ field_ok(struct cm_slice s)
 	return (1);
 }
 
-/* A worker's address: 1 to RING_ADDR_MAX - 1 printable ASCII characters,
- * no space (it goes into the ring's text and the status pages as is). */
+/* A worker's address, host:port: 1 to RING_ADDR_MAX - 1 of letters,
+ * digits and ". - _ : [ ] %" (names, IPv4, bracketed IPv6 with a zone). It
+ * goes into the ring's text, JSON and the status page as is. */
 static int
 addr_ok(struct cm_slice s)
 {
@@ -47,9 +48,13 @@ addr_ok(struct cm_slice s)
 
 	if (s.p == NULL || s.len == 0 || s.len >= RING_ADDR_MAX)
 		return (0);
-	for (i = 0; i < s.len; i++)
-		if ((unsigned char)s.p[i] <= ' ' || (unsigned char)s.p[i] >= 0x7f)
+	for (i = 0; i < s.len; i++) {
+		char c = s.p[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		    strchr(".-_:[]%", c) != NULL) || c == '\0')
 			return (0);
+	}
 	return (1);
 }
 

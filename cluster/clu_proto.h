@@ -49,7 +49,7 @@ struct clu_stat {
 /* A heartbeat, less its stats lines (read with clu_stats_next). */
 struct clu_hb {
 	struct cm_slice	id;		/* [A-Za-z0-9._:-], 1 to RING_ID_MAX - 1 */
-	struct cm_slice	addr;		/* 1 to RING_ADDR_MAX - 1 of ASCII 0x21-0x7e */
+	struct cm_slice	addr;		/* host:port, [A-Za-z0-9.-_:[]%], < RING_ADDR_MAX */
 	uint64_t	weight;		/* 1 to 1000 */
 	uint64_t	purge_seen;	/* 0 when absent or malformed */
 	uint64_t	evictions;	/* the sum of the evictions lines */

@@ -23,6 +23,7 @@
 #include "common/cm_log.h"
 
 struct master_store {
+	unsigned		magic;
 	leveldb_t		*db;
 	leveldb_options_t	*opt;
 	leveldb_writeoptions_t	*wo;
@@ -34,6 +35,7 @@ db_put(struct master_store *s, const char *key, const char *val)
 {
 	char *err = NULL;
 
+	CLU_CHECK(s, MASTER_STORE_MAGIC);
 	leveldb_put(s->db, s->wo, key, strlen(key), val, strlen(val), &err);
 	if (err != NULL) {
 		CM_LOGE("master: LevelDB write of %s failed: %s", key, err);
@@ -46,6 +48,7 @@ db_del(struct master_store *s, const char *key)
 {
 	char *err = NULL;
 
+	CLU_CHECK(s, MASTER_STORE_MAGIC);
 	leveldb_delete(s->db, s->wo, key, strlen(key), &err);
 	if (err != NULL) {
 		CM_LOGE("master: LevelDB delete of %s failed: %s", key, err);
@@ -139,6 +142,7 @@ master_store_open(const char *dir, char *err, size_t errlen)
 		leveldb_free(lerr);
 		goto fail;
 	}
+	s->magic = MASTER_STORE_MAGIC;
 	return (s);
 fail:
 	master_store_close(&s);
@@ -153,6 +157,7 @@ master_store_close(struct master_store **sp)
 	*sp = NULL;
 	if (s == NULL)
 		return;
+	s->magic = 0;
 	if (s->db != NULL)
 		leveldb_close(s->db);
 	if (s->opt != NULL)
@@ -183,8 +188,11 @@ parse_counters(struct cm_slice s, struct master_counters *c)
 int
 master_store_load(struct master_store *s, struct master *m)
 {
-	leveldb_iterator_t *it = leveldb_create_iterator(s->db, s->ro);
+	leveldb_iterator_t *it;
 
+	CLU_CHECK(s, MASTER_STORE_MAGIC);
+	CLU_CHECK(m, MASTER_MAGIC);
+	it = leveldb_create_iterator(s->db, s->ro);
 	if (it == NULL)
 		return (-1);
 	for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {

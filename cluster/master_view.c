@@ -167,21 +167,49 @@ master_view_status(struct master *m, struct cm_buf *out, int json)
 	pthread_mutex_unlock(&m->mtx);
 }
 
+/* Appends text with HTML's special characters escaped (a worker's address
+ * is the worker's to choose). */
+static void
+add_escaped(struct cm_buf *out, struct cm_slice text)
+{
+	size_t i;
+
+	for (i = 0; i < text.len; i++) {
+		char c = text.p[i];
+
+		if (c == '<')
+			(void)cm_buf_adds(out, "&lt;");
+		else if (c == '>')
+			(void)cm_buf_adds(out, "&gt;");
+		else if (c == '&')
+			(void)cm_buf_adds(out, "&amp;");
+		else if (c == '"')
+			(void)cm_buf_adds(out, "&quot;");
+		else
+			(void)cm_buf_add(out, &c, 1);
+	}
+}
+
 void
 master_view_html(struct master *m, struct cm_buf *out)
 {
+	struct cm_buf text;
+
 	CLU_CHECK(m, MASTER_MAGIC);
+	cm_buf_init(&text, out->max);
 	pthread_mutex_lock(&m->mtx);
+	status_locked(m, &text, 0);
+	(void)cm_buf_adds(&text, "\n");
+	workers_locked(m, &text, 0);
+	(void)cm_buf_adds(&text, "\n");
+	stats_locked(m, &text, NULL, 0);
+	pthread_mutex_unlock(&m->mtx);
 	(void)cm_buf_adds(out, "<!doctype html><title>Cachalot master</title><h1>Cachalot "
 	    "master</h1><pre>");
-	status_locked(m, out, 0);
-	(void)cm_buf_adds(out, "\n");
-	workers_locked(m, out, 0);
-	(void)cm_buf_adds(out, "\n");
-	stats_locked(m, out, NULL, 0);
+	add_escaped(out, cm_buf_slice(&text));
 	(void)cm_buf_adds(out, "</pre><p>JSON: /v1/status, /v1/workers, /v1/stats with "
 	    "?format=json; the ring: /v1/ring</p>\n");
-	pthread_mutex_unlock(&m->mtx);
+	cm_buf_free(&text);
 }
 
 void

@@ -67,6 +67,7 @@ START_TEST(heartbeat_hostile)
 		"worker aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa h:1 1\n",
 		"worker a 1.2.3.4:5 18446744073709551617\n", "worker a 1.2.\x01.4:5 1\n",
 		"worker a 1.2.\x7f.4:5 1\n", "worker a 1.2.\xc3\xa9:5 1\n", "worker a <b>:5\r 1\n",
+		"worker a h\":1 1\n", "worker a h\\:1 1\n", "worker a <script>:1 1\n",
 	};
 	struct clu_hb hb;
 	struct clu_stat st;
@@ -80,6 +81,10 @@ START_TEST(heartbeat_hostile)
 	}
 	/* Only the first line must be right: the others are skipped when
 	 * malformed, summed when repeated (evictions), zero when unreadable. */
+	ck_assert_int_eq(clu_hb_parse(exact("worker a [fe80::1%eth0]:9100 1\n", &keep), &hb), 0);
+	free(keep);
+	ck_assert_int_eq(clu_hb_parse(exact("worker a cache-1.example_net:9100 1\n", &keep), &hb), 0);
+	free(keep);
 	ck_assert_int_eq(clu_hb_parse(exact("worker a h:1 1000\npurge-seen x\nstats\nstats b\n"
 	    "stats b 1 2 3 4\nstats b 1 2 3 4 5 6\nstats b 1 2 3 4 x\nfuture thing\n"
 	    "evictions 2\nevictions y\nevictions 3\nstats ok 1 1 1 1 1", &keep), &hb), 0);
@@ -214,6 +219,75 @@ START_TEST(writers_refuse_forged_lines)
 }
 END_TEST
 
+/* ---- Per-bucket counts (clu_counts.c) ---- */
+
+struct adder {
+	struct clu_counts	*c;
+	const char		*bucket;
+};
+
+static void *
+add_many(void *arg)
+{
+	struct adder *ad = arg;
+	int i;
+
+	for (i = 0; i < 20000; i++)
+		clu_counts_add(ad->c, cm_slice_str(ad->bucket), 1, 2, 3, 4);
+	return (NULL);
+}
+
+/* Counts added by loops while the cluster thread takes them are never lost
+ * nor counted twice; what was given back comes again; names that could
+ * not be a stats line's are not counted. */
+START_TEST(counts_lose_nothing)
+{
+	struct clu_counts c;
+	struct clu_bcount *snap = calloc(CLU_COUNT_BUCKETS, sizeof *snap);
+	struct adder ad[2];
+	pthread_t t[2];
+	uint64_t hits[2] = { 0, 0 }, misses = 0, served = 0, origin = 0;
+	size_t n, i, j, round;
+
+	ck_assert(snap != NULL);
+	ck_assert_int_eq(clu_counts_init(&c), 0);
+	ad[0] = (struct adder){ &c, "b-one" };
+	ad[1] = (struct adder){ &c, "B_two" };
+	for (i = 0; i < 2; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, add_many, &ad[i]), 0);
+	/* While they add, and once more after: every third take is given
+	 * back, as when a message is not delivered. */
+	for (round = 0; round < 2000; round++) {
+		if (round == 1000)
+			for (i = 0; i < 2; i++)
+				ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		n = clu_counts_take(&c, snap);
+		if (round % 3 == 0 && round < 1999) {
+			clu_counts_give_back(&c, snap, n);
+			continue;
+		}
+		for (j = 0; j < n; j++) {
+			/* One take is no consistent snapshot of one add (its four
+			 * counts are added one by one): the totals are checked. */
+			misses += snap[j].misses;
+			served += snap[j].served;
+			hits[strcmp(snap[j].name, "b-one") == 0 ? 0 : 1] += snap[j].hits;
+			origin += snap[j].origin;
+		}
+	}
+	ck_assert_msg(hits[0] == 20000 && hits[1] == 20000 && misses == 2 * 40000 &&
+	    served == 3 * 40000 && origin == 4 * 40000, "%llu %llu %llu %llu %llu",
+	    (unsigned long long)hits[0], (unsigned long long)hits[1], (unsigned long long)misses,
+	    (unsigned long long)served, (unsigned long long)origin);
+	clu_counts_add(&c, cm_slice_str("a b"), 1, 1, 1, 1);
+	clu_counts_add(&c, cm_slice_str("a\nstats x 9 9 9 9 9"), 1, 1, 1, 1);
+	clu_counts_add(&c, cm_slice_str(""), 1, 1, 1, 1);
+	ck_assert_uint_eq(clu_counts_take(&c, snap), 0);
+	clu_counts_fini(&c);
+	free(snap);
+}
+END_TEST
+
 /* ---- The master's rules ---- */
 
 static unsigned
@@ -336,7 +410,7 @@ main(void)
 {
 	const TTest *const tests[] = { heartbeat_round_trip, heartbeat_hostile,
 	    answer_and_purges_round_trip, answer_hostile, gateway_stats_round_trip_and_hostile,
-	    writers_refuse_forged_lines, master_heartbeats_purges_drains,
+	    writers_refuse_forged_lines, counts_lose_nothing, master_heartbeats_purges_drains,
 	    master_counts_valid_buckets_only };
 
 	return (testreq_run("clu_proto", tests, sizeof tests / sizeof tests[0], 0, 0));
