@@ -39,7 +39,6 @@
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
-#include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 
 enum cstate { S_META, S_SEND };
@@ -90,7 +89,7 @@ struct cread {
 	size_t			nhtargets;
 	size_t			htried;
 	int			hretry;
-	struct gw_fwd		*fwd;		/* made when the origin is asked */
+	struct origin_req		*fwd;		/* made when the origin is asked */
 	struct cm_buf		ehdrs;		/* a HEAD's error: its x-amz-* headers,
 						 * "name\0value\0" pairs */
 	uint64_t		relay_bytes;	/* of the origin's error body */
@@ -127,6 +126,7 @@ struct cread {
 
 static void send_more(struct cread *x);
 static void cread_done(struct cread *x, int ok);
+static const struct http_req_ops cread_ops;	/* below */
 
 /* ---- Answers made here ---- */
 
@@ -238,7 +238,7 @@ meta_from_head(struct cread *x, const struct s3sig_hdr *hdrs, size_t n, struct c
 	cm_buf_init(&full, CACHE_HDRS_MAX / 2);
 	for (i = 0; i < n; i++) {
 		char nb[256];
-		struct cm_slice name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, nb, sizeof nb), val;
+		struct cm_slice name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, nb, sizeof nb), val;
 
 		val = cm_slice_trim(hdrs[i].value);
 		if (cm_slice_eq_nocase(name, CM_SLICE_LIT("etag"))) {
@@ -310,7 +310,7 @@ keep_error_headers(struct cread *x, const struct s3sig_hdr *hdrs, size_t n)
 	cm_buf_reset(&x->ehdrs);
 	for (i = 0; i < n; i++) {
 		char nb[256];
-		struct cm_slice name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, nb, sizeof nb);
+		struct cm_slice name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, nb, sizeof nb);
 
 		if (name.len <= 6 || !cm_slice_eq_nocase(cm_slice(name.p, 6), CM_SLICE_LIT("x-amz-")))
 			continue;
@@ -381,7 +381,7 @@ relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		}
 		if (hop_by_hop(hdrs[i].name))
 			continue;
-		out[k].name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, names + nused,
+		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
 		    sizeof names - nused);
 		if (out[k].name.p == names + nused)
 			nused += out[k].name.len;
@@ -589,10 +589,11 @@ origin_request(struct cread *x, const struct gw_target *t, const char *method,
 		if (x->fwd == NULL)
 			return (NULL);
 	} else {
-		gw_fwd_fini(x->fwd);
+		origin_req_fini(x->fwd);
 	}
-	gw_fwd_init(x->fwd);
-	if (gw_fwd_build(x->fwd, x->ctx->conf, t, &r, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
+	origin_req_init(x->fwd);
+	if (origin_req_build(x->fwd, t != NULL ? t : &x->ctx->conf->origin, r.method, r.query, r.hdrs,
+	    r.nhdrs, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
 		return (NULL);
 	/* The URL and headers are copied: one fwd serves every request. */
 	return (http_creq_start_ex(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
@@ -1251,7 +1252,7 @@ cread_free(struct cread *x)
 	if (x->wake != NULL)
 		event_free(x->wake);
 	if (x->fwd != NULL) {
-		gw_fwd_fini(x->fwd);
+		origin_req_fini(x->fwd);
 		free(x->fwd);
 	}
 	cm_buf_free(&x->mkey);
@@ -1271,7 +1272,7 @@ cread_done(struct cread *x, int ok)
 		gw_cluster_count(x->ctx->conf->cluster, x->bucket, x->blk_hits, x->blk_misses,
 		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
 		    x->origin_bytes);
-	http_conn_set_data(conn, NULL);
+	http_conn_clear_req(conn);
 	cread_free(x);
 	if (ok)
 		http_conn_end(conn);
@@ -1339,7 +1340,7 @@ gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, e
 	cm_buf_init(&x->mkey, 64 * 1024);
 	cm_buf_init(&x->ehdrs, 16 * 1024);
 	x->wake = event_new(ctx->base, -1, 0, on_wake, x);
-	http_conn_set_data(conn, x);
+	http_conn_set_req(conn, &cread_ops, x);
 	if (x->wake == NULL || s3sig_canon_uri(&x->mkey, rawkey) != 0) {
 		error_answer(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
 		cread_done(x, 1);
@@ -1369,37 +1370,40 @@ gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, e
 	}
 }
 
-int
-gw_cache_owns(struct http_conn *conn)
+static void
+cread_drain(struct http_conn *conn)
 {
 	struct cread *x = http_conn_get_data(conn);
 
-	return (x != NULL && x->magic == CREAD_MAGIC);
-}
-
-void
-gw_cache_drain(struct http_conn *conn)
-{
-	struct cread *x = http_conn_get_data(conn);
-
-	if (x == NULL || !x->paused)
+	CM_ASSERT(x != NULL && x->magic == CREAD_MAGIC);
+	if (!x->paused)
 		return;
 	x->paused = 0;
 	send_more(x);
 }
 
-void
-gw_cache_abort(struct http_conn *conn)
+static void
+cread_abort(struct http_conn *conn)
 {
 	struct cread *x = http_conn_get_data(conn);
 
+	CM_ASSERT(x != NULL && x->magic == CREAD_MAGIC);
 	if (x->status == 0)
 		x->status = 499;	/* client closed first, as nginx logs it */
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, "aborted");
-	http_conn_set_data(conn, NULL);
+	http_conn_clear_req(conn);
 	cread_free(x);
 }
+
+/* A cached GET or HEAD: no body to read (a body is discarded). */
+static const struct http_req_ops cread_ops = {
+	.name = "cached read",
+	.body = http_req_def_body,
+	.body_end = http_req_def_body_end,
+	.drain = cread_drain,
+	.abort = cread_abort,
+};
 
 /* The key of a write as the cache knows it (canonical form). */
 void

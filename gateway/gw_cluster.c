@@ -461,6 +461,7 @@ target_of(const struct gw_cluster *cl, const struct ring_worker *w, struct gw_ta
 	const struct gw_conf *gc = cl->gc;
 
 	memset(t, 0, sizeof *t);
+	t->ops = &origin_s3_ops;	/* workers speak S3 */
 	snprintf(t->scheme, sizeof t->scheme, "http");
 	snprintf(t->host, sizeof t->host, "%s", w->addr);
 	/* Gateways sign toward workers with the cluster's (first) key. */

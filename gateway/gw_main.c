@@ -86,7 +86,8 @@ conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errle
 	gc->origin.signer.secret_key = c->origin_secret_key;
 	gc->origin.signer.region = c->origin_region;
 	gc->origin.signer.service = "s3";
-	gc->origin.oss = strcmp(c->origin_type, "oss") == 0;
+	gc->origin.ops = origin_ops_by_name(c->origin_type);	/* the config checked it */
+	AN(gc->origin.ops);
 	u = c->origin;
 	h = strstr(u, "://");
 	snprintf(gc->origin.scheme, sizeof gc->origin.scheme, "%.*s", (int)(h - u), u);

@@ -9,16 +9,13 @@
 #include "http/http_server.h"
 #include "gateway/gw_metrics.h"
 #include "http/http_client.h"
+#include "origin/origin.h"
 #include "s3sig/s3sig.h"
 
-/* Where requests go upstream: the origin, or (in a cluster) a worker. */
-struct gw_target {
-	struct s3sig_signer	signer;
-	int			oss;
-	char			scheme[8];		/* "http" or "https" */
-	char			host[256];		/* host[:port] as in the URL */
-	char			prefix[1024];		/* path prefix, no trailing '/' */
-};
+/* Where requests go upstream: the origin, or (in a cluster) a worker.
+ * gw_cluster.c still names it gw_target: the lead renames at the merge. */
+#define gw_target origin_target
+_Static_assert(ORIGIN_MAX_HDRS >= HTTP_MAX_HDRS + 8, "a client request fits an origin request");
 
 struct gw_cluster;
 
@@ -74,9 +71,6 @@ void gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct htt
 struct cache_store;
 void gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey);
-int gw_cache_owns(struct http_conn *conn);	/* the connection's request is a cached read */
-void gw_cache_drain(struct http_conn *conn);
-void gw_cache_abort(struct http_conn *conn);
 /* Before a write's answer: forget what the cache holds of its key. */
 void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
     struct cm_slice rawkey);

@@ -31,7 +31,6 @@
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
-#include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 #include "gateway/gw_cluster.h"
 
@@ -55,7 +54,7 @@ struct xfer {
 	struct event		*kick;
 	struct cm_buf		up;
 	size_t			up_off;
-	struct gw_fwd		fwd;		/* the request as the origin gets it */
+	struct origin_req		fwd;		/* the request as the origin gets it */
 	struct cm_slice		bucket_s;	/* into the request, for late builds */
 	struct cm_slice		rawkey_s;
 	int			dechunk;
@@ -99,6 +98,7 @@ struct inval {
 
 enum xend { END_OK, END_FAIL, END_NONE };
 static void xfer_done(struct xfer *x, enum xend how);
+static const struct http_req_ops pass_ops;	/* below */
 
 /* ---- Addressing and classification ---- */
 
@@ -364,7 +364,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		}
 		if (hop_by_hop(hdrs[i].name))
 			continue;
-		out[k].name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, names + nused,
+		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
 		    sizeof names - nused);
 		if (out[k].name.p == names + nused)
 			nused += out[k].name.len;
@@ -576,10 +576,10 @@ invalidate_workers(struct xfer *x)
 				key = cm_slice_str(keys.b.p + at);
 				at += key.len + 1;
 			}
-			gw_fwd_fini(&x->fwd);
-			gw_fwd_init(&x->fwd);
-			if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s, key, 0, NULL,
-			    time(NULL)) != 0)
+			origin_req_fini(&x->fwd);
+			origin_req_init(&x->fwd);
+			if (origin_req_build(&x->fwd, &t[i], r.method, r.query, r.hdrs,
+			    r.nhdrs, x->bucket_s, key, 0, NULL, time(NULL)) != 0)
 				continue;
 			/* The URL and headers are copied: one fwd serves all. */
 			x->inval[x->ninval].x = x;
@@ -636,8 +636,10 @@ static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
 static int
 build_origin(struct xfer *x, const char *content_md5)
 {
-	return (gw_fwd_build(&x->fwd, x->ctx->conf, NULL, x->req, x->bucket_s, x->rawkey_s, x->dechunk,
-	    content_md5, time(NULL)));
+	const struct http_req *r = x->req;
+
+	return (origin_req_build(&x->fwd, &x->ctx->conf->origin, r->method, r->query, r->hdrs,
+	    r->nhdrs, x->bucket_s, x->rawkey_s, x->dechunk, content_md5, time(NULL)));
 }
 
 static int
@@ -675,7 +677,7 @@ xfer_free(struct xfer *x)
 	if (x->kick != NULL)
 		event_free(x->kick);
 	cm_buf_free(&x->up);
-	gw_fwd_fini(&x->fwd);
+	origin_req_fini(&x->fwd);
 	x->magic = 0;
 	free(x);
 }
@@ -717,7 +719,7 @@ xfer_done(struct xfer *x, enum xend how)
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket_s, x->rawkey_s, x->status,
 	    x->bytes_in, x->bytes_out, x->ttfb_us, x->result[0] ? x->result : "pass");
-	http_conn_set_data(conn, NULL);
+	http_conn_clear_req(conn);
 	xfer_free(x);
 	if (how == END_OK)
 		http_conn_end(conn);
@@ -829,9 +831,9 @@ h_request(struct http_conn *conn, struct http_req *r)
 	cm_buf_init(&x->held, 64 * 1024);
 	cm_buf_init(&x->held_body, 1024 * 1024);
 	cm_buf_init(&x->delbody, DEL_BODY_MAX);
-	gw_fwd_init(&x->fwd);
+	origin_req_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
-	http_conn_set_data(conn, x);
+	http_conn_set_req(conn, &pass_ops, x);
 	if (x->kick == NULL) {
 		send_gw_error(x, GW_E_INTERNAL, NULL);
 		xfer_done(x, END_OK);
@@ -889,7 +891,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	    key.len > 0 && cacheable(r)) {
 		enum gw_op op = x->op;
 
-		http_conn_set_data(conn, NULL);
+		http_conn_clear_req(conn);
 		xfer_free(x);
 		gw_cache_start(ctx, conn, r, op, bucket, vhost ? cm_slice(r->path.p + 1,
 		    r->path.len - 1) : key);
@@ -926,7 +928,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	x->dechunk = dechunk;
 	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
 	 * longer send: the (small) body is collected and hashed first. */
-	x->defer_md5 = gc->origin.oss && x->op == GW_OP_DeleteObjects &&
+	x->defer_md5 = gc->origin.ops->delete_needs_md5 && x->op == GW_OP_DeleteObjects &&
 	    http_req_hdr(r, "content-md5") == NULL;
 	if (x->defer_md5)
 		return (HTTP_OK);
@@ -950,9 +952,7 @@ h_body(struct http_conn *conn, const char *p, size_t len)
 	struct xfer *x = http_conn_get_data(conn);
 	enum s3sig_err e;
 
-	if (x == NULL || gw_cache_owns(conn))
-		return (HTTP_OK);
-	CM_ASSERT(x->magic == XFER_MAGIC);
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
 	x->bytes_in += len;
 	GW_INC(&x->ctx->metrics, bytes_in, len);
 	e = s3sig_body_feed(x->body, p, len, up_sink, x);
@@ -986,9 +986,7 @@ h_body_end(struct http_conn *conn)
 	struct xfer *x = http_conn_get_data(conn);
 	enum s3sig_err e;
 
-	if (x == NULL || gw_cache_owns(conn))
-		return;
-	CM_ASSERT(x->magic == XFER_MAGIC);
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
 	e = s3sig_body_finish(x->body);
 	if (e != S3SIG_OK) {
 		fail_body(x, e);
@@ -1025,11 +1023,8 @@ h_drain(struct http_conn *conn)
 {
 	struct xfer *x = http_conn_get_data(conn);
 
-	if (x != NULL && gw_cache_owns(conn)) {
-		gw_cache_drain(conn);
-		return;
-	}
-	if (x == NULL || !x->owrite_paused || x->oreq == NULL)
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
+	if (!x->owrite_paused || x->oreq == NULL)
 		return;
 	x->owrite_paused = 0;
 	http_creq_resume_write(x->oreq);
@@ -1040,17 +1035,23 @@ h_abort(struct http_conn *conn)
 {
 	struct xfer *x = http_conn_get_data(conn);
 
-	if (x == NULL)
-		return;
-	if (gw_cache_owns(conn)) {
-		gw_cache_abort(conn);
-		return;
-	}
-	CM_ASSERT(x->magic == XFER_MAGIC);
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
 	snprintf(x->result, sizeof x->result, "aborted");
 	if (x->status == 0)
 		x->status = 499;	/* client closed first, as nginx logs it */
 	xfer_done(x, END_NONE);
 }
 
-const struct http_server_ops gw_s3_ops = { h_request, h_body, h_body_end, h_drain, h_abort };
+/* A request passed through to the origin (every kind but a cached read). */
+static const struct http_req_ops pass_ops = {
+	.name = "pass",
+	.body = h_body,
+	.body_end = h_body_end,
+	.drain = h_drain,
+	.abort = h_abort,
+};
+
+const struct http_server_ops gw_s3_ops = {
+	.on_request = h_request,
+	.error_doc = gw_err_http_doc,
+};

@@ -46,12 +46,11 @@
 
 #include "common/cm_log.h"
 #include "common/cm_net.h"
-#include "gateway/gw_err.h"
 #include "http/http_server.h"
 
 #define READ_BUF	(64 * 1024)
 
-struct gw_thread {
+struct http_thread {
 	struct http_server	*srv;
 	struct event_base	*base;
 	struct evconnlistener	*lsn;
@@ -71,7 +70,7 @@ struct http_server {
 	int				nthreads;
 	int				nstarted;
 	int				port;
-	struct gw_thread		*t;
+	struct http_thread		*t;
 	atomic_uint			conns;
 	uint32_t			id_salt;
 };
@@ -85,8 +84,8 @@ struct span {
 
 struct http_conn {
 	unsigned		magic;
-#define GW_CONN_MAGIC		0x3c0aa71e
-	struct gw_thread	*t;
+#define HTTP_CONN_MAGIC		0x3c0aa71e
+	struct http_thread	*t;
 	int			fd;
 	enum cstate		state;
 	struct event		*rev;
@@ -121,6 +120,7 @@ struct http_conn {
 	int			in_parser;	/* inside http_parser_execute */
 	int			dead;		/* closing: freed from the timer */
 	int			handler_active;	/* on_request called, not ended */
+	const struct http_req_ops	*rops;	/* the request's; never NULL */
 	void			*data;
 	uint64_t		bytes_out;
 	struct http_conn		*next;
@@ -199,7 +199,7 @@ http_req_hdr(const struct http_req *r, const char *name)
 }
 
 static const char *
-http_date(struct gw_thread *t)
+http_date(struct http_thread *t)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -226,35 +226,65 @@ timer_arm(struct http_conn *c, int ms)
 
 /* ---- Errors the core answers itself ---- */
 
-static void
-core_error(struct http_conn *c, enum gw_err e, const char *msg)
+static const struct {
+	int		status;
+	const char	*name;
+} errs[] = {
+	[HTTP_E_BAD_REQUEST] = { 400, "bad request" },
+	[HTTP_E_TIMEOUT] = { 408, "timeout" },
+	[HTTP_E_URI_TOO_LONG] = { 414, "uri too long" },
+	[HTTP_E_HEADERS_TOO_LARGE] = { 431, "headers too large" },
+	[HTTP_E_BUSY] = { 503, "busy" },
+};
+
+int
+http_err_status(enum http_err e)
 {
-	int status = gw_err_status(e);
-	const char *code = gw_err_code(e);
+	CM_ASSERT((size_t)e < sizeof errs / sizeof errs[0]);
+	return (errs[e].status);
+}
+
+const char *
+http_err_name(enum http_err e)
+{
+	CM_ASSERT((size_t)e < sizeof errs / sizeof errs[0]);
+	return (errs[e].name);
+}
+
+const char *
+http_error_doc_plain(enum http_err e, const char *msg, const char *req_id, struct cm_buf *body)
+{
+	(void)req_id;
+	if (cm_buf_addf(body, "%s%s%s\n", http_status_reason(http_err_status(e)),
+	    msg != NULL ? ": " : "", msg != NULL ? msg : "") != 0)
+		cm_buf_reset(body);
+	return ("text/plain");
+}
+
+static void
+core_error(struct http_conn *c, enum http_err e, const char *msg)
+{
+	int status = http_err_status(e);
+	const char *ctype;
 	struct cm_buf body;
 
-	if (msg == NULL)
-		msg = gw_err_message(e);
-
-	CM_LOGI("http %s: %d %s (%s) req=%s", c->peer, status, code, msg,
-	    c->req.id[0] != '\0' ? c->req.id : "-");
+	CM_LOGI("http %s: %d %s (%s) req=%s", c->peer, status, http_err_name(e),
+	    msg != NULL ? msg : "-", c->req.id[0] != '\0' ? c->req.id : "-");
 	if (c->responded) {
 		conn_kill(c);
 		return;
 	}
-	/* The one writer of error documents (gw_err.c). */
+	/* The document is the owner's (the gateway's S3 XML). */
 	cm_buf_init(&body, 4096);
-	if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), NULL, 0, cm_slice("", 0),
-	    cm_slice_str(c->req.id)) != 0)
-		cm_buf_reset(&body);
+	ctype = c->t->srv->ops->error_doc(e, msg, c->req.id, &body);
 	c->responded = 1;
 	c->resp_ended = 1;
 	c->resp_close = 1;
 	c->state = C_CLOSING;
 	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Cachalot\r\n"
-	    "x-amz-request-id: %s\r\nContent-Type: application/xml\r\n"
+	    "x-amz-request-id: %s\r\nContent-Type: %s\r\n"
 	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, http_status_reason(status),
-	    http_date(c->t), c->req.id, body.len);
+	    http_date(c->t), c->req.id, ctype, body.len);
 	if (body.len > 0)
 		evbuffer_add(c->out, body.p, body.len);
 	cm_buf_free(&body);
@@ -282,7 +312,7 @@ static int
 on_message_begin(http_parser *p)
 {
 	struct http_conn *c = p->data;
-	struct gw_thread *t = c->t;
+	struct http_thread *t = c->t;
 
 	memset(&c->req, 0, sizeof c->req);
 	c->arena_len = 0;
@@ -293,6 +323,7 @@ on_message_begin(http_parser *p)
 	c->expect_continue = 0;
 	c->responded = c->resp_ended = c->resp_chunked = c->resp_close = 0;
 	c->want_drain = 0;
+	c->rops = &http_req_null_ops;
 	c->state = C_HEADERS;
 	c->req.start_us = cm_mono_us();
 	snprintf(c->req.id, sizeof c->req.id, "%08X%02X%06llX", t->srv->id_salt,
@@ -307,13 +338,13 @@ on_url(http_parser *p, const char *at, size_t len)
 	struct http_conn *c = p->data;
 
 	if (c->url.len + len > c->t->srv->lim.max_url) {
-		core_error(c, GW_E_URI_TOO_LONG, NULL);
+		core_error(c, HTTP_E_URI_TOO_LONG, NULL);
 		return (-1);
 	}
 	if (c->url.len == 0)
 		c->url.off = c->arena_len;
 	if (arena_add(c, at, len) != 0) {
-		core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
+		core_error(c, HTTP_E_HEADERS_TOO_LARGE, NULL);
 		return (-1);
 	}
 	c->url.len += len;
@@ -323,7 +354,7 @@ on_url(http_parser *p, const char *at, size_t len)
 static int
 too_large(struct http_conn *c)
 {
-	core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
+	core_error(c, HTTP_E_HEADERS_TOO_LARGE, NULL);
 	return (-1);
 }
 
@@ -437,7 +468,7 @@ on_body(http_parser *p, const char *at, size_t len)
 
 	if (c->responded && c->resp_close)
 		return (0);	/* discarding the rest of an answered request */
-	rc = c->t->srv->ops->on_body(c, at, len);
+	rc = c->rops->body(c, at, len);
 	if (c->dead)
 		return (-1);
 	if (rc == HTTP_ERROR) {
@@ -466,7 +497,7 @@ on_message_complete(http_parser *p)
 	/* Hold the next pipelined request until this one is answered. */
 	http_parser_pause(p, 1);
 	c->msg_paused = 1;
-	c->t->srv->ops->on_body_end(c);
+	c->rops->body_end(c);
 	return (0);
 }
 
@@ -529,7 +560,7 @@ conn_feed(struct http_conn *c, const char *p, size_t len)
 			else if (c->state == C_REQUEST && c->responded)
 				conn_kill(c);
 			else
-				core_error(c, GW_E_BAD_REQUEST, http_errno_description(e));
+				core_error(c, HTTP_E_BAD_REQUEST, http_errno_description(e));
 			return;
 		}
 		p += n;
@@ -644,7 +675,7 @@ on_write(evutil_socket_t fd, short what, void *arg)
 	if (!c->dead && c->want_drain &&
 	    evbuffer_get_length(c->out) <= c->t->srv->lim.out_high_water / 2) {
 		c->want_drain = 0;
-		c->t->srv->ops->on_drain(c);
+		c->rops->drain(c);
 	}
 }
 
@@ -664,11 +695,11 @@ on_timer(evutil_socket_t fd, short what, void *arg)
 		conn_close(c);
 		break;
 	case C_HEADERS:
-		core_error(c, GW_E_TIMEOUT, NULL);
+		core_error(c, HTTP_E_TIMEOUT, NULL);
 		break;
 	case C_REQUEST:
 		if (!c->body_done && !c->body_paused)
-			core_error(c, GW_E_TIMEOUT, NULL);
+			core_error(c, HTTP_E_TIMEOUT, NULL);
 		else if (!c->body_done)
 			timer_arm(c, c->t->srv->lim.body_timeout_ms);
 		break;
@@ -686,7 +717,7 @@ http_conn_respond(struct http_conn *c, int status, const struct s3sig_hdr *hdrs,
 	size_t i;
 	int keep;
 
-	CM_ASSERT(c->magic == GW_CONN_MAGIC);
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC);
 	CM_ASSERT(!c->responded);
 	c->responded = 1;
 	keep = http_should_keep_alive(&c->parser) && !c->read_eof;
@@ -739,7 +770,7 @@ queued(struct http_conn *c)
 int
 http_conn_write(struct http_conn *c, const char *p, size_t len)
 {
-	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC && c->responded && !c->resp_ended);
 	if (c->req.head || len == 0)
 		return (HTTP_OK);
 	if (c->resp_chunked)
@@ -755,7 +786,7 @@ int
 http_conn_write_ref(struct http_conn *c, const char *p, size_t len,
     void (*release)(const void *p, size_t len, void *arg), void *arg)
 {
-	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC && c->responded && !c->resp_ended);
 	if (c->req.head || len == 0 || c->resp_chunked) {
 		int rc = http_conn_write(c, p, len);
 
@@ -795,11 +826,12 @@ request_done(struct http_conn *c)
 void
 http_conn_end(struct http_conn *c)
 {
-	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC && c->responded && !c->resp_ended);
 	if (c->resp_chunked && !c->req.head)
 		evbuffer_add(c->out, "0\r\n\r\n", 5);
 	c->resp_ended = 1;
 	c->handler_active = 0;
+	c->rops = &http_req_null_ops;
 	if ((!c->body_done && has_body(&c->req)) || c->read_eof)
 		c->resp_close = 1;
 	if (c->resp_close) {
@@ -819,16 +851,17 @@ http_conn_end(struct http_conn *c)
 void
 http_conn_fail(struct http_conn *c)
 {
-	CM_ASSERT(c->magic == GW_CONN_MAGIC);
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC);
 	c->resp_ended = 1;	/* the handler is done with it */
 	c->handler_active = 0;
+	c->rops = &http_req_null_ops;
 	conn_kill(c);
 }
 
 void
 http_conn_resume(struct http_conn *c)
 {
-	CM_ASSERT(c->magic == GW_CONN_MAGIC);
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC);
 	if (!c->body_paused)
 		return;
 	c->body_paused = 0;
@@ -852,7 +885,48 @@ http_conn_bytes_out(struct http_conn *c)
 
 void *http_conn_thread_ctx(struct http_conn *c) { return (c->t->ctx); }
 void *http_conn_get_data(struct http_conn *c) { return (c->data); }
-void http_conn_set_data(struct http_conn *c, void *data) { c->data = data; }
+
+void
+http_conn_set_req(struct http_conn *c, const struct http_req_ops *ops, void *data)
+{
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC);
+	AN(ops);
+	AN(ops->body);
+	AN(ops->body_end);
+	AN(ops->drain);
+	AN(ops->abort);
+	c->rops = ops;
+	c->data = data;
+}
+
+void
+http_conn_clear_req(struct http_conn *c)
+{
+	CM_ASSERT(c->magic == HTTP_CONN_MAGIC);
+	c->rops = &http_req_null_ops;
+	c->data = NULL;
+}
+
+int
+http_req_def_body(struct http_conn *c, const char *p, size_t len)
+{
+	(void)c;
+	(void)p;
+	(void)len;
+	return (HTTP_OK);
+}
+
+void http_req_def_body_end(struct http_conn *c) { (void)c; }
+void http_req_def_drain(struct http_conn *c) { (void)c; }
+void http_req_def_abort(struct http_conn *c) { (void)c; }
+
+const struct http_req_ops http_req_null_ops = {
+	.name = "none",
+	.body = http_req_def_body,
+	.body_end = http_req_def_body_end,
+	.drain = http_req_def_drain,
+	.abort = http_req_def_abort,
+};
 struct http_req *http_conn_req(struct http_conn *c) { return (&c->req); }
 const char *http_conn_peer(struct http_conn *c) { return (c->peer); }
 
@@ -883,7 +957,8 @@ conn_close(struct http_conn *c)
 	s = c->t->srv;
 	if (c->handler_active) {
 		c->handler_active = 0;
-		s->ops->on_abort(c);
+		c->rops->abort(c);
+		c->rops = &http_req_null_ops;
 	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -908,7 +983,7 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	struct gw_thread *t = arg;
+	struct http_thread *t = arg;
 	struct http_server *s = t->srv;
 	struct http_conn *c;
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -918,17 +993,16 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	(void)salen;
 	if (atomic_fetch_add(&s->conns, 1) >= s->lim.max_conns) {
 		struct cm_buf busy, body;
+		const char *ctype;
 
 		atomic_fetch_sub(&s->conns, 1);
 		CM_LOGW("http: connection limit %u reached, refusing", s->lim.max_conns);
-		/* The one writer of error documents (gw_err.c). */
 		cm_buf_init(&busy, 4096);
 		cm_buf_init(&body, 4096);
-		if (gw_err_xml(&body, cm_slice_str(gw_err_code(GW_E_SLOW_DOWN)),
-		    cm_slice_str(gw_err_message(GW_E_SLOW_DOWN)), NULL, 0, cm_slice("", 0),
-		    cm_slice("", 0)) == 0 && cm_buf_addf(&busy, "HTTP/1.1 503 Service Unavailable\r\n"
-		    "Content-Type: application/xml\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		    body.len) == 0 && cm_buf_add(&busy, body.p, body.len) == 0)
+		ctype = s->ops->error_doc(HTTP_E_BUSY, NULL, "", &body);
+		if (cm_buf_addf(&busy, "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		    ctype, body.len) == 0 && cm_buf_add(&busy, body.p, body.len) == 0)
 			(void)!write(fd, busy.p, busy.len);
 		cm_buf_free(&busy);
 		cm_buf_free(&body);
@@ -941,7 +1015,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		close(fd);
 		return;
 	}
-	c->magic = GW_CONN_MAGIC;
+	c->magic = HTTP_CONN_MAGIC;
+	c->rops = &http_req_null_ops;
 	c->t = t;
 	c->fd = fd;
 	c->state = C_IDLE;
@@ -991,6 +1066,8 @@ http_server_new(const char *hostport, int nthreads, const struct http_limits *li
 	int i;
 
 	AN(ops);
+	AN(ops->on_request);
+	AN(ops->error_doc);
 	CM_ASSERT(nthreads > 0);
 	/* A client that goes away while we write must cost a closed
 	 * connection, not the process: writev cannot take MSG_NOSIGNAL. */
@@ -1026,7 +1103,7 @@ http_server_new(const char *hostport, int nthreads, const struct http_limits *li
 		return (NULL);
 	}
 	for (i = 0; i < nthreads; i++) {
-		struct gw_thread *t = &s->t[i];
+		struct http_thread *t = &s->t[i];
 
 		t->srv = s;
 		t->idx = i;
@@ -1085,7 +1162,7 @@ http_server_conns(const struct http_server *s)
 static void *
 loop_main(void *arg)
 {
-	struct gw_thread *t = arg;
+	struct http_thread *t = arg;
 
 	(void)event_base_dispatch(t->base);
 	return (NULL);

@@ -64,23 +64,66 @@ enum http_rc {
 	HTTP_ERROR = -1,	/* close the connection */
 };
 
-/* What the core asks of a handler. All slots are required. */
-struct http_server_ops {
-	/* Headers are complete. The handler may answer at once (the body is
-	 * then not read and the connection closed after the answer) or wait
-	 * for the body. */
-	int	(*on_request)(struct http_conn *, struct http_req *);
+/*
+ * The errors the core answers itself, before or instead of a handler. The
+ * core picks the status; the body is the server's error writer's (its
+ * http_server_ops.error_doc), so that the core stays agnostic of what the
+ * documents say (the gateway writes S3 XML; http_error_doc_plain a line).
+ */
+enum http_err {
+	HTTP_E_BAD_REQUEST,		/* 400: the parser refused the bytes */
+	HTTP_E_TIMEOUT,			/* 408: headers or body too slow */
+	HTTP_E_URI_TOO_LONG,		/* 414 */
+	HTTP_E_HEADERS_TOO_LARGE,	/* 431 */
+	HTTP_E_BUSY,			/* 503: connection limit */
+};
+int http_err_status(enum http_err e);
+const char *http_err_name(enum http_err e);	/* "timeout", ... for logs */
+struct cm_buf;
+/* Writes the body of a core error into body (empty on failure) and returns
+ * its Content-Type. msg: a detail (the parser's), or NULL for the writer's
+ * own text; req_id: the request's, possibly "". Any thread. */
+typedef const char *http_error_doc_f(enum http_err e, const char *msg, const char *req_id,
+    struct cm_buf *body);
+http_error_doc_f http_error_doc_plain;	/* text/plain: the reason and msg */
+
+/*
+ * What a request asks of the core once it is classified: a const table per
+ * kind of request (a pass-through, a cached read, ...), set with
+ * http_conn_set_req from on_request. Every slot is filled (with the
+ * http_req_def_* defaults where a kind has nothing to do), so that the core
+ * never tests for NULL and no callback has to guess what the connection
+ * holds. They run on the connection's thread.
+ */
+struct http_req_ops {
+	const char	*name;
 	/* Body bytes, in order; the handler takes them all (copying what it
 	 * cannot pass on) and returns HTTP_PAUSE to stop more arriving. */
-	int	(*on_body)(struct http_conn *, const char *p, size_t len);
+	int	(*body)(struct http_conn *, const char *p, size_t len);
 	/* The body is complete (also for requests without one). */
-	void	(*on_body_end)(struct http_conn *);
+	void	(*body_end)(struct http_conn *);
 	/* The output queue fell below the high-water mark again. */
-	void	(*on_drain)(struct http_conn *);
+	void	(*drain)(struct http_conn *);
 	/* The connection is going away (client closed, error, timeout, or
 	 * server shutdown); the handler releases its per-request state. It is
-	 * not called after the request's response ended normally. */
-	void	(*on_abort)(struct http_conn *);
+	 * not called after the request's response ended. */
+	void	(*abort)(struct http_conn *);
+};
+int http_req_def_body(struct http_conn *, const char *p, size_t len);	/* discards */
+void http_req_def_body_end(struct http_conn *);		/* nothing */
+void http_req_def_drain(struct http_conn *);		/* nothing */
+void http_req_def_abort(struct http_conn *);		/* nothing */
+/* Every slot a default: a request answered from on_request, and the ops of
+ * every request once its answer ended. */
+extern const struct http_req_ops http_req_null_ops;
+
+/* What the core asks of the server's owner. Both slots are required. */
+struct http_server_ops {
+	/* Headers are complete. The handler may answer at once (the body is
+	 * then not read and the connection closed after the answer) or set
+	 * the request's ops (http_conn_set_req) and wait for the body. */
+	int			(*on_request)(struct http_conn *, struct http_req *);
+	http_error_doc_f	*error_doc;	/* or http_error_doc_plain */
 };
 
 /*
@@ -113,7 +156,12 @@ unsigned http_server_conns(const struct http_server *s);
 
 void *http_conn_thread_ctx(struct http_conn *c);
 void *http_conn_get_data(struct http_conn *c);
-void http_conn_set_data(struct http_conn *c, void *data);
+/* The request's ops and its state (borrowed by the core, released by the
+ * handler: in abort, or when it ends the answer). ops: every slot set. */
+void http_conn_set_req(struct http_conn *c, const struct http_req_ops *ops, void *data);
+/* Forgets the request's state (the handler freed it); the ops become
+ * http_req_null_ops. */
+void http_conn_clear_req(struct http_conn *c);
 struct http_req *http_conn_req(struct http_conn *c);
 const char *http_conn_peer(struct http_conn *c);
 
