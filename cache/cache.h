@@ -74,6 +74,10 @@ void cache_store_free(struct cache_store **sp);
 /* Backs the metadata with the disk tier: loads what it holds (validated
  * then, by the wall clock, freshness in ms) and keeps it in step. */
 void cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t freshness_ms);
+/* From now on the metadata files are written by io's thread (after
+ * cache_store_attach_disk; io outlives the store's last use). */
+struct cache_io;
+void cache_store_attach_io(struct cache_store *s, struct cache_io *io);
 struct cache_disk *cache_store_disk(struct cache_store *s);
 uint64_t cache_block_size(const struct cache_store *s);
 void cache_stats(struct cache_store *s, struct cache_stats *out);
@@ -128,6 +132,7 @@ enum cache_blk_state { CACHE_BLK_FILLING, CACHE_BLK_READY, CACHE_BLK_FAILED };
 /* Bytes readable now (from cache_blk_data) and the state. */
 size_t cache_blk_avail(struct cache_blk *b, enum cache_blk_state *state);
 const char *cache_blk_data(const struct cache_blk *b);
+struct cache_store *cache_blk_store(const struct cache_blk *b);
 size_t cache_blk_len(const struct cache_blk *b);
 /* Asks for ev to be made active when the block progresses. 0: registered;
  * 1: it has progressed past seen already (read again, no wake-up). */
@@ -142,5 +147,53 @@ int cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
 /* Filler only: more bytes (at most the length opened); the end. */
 void cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size_t len);
 void cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok);
+
+/* ---- The I/O thread (cache_io.c) ----
+ *
+ * Block reads from the disk tier and the metadata files are done by one
+ * thread, never by a loop nor under the store's lock. A block read is
+ * asked for a block its requester opened CACHE_FILL: the thread fills it
+ * from its file (checking its CRC) and posts the request to the
+ * requester's completion queue, whose callback runs on the requester's
+ * loop; the block's other readers are woken as for any fill.
+ */
+struct cache_io_q;
+struct event_base;
+
+struct cache_io_req {
+	unsigned		magic;
+#define CACHE_IO_REQ_MAGIC	0x10d1e001
+	struct cache_blk	*b;		/* opened CACHE_FILL; the request's reference */
+	unsigned char		id[32];		/* its disk name (cache_disk_block_id) */
+	struct cache_io_q	*q;		/* where it is posted when read */
+	int			rc;		/* 0: READY from disk; else the requester fills it */
+	void			*arg;		/* the requester's */
+	uint64_t		idx;		/* the requester's */
+	struct cache_io_req	*next;		/* the queues' */
+};
+/* Runs on the queue's loop (or in cache_io_q_free); r is the caller's again. */
+typedef void cache_io_done_f(struct cache_io_req *r);
+
+/* NULL when the thread cannot be started. CACHALOT_TEST_DISK_DELAY_MS
+ * (tests only) delays every block read by that much. */
+struct cache_io *cache_io_new(struct cache_store *s, struct cache_disk *d);
+/* Does what is queued, stops the thread, frees. *iop = NULL. */
+void cache_io_close(struct cache_io **iop);
+/* Queues r (borrowed until posted). 0, or -1 (out of memory: r is still
+ * the caller's, its block unread). */
+int cache_io_read(struct cache_io *io, struct cache_io_req *r);
+/* Block reads queued and not yet posted (for metrics and tests). */
+uint64_t cache_io_reads_queued(struct cache_io *io);
+/* For the store, under its lock: copies are queued, the files written by
+ * the thread in the order queued. */
+void cache_io_meta_put(struct cache_io *io, struct cm_slice bucket, struct cm_slice key,
+    const struct cache_meta *m, int64_t validated_wall);
+void cache_io_meta_remove(struct cache_io *io, struct cm_slice bucket, struct cm_slice key);
+/* A loop's completion queue: done runs on base's thread for each request
+ * posted. Freeing runs done for what was posted and not yet run (after the
+ * loop stopped, before the I/O thread is closed... or after: nothing is
+ * posted once cache_io_close returned). */
+struct cache_io_q *cache_io_q_new(struct event_base *base, cache_io_done_f *done);
+void cache_io_q_free(struct cache_io_q **qp);
 
 #endif

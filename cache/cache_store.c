@@ -5,7 +5,13 @@
  *
  * Lock: one mutex (s->mtx) guards the block table, the metadata table, the
  * bucket generations, the eviction policy, waiter lists and reference
- * counts. A block's bytes are written by its single filler without the
+ * counts. No file I/O is done under it: the metadata files are written
+ * and removed by the I/O thread (cache_io.c), to which this file hands
+ * copies with cache_io_meta_* (lock order: s->mtx -> the I/O queue's
+ * mutex); the only other disk access, the start-up load in
+ * cache_store_attach_disk, runs before any loop and not under s->mtx
+ * (cache_meta_put takes it per entry, with s->io still NULL). Blocks
+ * are read from disk by the I/O thread too (cache_io_read), never here. A block's bytes are written by its single filler without the
  * lock; 'filled' is published with release ordering and read with acquire,
  * so readers never see bytes that are not there yet.
  *
@@ -117,6 +123,7 @@ struct cache_store {
 	size_t				meta_hand;	/* next chain to shed from */
 	struct bucket_gen		*gens;
 	struct cache_disk		*disk;
+	struct cache_io			*io;		/* its metadata files go there */
 	uint64_t			next_vid;
 	struct cache_stats		st;
 };
@@ -372,8 +379,8 @@ meta_drop(struct cache_store *s, struct meta_ent **pp)
 	struct meta_ent *e = *pp;
 
 	*pp = e->hnext;
-	if (s->disk != NULL)
-		cache_disk_meta_remove(s->disk, cm_slice(e->bucket, e->blen), cm_slice(e->key, e->klen));
+	if (s->io != NULL)
+		cache_io_meta_remove(s->io, cm_slice(e->bucket, e->blen), cm_slice(e->key, e->klen));
 	drop_version(s, e->m);
 	s->st.meta_entries--;
 	meta_free(e);
@@ -447,8 +454,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 		}
 		memcpy(nm, m, CACHE_META_USED(m));
 		(*pp)->m = nm;
-		if (s->disk != NULL)
-			(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
+		if (s->io != NULL)
+			cache_io_meta_put(s->io, bucket, key, m, (int64_t)time(NULL));
 		goto out;
 	}
 	if (pp != NULL)
@@ -467,8 +474,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	memcpy(e->bucket, bucket.p, bucket.len);
 	memcpy(e->key, key.p, key.len);
 	e->blen = bucket.len;
-	if (s->disk != NULL)
-		(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
+	if (s->io != NULL)
+		cache_io_meta_put(s->io, bucket, key, m, (int64_t)time(NULL));
 	e->klen = key.len;
 	e->gen = bucket_gen(s, bucket);
 	memcpy(e->m, m, CACHE_META_USED(m));
@@ -492,8 +499,8 @@ cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice 
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL && (*pp)->m->vid == vid) {
 		(*pp)->m->validated_ms = now_ms;
-		if (s->disk != NULL)
-			(void)cache_disk_meta_put(s->disk, bucket, key, (*pp)->m, (int64_t)time(NULL));
+		if (s->io != NULL)
+			cache_io_meta_put(s->io, bucket, key, (*pp)->m, (int64_t)time(NULL));
 	}
 	pthread_mutex_unlock(&s->mtx);
 }
@@ -768,10 +775,27 @@ cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
 	return (rv);
 }
 
+struct cache_store *
+cache_blk_store(const struct cache_blk *b)
+{
+	CM_ASSERT(b->magic == CACHE_BLK_MAGIC);
+	return (b->store);
+}
+
 struct cache_disk *
 cache_store_disk(struct cache_store *s)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	return (s->disk);
+}
+
+void
+cache_store_attach_io(struct cache_store *s, struct cache_io *io)
+{
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
+	pthread_mutex_lock(&s->mtx);
+	s->io = io;
+	pthread_mutex_unlock(&s->mtx);
 }
 
 /* Loads the metadata files of the disk tier (at start, before any loop). */

@@ -336,6 +336,9 @@ cache_metrics(struct gw_admin *a, struct cm_prom *p)
 	cm_prom_family(p, "cachalot_cache_disk_skipped_total", "counter",
 	    "Blocks not written to disk: the write queue was full.");
 	cm_prom_u64(p, skipped, NULL);
+	cm_prom_family(p, "cachalot_cache_disk_reads_queued", "gauge",
+	    "Block reads waiting for the disk tier's I/O thread.");
+	cm_prom_u64(p, gc->io != NULL ? cache_io_reads_queued(gc->io) : 0, NULL);
 }
 
 static int

@@ -49,6 +49,16 @@ enum cstate { S_META, S_SEND };
 
 struct cread;
 
+/* A block this read asked the disk tier's I/O thread for. Its completion
+ * comes back on the read's loop (gw_cache_disk_done); a read that goes
+ * away first leaves it behind with x = NULL. */
+struct dwait {
+	struct cache_io_req	r;		/* first: the completion hands back &r */
+	struct cread		*x;		/* NULL: the read went away */
+	struct dwait		*xnext;		/* x->dwaits */
+	int			main;		/* x->blk waits on it */
+};
+
 /*
  * A run of consecutive missing blocks filled by one ranged GET: the block a
  * read needs now and the ones after it, or blocks further ahead
@@ -109,6 +119,8 @@ struct cread {
 	uint64_t		ahead;		/* next block readahead looks at */
 	int			paused;		/* client output full */
 	int			from_disk;	/* blk came from the disk tier */
+	int			disk_wait;	/* blk is being read by the I/O thread */
+	struct dwait		*dwaits;	/* this read's disk reads in flight */
 	int			blk_filled;	/* blk was missing: one of our fills */
 	int			status;
 	int			head_status;
@@ -126,6 +138,10 @@ struct cread {
 
 static void send_more(struct cread *x);
 static void cread_done(struct cread *x, int ok);
+static int fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max);
+static size_t run_room(const struct cread *x);
+static int fills_init(struct cread *x);
+#define CACHE_DISK	2	/* block_open: asked of the I/O thread */
 static const struct http_req_ops cread_ops;	/* below */
 
 /* ---- Answers made here ---- */
@@ -850,19 +866,6 @@ own_take(struct cread *x, uint64_t idx)
 	return (mine);
 }
 
-struct disk_read {
-	struct cache_disk	*disk;
-	unsigned char		id[32];
-};
-
-static int
-disk_read(void *arg, char *buf, size_t len)
-{
-	struct disk_read *r = arg;
-
-	return (cache_disk_get(r->disk, r->id, buf, len));
-}
-
 static size_t
 block_len(const struct cread *x, uint64_t idx)
 {
@@ -872,27 +875,52 @@ block_len(const struct cread *x, uint64_t idx)
 }
 
 /*
- * Opens block idx, reading it from the disk tier when it is missing there.
- * *bp: a new reference. CACHE_READ: there (or being filled elsewhere);
- * CACHE_FILL: missing, the caller fills it; -1: out of memory.
+ * Opens block idx. *bp: a new reference. CACHE_READ: there (or being filled
+ * elsewhere); CACHE_FILL: missing, the caller fills it; CACHE_DISK: missing
+ * in memory, its read from the disk tier is queued on the I/O thread (the
+ * block is FILLING; gw_cache_disk_done follows on this loop, with a
+ * reference of its own); -1: out of memory. Never reads the disk here.
  */
 static int
-block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int *from_disk)
+block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
 {
 	int rc = cache_blk_open(x->store, x->meta.vid, idx, block_len(x, idx), bp);
+	struct dwait *dw;
 
-	*from_disk = 0;
-	if (rc == CACHE_FILL && cache_store_disk(x->store) != NULL) {
-		struct disk_read dr;
-
-		dr.disk = cache_store_disk(x->store);
-		cache_disk_block_id(x->meta.vhash, idx, dr.id);
-		if (cache_blk_fill_from(x->store, *bp, disk_read, &dr) == 0) {
-			rc = CACHE_READ;
-			*from_disk = 1;
-		}
+	if (rc != CACHE_FILL || x->ctx->ioq == NULL || x->ctx->conf->io == NULL)
+		return (rc);
+	dw = calloc(1, sizeof *dw);
+	if (dw == NULL)
+		return (rc);		/* from the origin, then */
+	dw->r.magic = CACHE_IO_REQ_MAGIC;
+	dw->r.b = cache_blk_ref(x->store, *bp);
+	cache_disk_block_id(x->meta.vhash, idx, dw->r.id);
+	dw->r.q = x->ctx->ioq;
+	dw->r.arg = dw;
+	dw->r.idx = idx;
+	dw->x = x;
+	dw->main = main;
+	if (cache_io_read(x->ctx->conf->io, &dw->r) != 0) {
+		cache_blk_release(x->store, &dw->r.b);
+		free(dw);
+		return (rc);
 	}
-	return (rc);
+	dw->xnext = x->dwaits;
+	x->dwaits = dw;
+	return (CACHE_DISK);
+}
+
+static void
+dwait_unlink(struct cread *x, struct dwait *dw)
+{
+	struct dwait **pp;
+
+	for (pp = &x->dwaits; *pp != NULL; pp = &(*pp)->xnext)
+		if (*pp == dw) {
+			*pp = dw->xnext;
+			return;
+		}
+	CM_ASSERT(!"a disk read not of this read");
 }
 
 /*
@@ -907,8 +935,6 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	uint64_t last = (x->end - 1) / cache_block_size(x->store);
 	struct fill *f = NULL;
 	size_t i;
-	int from_disk;
-
 	for (i = 0; i < x->nslots && f == NULL; i++)
 		if (x->fills[i].oreq == NULL)
 			f = &x->fills[i];
@@ -930,7 +956,7 @@ fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 		max = 1;	/* each block has its own owner */
 	while (f->nblk < max && idx + f->nblk <= last) {
 		struct cache_blk *nb;
-		int rc = block_open(x, idx + f->nblk, &nb, &from_disk);
+		int rc = block_open(x, idx + f->nblk, &nb, 0);
 
 		if (rc != CACHE_FILL) {
 			if (rc >= 0)
@@ -1013,17 +1039,17 @@ read_ahead(struct cread *x)
 {
 	uint64_t last = (x->end - 1) / cache_block_size(x->store);
 	struct cache_blk *b;
-	int from_disk, rc;
+	int rc;
 
 	if (x->fills == NULL)
 		return;		/* no miss yet: hits need no help */
 	if (x->ahead <= x->bidx)
 		x->ahead = x->bidx + 1;
 	while (run_room(x) > 0 && x->ahead <= last && x->ahead <= x->bidx + x->window) {
-		rc = block_open(x, x->ahead, &b, &from_disk);
+		rc = block_open(x, x->ahead, &b, 0);
 		if (rc < 0)
 			return;		/* the reader fills it itself when it gets there */
-		if (rc == CACHE_READ) {
+		if (rc == CACHE_READ || rc == CACHE_DISK) {
 			cache_blk_release(x->store, &b);
 			x->ahead++;
 			continue;
@@ -1060,6 +1086,91 @@ on_wake(evutil_socket_t fd, short what, void *arg)
 		send_more(x);
 }
 
+/*
+ * The block the answer reads now (x->blk, x->bidx) is open: rc as
+ * block_open's (CACHE_DISK come back: CACHE_READ when the disk had it,
+ * CACHE_FILL when not). Ours to fill: with the missing blocks after it, but
+ * at least this one. Counts it. 0, or -1 when the answer failed (done).
+ */
+static int
+blk_opened(struct cread *x, int rc)
+{
+	if (rc == CACHE_FILL && (fills_init(x) != 0 || fill_run(x, x->bidx,
+	    cache_blk_ref(x->store, x->blk), run_room(x) > 0 ? run_room(x) : 1) != 0))
+		rc = -1;
+	if (rc < 0) {
+		x->result = "fill-failed";
+		cread_done(x, 0);
+		return (-1);
+	}
+	/* Fetched by this read (now or ahead), or not. */
+	x->blk_filled = own_take(x, x->bidx);
+	if (x->blk_filled)
+		x->result = "miss";
+	else if (x->result == NULL)
+		x->result = x->from_disk ? "hit-disk" : "hit";
+	/* Each block an answer reads is counted once. */
+	if (!x->blk_filled) {
+		x->blk_hits++;
+		if (x->from_disk)
+			GW_INC(&x->ctx->metrics, blk_hit_disk, 1);
+		else
+			GW_INC(&x->ctx->metrics, blk_hit_mem, 1);
+	}
+	return (0);
+}
+
+/*
+ * A disk read is back (on the loop that asked; cache_io_done_f). Read from
+ * disk: the block is READY. Not there (or corrupt, deleted): the block is
+ * still FILLING and ours to fill from the origin (or the owners). A read
+ * that went away leaves the block failed: its next reader fills it anew.
+ */
+void
+gw_cache_disk_done(struct cache_io_req *r)
+{
+	struct dwait *dw = r->arg;
+	struct cread *x = dw->x;
+	struct cache_blk *b = r->b;
+
+	CM_ASSERT(r->magic == CACHE_IO_REQ_MAGIC && &dw->r == r);
+	r->magic = 0;
+	if (x == NULL) {
+		struct cache_store *s = cache_blk_store(b);
+
+		if (r->rc != 0)
+			cache_blk_finish(s, b, 0);
+		cache_blk_release(s, &b);
+		free(dw);
+		return;
+	}
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	dwait_unlink(x, dw);
+	if (!dw->main) {
+		/* Read ahead (or a run's tail): missing, it is filled now. */
+		if (r->rc != 0 && x->fills != NULL) {
+			/* The fill takes the reference, whatever comes. */
+			(void)fill_run(x, r->idx, b, run_room(x) > 0 ? run_room(x) : 1);
+			b = NULL;
+		} else if (r->rc != 0) {
+			cache_blk_finish(x->store, b, 0);
+		}
+		if (b != NULL)
+			cache_blk_release(x->store, &b);
+		free(dw);
+		return;
+	}
+	CM_ASSERT(x->disk_wait && x->blk == b && x->bidx == r->idx);
+	cache_blk_release(x->store, &b);	/* x->blk holds its own */
+	x->disk_wait = 0;
+	x->from_disk = r->rc == 0;
+	free(dw);			/* and r with it */
+	if (blk_opened(x, x->from_disk ? CACHE_READ : CACHE_FILL) != 0)
+		return;
+	if (!x->paused)
+		send_more(x);
+}
+
 static void
 send_more(struct cread *x)
 {
@@ -1068,36 +1179,19 @@ send_more(struct cread *x)
 	size_t avail, off, want, n;
 	int rc;
 
-	if (x->state != S_SEND)
+	if (x->state != S_SEND || x->disk_wait)
 		return;
 	while (x->pos < x->end) {
 		if (x->blk == NULL) {
 			x->bidx = x->pos / bs;
-			rc = block_open(x, x->bidx, &x->blk, &x->from_disk);
-			/* Ours to fill: with the missing blocks after it, but
-			 * at least this one. */
-			if (rc == CACHE_FILL && (fills_init(x) != 0 || fill_run(x, x->bidx,
-			    cache_blk_ref(x->store, x->blk), run_room(x) > 0 ? run_room(x) : 1) != 0))
-				rc = -1;
-			if (rc < 0) {
-				x->result = "fill-failed";
-				cread_done(x, 0);
+			x->from_disk = 0;
+			rc = block_open(x, x->bidx, &x->blk, 1);
+			if (rc == CACHE_DISK) {
+				x->disk_wait = 1;	/* gw_cache_disk_done goes on */
 				return;
 			}
-			/* Fetched by this read (now or ahead), or not. */
-			x->blk_filled = own_take(x, x->bidx);
-			if (x->blk_filled)
-				x->result = "miss";
-			else if (x->result == NULL)
-				x->result = x->from_disk ? "hit-disk" : "hit";
-			/* Each block an answer reads is counted once. */
-			if (!x->blk_filled) {
-				x->blk_hits++;
-				if (x->from_disk)
-					GW_INC(&x->ctx->metrics, blk_hit_disk, 1);
-				else
-					GW_INC(&x->ctx->metrics, blk_hit_mem, 1);
-			}
+			if (blk_opened(x, rc) != 0)
+				return;
 		}
 		avail = cache_blk_avail(x->blk, &st);
 		/* Further runs once this block's bytes flow: asked earlier,
@@ -1242,6 +1336,12 @@ cread_free(struct cread *x)
 {
 	if (x->oreq != NULL)
 		http_creq_cancel(&x->oreq);
+	while (x->dwaits != NULL) {
+		struct dwait *dw = x->dwaits;
+
+		x->dwaits = dw->xnext;
+		dw->x = NULL;		/* gw_cache_disk_done releases it */
+	}
 	if (x->blk != NULL) {
 		if (x->waiting)
 			cache_blk_unwait(x->store, x->blk, x->wake);

@@ -120,6 +120,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	sigset_t stop;
 
 	cm_log_set_level(c->log_level);
+	/* Tests only: one loop, so that a loop blocked by anything is seen
+	 * (tests/scenario/slowdisk.py). */
+	if (getenv("CACHALOT_TEST_LOOPS") != NULL && atoi(getenv("CACHALOT_TEST_LOOPS")) > 0 &&
+	    atoi(getenv("CACHALOT_TEST_LOOPS")) <= 64)
+		nthreads = atoi(getenv("CACHALOT_TEST_LOOPS"));
 	if (conf_from(&gc, c, err, sizeof err) != 0) {
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
@@ -165,7 +170,9 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			    (unsigned long long)c->block_size);
 			return (2);
 		}
-		gc.cache = cache_store_new(c->mem_cache, c->block_size, &cache_evict_s3fifo_ops);
+		/* The config checked the policy's name. */
+		AN(cache_evict_by_name(c->eviction));
+		gc.cache = cache_store_new(c->mem_cache, c->block_size, cache_evict_by_name(c->eviction));
 		if (gc.cache == NULL) {
 			fprintf(stderr, "cachalot: cannot allocate the cache\n");
 			return (1);
@@ -193,6 +200,14 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 					fprintf(stderr, "cachalot: cannot start the disk writer\n");
 					goto out;
 				}
+				/* Disk reads and metadata files: off the loops,
+				 * and out of the store's lock. */
+				gc.io = cache_io_new(gc.cache, disk);
+				if (gc.io == NULL) {
+					fprintf(stderr, "cachalot: cannot start the disk I/O thread\n");
+					goto out;
+				}
+				cache_store_attach_io(gc.cache, gc.io);
 			}
 		}
 	}
@@ -248,6 +263,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		ctxs[i]->origin = http_client_new(ctxs[i]->base);
 		if (ctxs[i]->origin == NULL)
 			goto out;
+		if (gc.io != NULL) {
+			ctxs[i]->ioq = cache_io_q_new(ctxs[i]->base, gw_cache_disk_done);
+			if (ctxs[i]->ioq == NULL)
+				goto out;
+		}
 	}
 	admin = gw_admin_start(c->admin_listen, ctxs, (size_t)nthreads, srv, err, sizeof err);
 	if (admin == NULL) {
@@ -296,11 +316,17 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	rv = 0;
 out:
 	gw_admin_stop(&admin);
+	/* The disk reads queued are done and posted; the reads that aborted
+	 * requests leave behind are released when the queues are freed. */
+	if (gc.cache != NULL)
+		cache_store_attach_io(gc.cache, NULL);
+	cache_io_close(&gc.io);
 	if (srv != NULL)
 		http_server_close_all(srv);	/* before the origins they use */
 	if (ctxs != NULL)
 		for (i = 0; i < nthreads; i++)
 			if (ctxs[i] != NULL) {
+				cache_io_q_free(&ctxs[i]->ioq);
 				http_client_free(&ctxs[i]->origin);
 				s3sig_verifier_free(&ctxs[i]->verifier);
 				free(ctxs[i]);

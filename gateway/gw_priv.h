@@ -31,6 +31,7 @@ struct gw_conf {
 	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
+	struct cache_io		*io;			/* its disk tier's I/O thread, or NULL */
 };
 
 /* One per event loop. */
@@ -41,6 +42,7 @@ struct gw_ctx {
 	struct event_base	*base;
 	struct s3sig_verifier	*verifier;
 	struct http_client	*origin;
+	struct cache_io_q	*ioq;		/* this loop's disk completions, or NULL */
 	struct gw_metrics	metrics;
 };
 
@@ -71,6 +73,9 @@ void gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct htt
 struct cache_store;
 void gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey);
+/* A disk read this loop asked for is done (cache_io_done_f). */
+struct cache_io_req;
+void gw_cache_disk_done(struct cache_io_req *r);
 /* Before a write's answer: forget what the cache holds of its key. */
 void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
     struct cm_slice rawkey);
