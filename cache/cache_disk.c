@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_disk.c: the disk tier (see cache_disk.h).
+ * cache_disk.c: the disk tier (see cache.h).
  *
  * Lock: d->mtx guards the eviction policy (the index of what is on disk)
  * and the counters; file I/O is done outside it, except the unlink of an
@@ -21,7 +21,7 @@
 
 #include <openssl/evp.h>
 
-#include "cache/cache_disk.h"
+#include "cache/cache.h"
 
 #define BLK_MAGIC	0x4b4c4243u	/* "CBLK" */
 #define META_MAGIC	0x3254454du	/* "MET2": the headers last since */

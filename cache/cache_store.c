@@ -28,7 +28,6 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
 #include "common/cm_log.h"
 
 #include <dirent.h>

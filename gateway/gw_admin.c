@@ -38,8 +38,6 @@
 #include "common/cm_prom.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
-#include "cache/cache_writer.h"
 #include "gateway/gw_cluster.h"
 
 #define PROBE_MS		2000

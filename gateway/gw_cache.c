@@ -31,9 +31,6 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
-#include "cache/cache_range.h"
-#include "cache/cache_writer.h"
 #include "cluster/ring.h"
 #include "gateway/gw_cluster.h"
 #include "common/cm_log.h"

@@ -14,7 +14,6 @@
 #include <curl/curl.h>
 
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
 #include "common/cm_log.h"
 #include "gateway/gw_cluster.h"
 

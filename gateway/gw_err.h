@@ -7,7 +7,7 @@
 #define CACHALOT_GW_ERR_H
 
 #include "common/common.h"
-#include "http/http_server.h"
+#include "http/http.h"
 
 enum gw_err {
 #define GW_ERR(name, status, code, msg)	GW_E_##name,

@@ -19,8 +19,6 @@
 #include "gateway/gateway.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
-#include "cache/cache_writer.h"
 #include "gateway/gw_cluster.h"
 
 static const char *

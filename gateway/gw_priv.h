@@ -6,9 +6,8 @@
 #define CACHALOT_GW_PRIV_H
 
 #include "common/cm_config.h"
-#include "http/http_server.h"
+#include "http/http.h"
 #include "gateway/gw_metrics.h"
-#include "http/http_client.h"
 #include "origin/origin.h"
 #include "s3sig/s3sig.h"
 
@@ -33,6 +32,9 @@ struct gw_conf {
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
 	struct cache_io		*io;			/* its disk tier's I/O thread, or NULL */
 };
+
+/* The header a gateway's invalidation DELETE carries to the workers. */
+#define GW_INVALIDATE_HDR	"x-cachalot-invalidate"
 
 /* One per event loop. */
 struct gw_ctx {

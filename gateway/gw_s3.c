@@ -567,6 +567,12 @@ invalidate_workers(struct xfer *x)
 	memset(&r, 0, sizeof r);
 	r.method = CM_SLICE_LIT("DELETE");
 	r.query = cm_slice("", 0);
+	/* What tells the worker this DELETE is a gateway's invalidation (and
+	 * not a client's write sent to the wrong place): signed with the
+	 * rest, under the cluster's key. */
+	r.hdrs[0].name = CM_SLICE_LIT(GW_INVALIDATE_HDR);
+	r.hdrs[0].value = CM_SLICE_LIT("1");
+	r.nhdrs = 1;
 	memcpy(r.id, x->req->id, sizeof r.id);
 	for (i = 0; i < n; i++) {
 		for (j = 0, at = 0; j < nk; j++) {
@@ -805,6 +811,19 @@ cacheable(const struct http_req *r)
 	return (ok);
 }
 
+/* What a worker takes: a gateway's block read or metadata HEAD (a GET or
+ * HEAD of an object the cache serves), or a gateway's invalidation (a
+ * DELETE marked GW_INVALIDATE_HDR). */
+static int
+worker_accepts(const struct xfer *x, const struct http_req *r, struct cm_slice key)
+{
+	if ((x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) && key.len > 0 &&
+	    cacheable(r))
+		return (1);
+	return ((x->op == GW_OP_DeleteObject || x->op == GW_OP_DeleteBucket) &&
+	    http_req_hdr(r, GW_INVALIDATE_HDR) != NULL);
+}
+
 static int
 h_request(struct http_conn *conn, struct http_req *r)
 {
@@ -873,6 +892,14 @@ h_request(struct http_conn *conn, struct http_req *r)
 	}
 	if (bucket.len > 0 && !valid_bucket(bucket)) {
 		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
+		xfer_done(x, END_OK);
+		return (HTTP_OK);
+	}
+	/* A worker serves block reads and takes invalidations, from gateways
+	 * only: a client's write sent to it must not be answered as if it
+	 * had gone through (it would be thrown away). */
+	if (gc->worker && !worker_accepts(x, r, key)) {
+		send_gw_error(x, GW_E_WORKER_ONLY, NULL);
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_server.c: the HTTP/1.1 data-path core (see http_server.h).
+ * http_server.c: the HTTP/1.1 data-path core (see http.h).
  *
  * Per connection, the states:
  *
@@ -46,7 +46,7 @@
 
 #include "common/cm_log.h"
 #include "common/cm_net.h"
-#include "http/http_server.h"
+#include "http/http.h"
 
 #define READ_BUF	(64 * 1024)
 

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/cm_log.h"
-#include "http/http_server.h"
+#include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

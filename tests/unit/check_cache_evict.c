@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "cache/cache_evict.h"
-#include "cache/cache_sim.h"
 #include "tests/unit/testreq.h"
 
 /* A reference LRU: an array in recency order, linear scans. */
