@@ -303,6 +303,7 @@ cache_disk_close(struct cache_disk **dp)
 void
 cache_disk_stats(struct cache_disk *d, struct cache_disk_stats *out)
 {
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	pthread_mutex_lock(&d->mtx);
 	*out = d->st;
 	pthread_mutex_unlock(&d->mtx);
@@ -367,6 +368,7 @@ cache_disk_get(struct cache_disk *d, const unsigned char id[32], char *buf, size
 	char path[4400];
 	int fd, rv = -2;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	path_of(d, "blocks", id64(id), path, sizeof path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -400,6 +402,7 @@ cache_disk_put(struct cache_disk *d, const unsigned char id[32], const char *buf
 	char path[4400], tmp[4500];
 	int fd;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	path_of(d, "blocks", id64(id), path, sizeof path);
 	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)gettid());
 	memset(hdr, 0, sizeof hdr);
@@ -458,6 +461,7 @@ cache_disk_meta_put(struct cache_disk *d, struct cm_slice bucket, struct cm_slic
 	struct meta_file *f;
 	int fd, rv = -1;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	if (bucket.len > 1024 || key.len > 4096)
 		return (-1);
 	f = calloc(1, n);
@@ -494,6 +498,7 @@ cache_disk_meta_get(struct cache_disk *d, struct cm_slice bucket, struct cm_slic
 	struct stat sb;
 	int fd, rv = -1;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	if (bucket.len > 1024 || key.len > 4096)
 		return (-1);
 	meta_id(bucket, key, id);
@@ -524,6 +529,7 @@ cache_disk_meta_remove(struct cache_disk *d, struct cm_slice bucket, struct cm_s
 	unsigned char id[32];
 	char path[4400];
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	meta_id(bucket, key, id);
 	path_of(d, "meta", id64(id), path, sizeof path);
 	(void)unlink(path);
@@ -569,5 +575,6 @@ out:
 const char *
 cache_disk_dir(const struct cache_disk *d)
 {
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	return (d->dir);
 }

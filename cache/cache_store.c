@@ -308,12 +308,14 @@ cache_store_free(struct cache_store **sp)
 uint64_t
 cache_block_size(const struct cache_store *s)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	return (s->block_size);
 }
 
 void
 cache_stats(struct cache_store *s, struct cache_stats *out)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	*out = s->st;
 	out->mem_cap = s->mem_cap;
@@ -417,6 +419,7 @@ cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	struct meta_ent **pp;
 	int rv = -1;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL && (*pp)->gen != bucket_gen(s, bucket)) {
@@ -437,6 +440,7 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 {
 	struct meta_ent **pp, *e;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	m->validated_ms = now_ms;
 	pp = meta_find(s, bucket, key);
@@ -494,6 +498,7 @@ cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice 
 {
 	struct meta_ent **pp;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL && (*pp)->m->vid == vid) {
@@ -510,6 +515,7 @@ cache_meta_expire_all(struct cache_store *s)
 	struct meta_ent *e;
 	size_t i;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	for (i = 0; i < s->nmt; i++)
 		for (e = s->mt[i]; e != NULL; e = e->hnext)
@@ -522,6 +528,7 @@ cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_s
 {
 	struct meta_ent **pp;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL)
@@ -535,6 +542,7 @@ cache_meta_invalidate_prefix(struct cache_store *s, struct cm_slice bucket, stru
 	struct meta_ent **pp;
 	size_t i;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	if (prefix.len == 0) {
 		cache_meta_invalidate_bucket(s, bucket);
 		return;
@@ -556,6 +564,7 @@ cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket)
 {
 	struct bucket_gen *g;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	for (g = s->gens; g != NULL; g = g->next)
 		if (g->len == bucket.len && memcmp(g->name, bucket.p, bucket.len) == 0)
@@ -599,6 +608,7 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 	struct cache_blk *b, **slot;
 	int rv;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	*bp = NULL;
 	CM_ASSERT(len > 0 && len <= s->block_size);
 	pthread_mutex_lock(&s->mtx);
@@ -644,6 +654,7 @@ cache_blk_release(struct cache_store *s, struct cache_blk **bp)
 {
 	struct cache_blk *b = *bp;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	*bp = NULL;
 	if (b == NULL)
 		return;
@@ -663,6 +674,7 @@ cache_blk_unref(void *blk)
 struct cache_blk *
 cache_blk_ref(struct cache_store *s, struct cache_blk *b)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	CM_ASSERT(b->store == s && atomic_load(&b->refs) > 0);
 	atomic_fetch_add(&b->refs, 1);
 	return (b);
@@ -693,6 +705,7 @@ cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct e
 	struct waiter *w;
 	int rv = 1;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	if (atomic_load(&b->filled) > seen || atomic_load(&b->state) != CACHE_BLK_FILLING)
 		goto out;
@@ -713,6 +726,7 @@ cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev)
 {
 	struct waiter **pp, *w;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	for (pp = &b->waiters; *pp != NULL; ) {
 		w = *pp;
@@ -731,6 +745,7 @@ cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size
 {
 	size_t f = atomic_load_explicit(&b->filled, memory_order_relaxed);
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	if (len > b->len - f)
 		len = b->len - f;	/* never past the block: the caller checks */
 	memcpy(b->data + f, p, len);
@@ -743,6 +758,7 @@ cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size
 void
 cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	if (ok && atomic_load(&b->filled) == b->len) {
 		/* Too big to keep: out while still FILLING (nothing counted). */
@@ -765,8 +781,10 @@ int
 cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
     int (*read)(void *arg, char *buf, size_t len), void *arg)
 {
-	int rv = read(arg, b->data, b->len);
+	int rv;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC && b->magic == CACHE_BLK_MAGIC);
+	rv = read(arg, b->data, b->len);
 	if (rv == 0) {
 		atomic_store_explicit(&b->filled, b->len, memory_order_release);
 		cache_blk_finish(s, b, 1);
@@ -808,6 +826,7 @@ cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t fr
 	DIR *dh;
 	int i;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	now_ms = cm_mono_ms();
 	s->disk = NULL;		/* no writes back while loading */
 	for (i = 0; i < 256; i++) {

@@ -1418,9 +1418,11 @@ void
 gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey)
 {
-	struct cread *x = calloc(1, sizeof *x);
+	struct cread *x;
 	uint64_t now = cm_mono_ms();
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
+	x = calloc(1, sizeof *x);
 	if (x == NULL) {
 		http_conn_fail(conn);
 		return;
@@ -1509,6 +1511,7 @@ gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
 {
 	struct cm_buf k;
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	if (ctx->conf->cache == NULL)
 		return;
 	if (op == GW_OP_DeleteObjects || op == GW_OP_DeleteBucket) {
@@ -1549,6 +1552,7 @@ gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket, const str
 	struct forget_keys f;
 	int n = -1;
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	if (ctx->conf->cache == NULL)
 		return;
 	f.store = ctx->conf->cache;

@@ -327,6 +327,7 @@ out:
 				cache_io_q_free(&ctxs[i]->ioq);
 				http_client_free(&ctxs[i]->origin);
 				s3sig_verifier_free(&ctxs[i]->verifier);
+				ctxs[i]->magic = 0;
 				free(ctxs[i]);
 			}
 	http_server_free(&srv);

@@ -219,6 +219,7 @@ gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r
 	struct cm_buf body;
 	size_t n = 0, i;
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	CM_ASSERT(nhdrs <= 4);
 	gw_metrics_error(&ctx->metrics, code);
 	cm_buf_init(&body, 256 * 1024);
@@ -706,6 +707,8 @@ gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req
 {
 	char b[256], k[512];
 	uint64_t us = cm_mono_us() - r->start_us;
+
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	gw_metrics_request(&ctx->metrics, op, status, result, us);
 	copy_for_log(b, sizeof b, bucket);
 	copy_for_log(k, sizeof k, key);
@@ -837,6 +840,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	enum s3sig_err e;
 	int vhost, dechunk;
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	x = calloc(1, sizeof *x);
 	if (x == NULL)
 		return (HTTP_ERROR);
