@@ -50,6 +50,8 @@ typedef int cache_evict_access_f(struct cache_evict *e, uint64_t id, uint64_t si
 typedef void cache_evict_remove_f(struct cache_evict *e, uint64_t id);
 typedef uint64_t cache_evict_used_f(const struct cache_evict *e);
 typedef void cache_evict_fini_f(struct cache_evict **ep);	/* *ep = NULL */
+/* Whether id is held now (not a ghost): a lookup, no change. */
+typedef int cache_evict_holds_f(const struct cache_evict *e, uint64_t id);
 
 struct cache_evict_ops {
 	const char		*name;
@@ -58,6 +60,7 @@ struct cache_evict_ops {
 	cache_evict_remove_f	*remove;
 	cache_evict_used_f	*used;
 	cache_evict_fini_f	*fini;
+	cache_evict_holds_f	*holds;
 };
 
 extern const struct cache_evict_ops cache_evict_lru_ops;
@@ -284,6 +287,9 @@ void cache_disk_block_id(const unsigned char vhash[32], uint64_t idx, unsigned c
 void cache_disk_version_hash(struct cm_slice bucket, struct cm_slice key, const char *etag,
     uint64_t size, unsigned char out[32]);
 
+/* Whether the tier's index holds the block (no I/O: a lookup under its
+ * lock); a file it holds may still turn out missing or corrupt. */
+int cache_disk_has(struct cache_disk *d, const unsigned char id[32]);
 /* 0 and buf holds the len bytes; -1 not there; -2 there but corrupt
  * (deleted, counted). */
 int cache_disk_get(struct cache_disk *d, const unsigned char id[32], char *buf, size_t len);

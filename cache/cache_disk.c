@@ -362,6 +362,18 @@ write_full(int fd, const void *buf, size_t n)
 }
 
 int
+cache_disk_has(struct cache_disk *d, const unsigned char id[32])
+{
+	int rv;
+
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
+	pthread_mutex_lock(&d->mtx);
+	rv = cache_evict_s3fifo_ops.holds(d->ev, id64(id));
+	pthread_mutex_unlock(&d->mtx);
+	return (rv);
+}
+
+int
 cache_disk_get(struct cache_disk *d, const unsigned char id[32], char *buf, size_t len)
 {
 	unsigned char hdr[HDR_LEN];

@@ -221,6 +221,9 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			goto out;
 		}
 	}
+	/* A write's invalidation: the workers too, for a cluster gateway (a
+	 * worker takes invalidations; it never forwards writes). */
+	gc.inval = gc.cluster != NULL && !gc.worker ? &gw_inval_cluster : &gw_inval_local;
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on inherits the mask; the main
 	 * thread takes SIGINT/SIGTERM with sigwait. */

@@ -5,7 +5,9 @@
 #ifndef CACHALOT_GW_PRIV_H
 #define CACHALOT_GW_PRIV_H
 
+#include "cache/cache.h"
 #include "common/cm_config.h"
+#include "gateway/gw_err.h"
 #include "http/http.h"
 #include "gateway/gw_metrics.h"
 #include "origin/origin.h"
@@ -17,6 +19,20 @@
 _Static_assert(ORIGIN_MAX_HDRS >= HTTP_MAX_HDRS + 8, "a client request fits an origin request");
 
 struct gw_cluster;
+struct xfer;
+
+/* How a write's invalidation is done: one table per role, picked once at
+ * start (gw_main.c), never tested on the request's path. invalidate
+ * forgets what the write x names (its key, the keys its DeleteObjects
+ * body names, or its bucket) wherever blocks of it are cached, then calls
+ * done(x): at once (local), or when the last worker has answered
+ * (cluster). The client's answer is sent from done. */
+typedef void gw_inval_done_f(struct xfer *x);
+struct gw_inval_ops {
+	const char	*name;
+	void		(*invalidate)(struct xfer *x, gw_inval_done_f *done);
+};
+extern const struct gw_inval_ops gw_inval_local, gw_inval_cluster;	/* gw_s3.c */
 
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
@@ -26,6 +42,7 @@ struct gw_conf {
 	struct gw_target	origin;
 	char			region[64];		/* announced to clients */
 	struct gw_cluster	*cluster;		/* gateway or worker with a master */
+	const struct gw_inval_ops *inval;		/* a write's invalidation */
 	int			worker;			/* this process is a worker */
 	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
@@ -93,5 +110,135 @@ struct gw_admin *gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size
     struct http_server *srv, char *err, size_t errlen);
 void gw_admin_stop(struct gw_admin **ap);
 int gw_admin_port(const struct gw_admin *a);
+
+/* ---- The cached read: gw_cache.c (answers, sending, entry points),
+ * gw_meta.c (metadata from the origin's HEAD, or the owners'), gw_fill.c
+ * (filling blocks: runs, readahead, disk reads). Its state lives on its
+ * connection's loop. ---- */
+
+enum cstate { S_META, S_SEND };
+
+#define READAHEAD_MAX	64
+#define RUN_MAX		16
+#define OWN_BITS	128	/* > READAHEAD_MAX + RUN_MAX */
+
+struct cread;
+
+/* A block this read asked the disk tier's I/O thread for. Its completion
+ * comes back on the read's loop (gw_cache_disk_done); a read that goes
+ * away first leaves it behind with x = NULL. */
+struct dwait {
+	struct cache_io_req	r;		/* first: the completion hands back &r */
+	struct cread		*x;		/* NULL: the read went away */
+	struct dwait		*xnext;		/* x->dwaits */
+	int			main;		/* x->blk waits on it */
+};
+
+/*
+ * A run of consecutive missing blocks filled by one ranged GET: the block a
+ * read needs now and the ones after it, or blocks further ahead
+ * (readahead). Holds a reference on each block until it is finished.
+ */
+struct fill {
+	struct cread		*x;
+	struct http_creq		*oreq;		/* NULL: this slot is free */
+	struct cache_blk	*blks[RUN_MAX];
+	size_t			nblk;
+	size_t			cur;		/* blks[cur] is being appended to */
+	uint64_t		idx;		/* of blks[0] */
+	uint64_t		start;		/* its first byte in the object */
+	uint64_t		skip;		/* bytes of the origin's body to skip */
+	/* Cluster gateway: the owners to try in order, then the origin. */
+	struct gw_target	*targets;
+	size_t			ntargets;
+	size_t			tried;		/* targets[tried - 1] is asked now */
+	int			retry;		/* the worker failed: ask the next */
+};
+
+struct cread {
+	unsigned		magic;
+#define CREAD_MAGIC		0xc4ead001
+	struct gw_ctx		*ctx;
+	struct cache_store	*store;
+	struct http_conn		*conn;
+	struct http_req		*req;
+	enum gw_op		op;
+	struct cm_slice		bucket;
+	struct cm_slice		rawkey;
+	struct cm_buf		mkey;		/* the key as the cache knows it */
+	struct cache_meta	meta;
+	int			have_meta;
+	enum cstate		state;
+	struct http_creq		*oreq;		/* the HEAD */
+	struct gw_target	*htargets;	/* cluster gateway: the HEAD's owners */
+	size_t			nhtargets;
+	size_t			htried;
+	int			hretry;
+	struct origin_req		*fwd;		/* made when the origin is asked */
+	struct cm_buf		ehdrs;		/* a HEAD's error: its x-amz-* headers,
+						 * "name\0value\0" pairs */
+	uint64_t		relay_bytes;	/* of the origin's error body */
+	struct event		*wake;		/* block progress, or a fill's end */
+	/* The answer's bytes: [pos, end) of the object. */
+	uint64_t		pos;
+	uint64_t		end;
+	struct cache_blk	*blk;		/* the block being read */
+	uint64_t		bidx;
+	int			waiting;	/* on blk's progress */
+	/* Fills of this read (made on its first miss); at most 'window'. */
+	struct fill		*fills;
+	size_t			window;		/* blocks */
+	size_t			nslots;
+	size_t			nfills;
+	size_t			inflight;	/* blocks held by fills */
+	uint64_t		ahead;		/* next block readahead looks at */
+	int			paused;		/* client output full */
+	int			from_disk;	/* blk came from the disk tier */
+	int			disk_wait;	/* blk is being read by the I/O thread */
+	struct dwait		*dwaits;	/* this read's disk reads in flight */
+	int			blk_filled;	/* blk was missing: one of our fills */
+	int			status;
+	int			head_status;
+	uint64_t		bytes_out;
+	uint64_t		origin_bytes;
+	uint64_t		blk_hits;	/* blocks this answer read cached */
+	uint64_t		blk_misses;	/* blocks its fills fetched from the origin */
+	uint64_t		worker_bytes;	/* cluster gateway: bytes from workers */
+	/* Blocks this read's fills opened and it has not read yet, by index
+	 * mod OWN_BITS (fills never reach OWN_BITS blocks past the reader). */
+	uint64_t		own[2];
+	uint64_t		ttfb_us;
+	const char		*result;
+};
+
+#define ASKING_WORKER(tried, ntargets)	((tried) > 0 && (tried) <= (ntargets))
+#define GW_CR_DISK	2	/* gw_cr_block_open: asked of the I/O thread */
+
+/* gw_meta.c */
+int gw_cr_cluster_gateway(const struct cread *x);	/* asks the owners, keeps no metadata */
+int gw_cr_head_next(struct cread *x);			/* the HEAD to the next target: 0, or -1 */
+/* An origin (t NULL) or owner request of the read's own: method and extra
+ * headers; NULL when it cannot be made. */
+struct http_creq *gw_cr_origin_request(struct cread *x, const struct gw_target *t, const char *method,
+    const struct s3sig_hdr *extra, size_t n, const struct http_creq_ops *ops, void *arg);
+/* gw_fill.c: blocks. gw_cr_block_open: CACHE_READ, CACHE_FILL, GW_CR_DISK
+ * or -1 (*bp: a new reference); gw_cr_fill_run takes b's reference
+ * whatever comes (0, or -1: the blocks failed). */
+void gw_cr_fills_cancel(struct cread *x);
+int gw_cr_fills_init(struct cread *x);
+int gw_cr_own_take(struct cread *x, uint64_t idx);
+int gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main);
+void gw_cr_dwait_unlink(struct cread *x, struct dwait *dw);
+int gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max);
+size_t gw_cr_run_room(const struct cread *x);
+void gw_cr_read_ahead(struct cread *x);
+/* gw_cache.c: sending, evaluation, the end (gw_cr_done logs, frees x, then
+ * ends or fails the answer), errors of our own. */
+void gw_cr_send_more(struct cread *x);
+void gw_cr_evaluate(struct cread *x);
+void gw_cr_done(struct cread *x, int ok);
+void gw_cr_add_hdr(struct s3sig_hdr *h, size_t *n, const char *name, struct cm_slice v);
+void gw_cr_error(struct cread *x, enum gw_err e, const char *msg, const struct gw_err_field *f,
+    size_t nf, const struct s3sig_hdr *h, size_t nh);
 
 #endif

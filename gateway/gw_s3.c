@@ -41,6 +41,7 @@
 #define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
 #define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
 #define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
+#define HELD_BODY_MAX	(8 * 1024 * 1024)	/* a write's answer: DeleteObjects of 1000 keys */
 #define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
 
 struct xfer {
@@ -80,9 +81,11 @@ struct xfer {
 	uint64_t		bytes_out;
 	uint64_t		ttfb_us;
 	char			result[16];
-	/* Cluster gateway, a write: the origin's answer is held until the
-	 * workers have forgotten the key (read-after-write everywhere). */
+	/* A write, in every role: the origin's answer is held until the
+	 * write's invalidation is done (read-after-write by one mechanism:
+	 * the answer is sent from the invalidation's done). */
 	int			hold;
+	gw_inval_done_f		*inval_done;	/* the invalidation's, when pending */
 	struct cm_buf		held;		/* "name\0value\0" pairs */
 	struct cm_buf		held_body;
 	struct inval		*inval;		/* one per worker */
@@ -356,7 +359,6 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	x->status = status;
 	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
-	forget(x);
 	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
 		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
 			if (cm_parse_u64(hdrs[i].value, INT64_MAX, &v) == 0)
@@ -514,7 +516,7 @@ inval_done(void *arg, const char *err)
 	if (err != NULL)
 		CM_LOGW("req=%s invalidation on a worker failed: %s", x->req->id, err);
 	if (--x->inval_pending == 0)
-		release_held(x);
+		x->inval_done(x);
 }
 
 static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
@@ -612,15 +614,14 @@ o_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	/* Writes forget what the cache holds before the client hears back
-	 * (in o_head, unless the origin never answered). */
-	forget(x);
+	/* A write's answer goes to the client from its invalidation's done:
+	 * whatever the role, the client hears back once every cache that
+	 * could serve the old bytes has forgotten them. */
 	if (x->hold && err == NULL) {
-		if (x->status < 300 && invalidate_workers(x) == 0)
-			return;		/* released by the last invalidation */
-		release_held(x);
+		x->ctx->conf->inval->invalidate(x, release_held);
 		return;
 	}
+	forget(x);	/* the write may have gone through */
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
@@ -637,6 +638,34 @@ o_done(void *arg, const char *err)
 }
 
 static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
+
+/* ---- A write's invalidation, one table per role (gw_main.c picks) ---- */
+
+/* serve, and a gateway without a cluster: the local store forgets now. */
+static void
+inval_local(struct xfer *x, gw_inval_done_f *done)
+{
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	forget(x);
+	done(x);
+}
+
+/* A cluster gateway: its staging store forgets now, every worker of the
+ * ring is told (a write the origin refused changed nothing there); done
+ * when the last has answered or failed. */
+static void
+inval_cluster(struct xfer *x, gw_inval_done_f *done)
+{
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	forget(x);
+	x->inval_done = done;
+	if (x->status < 300 && invalidate_workers(x) == 0)
+		return;		/* done by the last invalidation */
+	done(x);
+}
+
+const struct gw_inval_ops gw_inval_local = { .name = "local", .invalidate = inval_local };
+const struct gw_inval_ops gw_inval_cluster = { .name = "cluster", .invalidate = inval_cluster };
 
 /* ---- Building the origin request ---- */
 
@@ -852,7 +881,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	x->op = GW_OP_Other;
 	cm_buf_init(&x->up, UP_MAX);
 	cm_buf_init(&x->held, 64 * 1024);
-	cm_buf_init(&x->held_body, 1024 * 1024);
+	cm_buf_init(&x->held_body, HELD_BODY_MAX);
 	cm_buf_init(&x->delbody, DEL_BODY_MAX);
 	origin_req_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
@@ -917,7 +946,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	x->hold = gc->cluster != NULL && !gc->worker && is_write(x->op);
+	x->hold = is_write(x->op);
 	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
 	    key.len > 0 && cacheable(r)) {
 		enum gw_op op = x->op;
