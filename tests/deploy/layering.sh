@@ -21,7 +21,7 @@ DIRS = ["common", "s3sig", "http", "origin", "cache", "cluster", "gateway", "cli
 MANY_HEADERS = {"common": "the base library: common.h and cm_*.h, one small library each",
                 "cluster": "ring.h and master.h: the cluster helper's split of #11"}
 # Files over 800 lines, at most this long until they are split.
-BIG = {"gateway/gw_s3.c": 1120, "http/http_server.c": 1260,
+BIG = {"gateway/gw_s3.c": 1120,
        "cache/cache_store.c": 870, "cluster/master.c": 1000,
        "common/cm_config.c": 900}
 # Files that still test a role on the read path.
