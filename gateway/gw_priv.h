@@ -32,7 +32,7 @@ struct gw_inval_ops {
 	const char	*name;
 	void		(*invalidate)(struct xfer *x, gw_inval_done_f *done);
 };
-extern const struct gw_inval_ops gw_inval_local, gw_inval_cluster;	/* gw_s3.c */
+extern const struct gw_inval_ops gw_inval_local, gw_inval_cluster;	/* gw_inval.c */
 
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
@@ -240,5 +240,80 @@ void gw_cr_done(struct cread *x, int ok);
 void gw_cr_add_hdr(struct s3sig_hdr *h, size_t *n, const char *name, struct cm_slice v);
 void gw_cr_error(struct cread *x, enum gw_err e, const char *msg, const struct gw_err_field *f,
     size_t nf, const struct s3sig_hdr *h, size_t nh);
+
+/* ---- The pass-through (gw_s3.c), its invalidation (gw_inval.c) and
+ * what a request is (gw_addr.c) ---- */
+
+#define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
+#define UP_PAUSE	(1024 * 1024)		/* pause the client above */
+#define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
+#define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
+#define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
+#define HELD_BODY_MAX	(8 * 1024 * 1024)	/* a write's answer: DeleteObjects of 1000 keys */
+#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
+
+struct xfer {
+	unsigned		magic;
+#define XFER_MAGIC		0x51f0e2d3
+	struct gw_ctx		*ctx;
+	struct http_conn		*conn;
+	struct http_req		*req;
+	struct http_creq		*oreq;
+	struct s3sig_body	*body;
+	struct event		*kick;
+	struct cm_buf		up;
+	size_t			up_off;
+	struct origin_req		fwd;		/* the request as the origin gets it */
+	struct cm_slice		bucket_s;	/* into the request, for late builds */
+	struct cm_slice		rawkey_s;
+	int			dechunk;
+	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
+	/* DeleteObjects: its body as it passes (bounded), so that the cache
+	 * forgets the keys it names; past the bound, the bucket. */
+	struct cm_buf		delbody;
+	int			del_overflow;
+	int			forgotten;	/* a write's invalidation is done */
+	int64_t			origin_len;	/* -1: no body toward the origin */
+	enum gw_op		op;
+	enum s3sig_err		body_err;
+	int			body_ok;
+	int			client_paused;
+	int			oread_paused;
+	int			owrite_paused;
+	int			want_resume_client;
+	int			want_resume_oread;
+	int			head_bucket;
+	int			location;	/* GetBucketLocation: answer our region */
+	int			status;
+	uint64_t		bytes_in;
+	uint64_t		bytes_out;
+	uint64_t		ttfb_us;
+	char			result[16];
+	/* A write, in every role: the origin's answer is held until the
+	 * write's invalidation is done (read-after-write by one mechanism:
+	 * the answer is sent from the invalidation's done). */
+	int			hold;
+	gw_inval_done_f		*inval_done;	/* the invalidation's, when pending */
+	struct cm_buf		held;		/* "name\0value\0" pairs */
+	struct cm_buf		held_body;
+	struct inval		*inval;		/* one per worker */
+	size_t			ninval;
+	size_t			inval_pending;
+};
+
+/* An invalidation sent to one worker. */
+struct inval {
+	struct xfer		*x;
+	struct http_creq		*oreq;
+};
+
+enum xend { END_OK, END_FAIL, END_NONE };
+
+/* gw_addr.c */
+int gw_s3_is_write(enum gw_op op);
+int gw_s3_valid_bucket(struct cm_slice b);	/* the name rule the gateway applies */
+int gw_s3_cacheable(const struct http_req *r);	/* a GET/HEAD the block cache may answer */
+/* gw_inval.c: the local store forgets what the write x names (once). */
+void gw_s3_forget(struct xfer *x);
 
 #endif

@@ -36,180 +36,8 @@
 
 #include <openssl/evp.h>
 
-#define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
-#define UP_PAUSE	(1024 * 1024)		/* pause the client above */
-#define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
-#define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
-#define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
-#define HELD_BODY_MAX	(8 * 1024 * 1024)	/* a write's answer: DeleteObjects of 1000 keys */
-#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
-
-struct xfer {
-	unsigned		magic;
-#define XFER_MAGIC		0x51f0e2d3
-	struct gw_ctx		*ctx;
-	struct http_conn		*conn;
-	struct http_req		*req;
-	struct http_creq		*oreq;
-	struct s3sig_body	*body;
-	struct event		*kick;
-	struct cm_buf		up;
-	size_t			up_off;
-	struct origin_req		fwd;		/* the request as the origin gets it */
-	struct cm_slice		bucket_s;	/* into the request, for late builds */
-	struct cm_slice		rawkey_s;
-	int			dechunk;
-	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
-	/* DeleteObjects: its body as it passes (bounded), so that the cache
-	 * forgets the keys it names; past the bound, the bucket. */
-	struct cm_buf		delbody;
-	int			del_overflow;
-	int			forgotten;	/* a write's invalidation is done */
-	int64_t			origin_len;	/* -1: no body toward the origin */
-	enum gw_op		op;
-	enum s3sig_err		body_err;
-	int			body_ok;
-	int			client_paused;
-	int			oread_paused;
-	int			owrite_paused;
-	int			want_resume_client;
-	int			want_resume_oread;
-	int			head_bucket;
-	int			location;	/* GetBucketLocation: answer our region */
-	int			status;
-	uint64_t		bytes_in;
-	uint64_t		bytes_out;
-	uint64_t		ttfb_us;
-	char			result[16];
-	/* A write, in every role: the origin's answer is held until the
-	 * write's invalidation is done (read-after-write by one mechanism:
-	 * the answer is sent from the invalidation's done). */
-	int			hold;
-	gw_inval_done_f		*inval_done;	/* the invalidation's, when pending */
-	struct cm_buf		held;		/* "name\0value\0" pairs */
-	struct cm_buf		held_body;
-	struct inval		*inval;		/* one per worker */
-	size_t			ninval;
-	size_t			inval_pending;
-};
-
-/* An invalidation sent to one worker. */
-struct inval {
-	struct xfer		*x;
-	struct http_creq		*oreq;
-};
-
-enum xend { END_OK, END_FAIL, END_NONE };
 static void xfer_done(struct xfer *x, enum xend how);
 static const struct http_req_ops pass_ops;	/* below */
-
-/* ---- Addressing and classification ---- */
-
-int
-gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
-    struct cm_slice *bucket, struct cm_slice *key, int *vhost)
-{
-	struct cm_slice h = host, rest;
-	size_t dl, i;
-
-	*vhost = 0;
-	*bucket = *key = cm_slice("", 0);
-	if (path.len == 0 || path.p[0] != '/')
-		return (-1);
-	/* Host without port; IP literals and unknown hosts are path-style. */
-	if (h.len > 0 && h.p[0] == '[') {
-		h.len = 0;
-	} else {
-		for (i = 0; i < h.len && h.p[i] != ':'; i++)
-			;
-		h.len = i;
-	}
-	if (vhost_domain != NULL && (dl = strlen(vhost_domain)) > 0 && h.len > dl + 1 &&
-	    h.p[h.len - dl - 1] == '.' &&
-	    cm_slice_eq_nocase(cm_slice(h.p + h.len - dl, dl), cm_slice(vhost_domain, dl))) {
-		*vhost = 1;
-		*bucket = cm_slice(h.p, h.len - dl - 1);
-		*key = cm_slice(path.p + 1, path.len - 1);
-		return (0);
-	}
-	rest = cm_slice(path.p + 1, path.len - 1);
-	*key = cm_slice_cut(rest, '/', bucket);
-	if (key->p == NULL)
-		*key = cm_slice("", 0);
-	return (0);
-}
-
-static int
-query_has(struct cm_slice q, const char *name)
-{
-	struct cm_slice rest = q, part, k;
-
-	while (rest.p != NULL && rest.len > 0) {
-		rest = cm_slice_cut(rest, '&', &part);
-		(void)cm_slice_cut(part, '=', &k);
-		if (cm_slice_eq(k, name))
-			return (1);
-	}
-	return (0);
-}
-
-enum gw_op
-gw_s3_classify(struct cm_slice m, struct cm_slice q, int has_bucket, int has_key, int copy)
-{
-	int get = cm_slice_eq(m, "GET"), head = cm_slice_eq(m, "HEAD");
-	int put = cm_slice_eq(m, "PUT"), post = cm_slice_eq(m, "POST");
-	int del = cm_slice_eq(m, "DELETE");
-
-	if (!has_bucket)
-		return (get ? GW_OP_ListBuckets : GW_OP_Other);
-	if (!has_key) {
-		if (post && query_has(q, "delete"))
-			return (GW_OP_DeleteObjects);
-		if (get && query_has(q, "location"))
-			return (GW_OP_GetBucketLocation);
-		if (get && query_has(q, "uploads"))
-			return (GW_OP_ListMultipartUploads);
-		if (get && query_has(q, "versions"))
-			return (GW_OP_ListObjectVersions);
-		if (get && q.len > 0 && !query_has(q, "list-type") && !query_has(q, "prefix") &&
-		    !query_has(q, "delimiter") && !query_has(q, "marker") &&
-		    !query_has(q, "max-keys") && !query_has(q, "encoding-type"))
-			return (GW_OP_BucketSubresource);
-		if (get)
-			return (query_has(q, "list-type") ? GW_OP_ListObjectsV2 : GW_OP_ListObjects);
-		if (head)
-			return (GW_OP_HeadBucket);
-		if (put)
-			return (q.len > 0 ? GW_OP_BucketSubresource : GW_OP_CreateBucket);
-		if (del)
-			return (q.len > 0 ? GW_OP_BucketSubresource : GW_OP_DeleteBucket);
-		return (GW_OP_Other);
-	}
-	if (query_has(q, "tagging"))
-		return (get ? GW_OP_GetObjectTagging : put ? GW_OP_PutObjectTagging :
-		    del ? GW_OP_DeleteObjectTagging : GW_OP_Other);
-	if (query_has(q, "acl"))
-		return (get ? GW_OP_GetObjectAcl : put ? GW_OP_PutObjectAcl : GW_OP_Other);
-	if (post && query_has(q, "uploads"))
-		return (GW_OP_CreateMultipartUpload);
-	if (post && query_has(q, "uploadId"))
-		return (GW_OP_CompleteMultipartUpload);
-	if (put && query_has(q, "uploadId"))
-		return (copy ? GW_OP_UploadPartCopy : GW_OP_UploadPart);
-	if (del && query_has(q, "uploadId"))
-		return (GW_OP_AbortMultipartUpload);
-	if (get && query_has(q, "uploadId"))
-		return (GW_OP_ListParts);
-	if (get)
-		return (GW_OP_GetObject);
-	if (head)
-		return (GW_OP_HeadObject);
-	if (put)
-		return (copy ? GW_OP_CopyObject : GW_OP_PutObject);
-	if (del)
-		return (GW_OP_DeleteObject);
-	return (GW_OP_Other);
-}
 
 /* ---- Answers the gateway makes itself ---- */
 
@@ -303,14 +131,6 @@ kick(struct xfer *x)
 
 /* ---- Origin callbacks ---- */
 
-static int
-is_write(enum gw_op op)
-{
-	return (op == GW_OP_PutObject || op == GW_OP_CopyObject || op == GW_OP_DeleteObject ||
-	    op == GW_OP_DeleteObjects || op == GW_OP_CompleteMultipartUpload ||
-	    op == GW_OP_DeleteBucket || op == GW_OP_PutObjectTagging ||
-	    op == GW_OP_DeleteObjectTagging);
-}
 
 
 static int
@@ -328,22 +148,6 @@ hop_by_hop(struct cm_slice n)
 	return (0);
 }
 
-/*
- * A write went through (or may have): the cache forgets what it names,
- * before the client hears back. DeleteObjects names its keys in its body;
- * when that could not be kept or read, its whole bucket goes.
- */
-static void
-forget(struct xfer *x)
-{
-	if (x->forgotten || !is_write(x->op))
-		return;
-	x->forgotten = 1;
-	if (x->op == GW_OP_DeleteObjects)
-		gw_cache_invalidate_delete(x->ctx, x->bucket_s, x->del_overflow ? NULL : &x->delbody);
-	else
-		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
-}
 
 static int
 o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
@@ -501,112 +305,6 @@ release_held(struct xfer *x)
 	xfer_done(x, END_OK);
 }
 
-static int inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
-{ (void)arg; (void)status; (void)hdrs; (void)n; return (0); }
-static int inval_data(void *arg, const char *p, size_t len) { (void)arg; (void)p; (void)len; return (0); }
-static ssize_t inval_body(void *arg, char *buf, size_t max) { (void)arg; (void)buf; (void)max; return (0); }
-
-static void
-inval_done(void *arg, const char *err)
-{
-	struct inval *v = arg;
-	struct xfer *x = v->x;
-
-	v->oreq = NULL;
-	if (err != NULL)
-		CM_LOGW("req=%s invalidation on a worker failed: %s", x->req->id, err);
-	if (--x->inval_pending == 0)
-		x->inval_done(x);
-}
-
-static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
-
-/* The keys of a DeleteObjects, encoded as request paths: "key\0key\0". */
-struct enc_keys {
-	struct cm_buf		b;
-	size_t			n;
-};
-
-static int
-add_enc_key(void *arg, const char *key, size_t len)
-{
-	struct enc_keys *k = arg;
-
-	(void)len;
-	if (s3sig_uri_encode_path(&k->b, key) != 0 || cm_buf_addc(&k->b, '\0') != 0)
-		return (-1);
-	k->n++;
-	return (0);
-}
-
-/* Tells every worker of the ring to forget the key (or the bucket; for a
- * DeleteObjects of a few keys, each of them); the answer is released when
- * all have answered or failed. 0 when started, -1 when there is nobody to
- * tell. */
-static int
-invalidate_workers(struct xfer *x)
-{
-	struct gw_target *t;
-	struct http_req r;
-	struct enc_keys keys;
-	size_t n, i, j, nk = 1, at;
-	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket, rv = -1;
-
-	cm_buf_init(&keys.b, 256 * 1024);
-	keys.n = 0;
-	if (x->op == GW_OP_DeleteObjects && !x->del_overflow && x->delbody.p != NULL &&
-	    gw_delete_keys(x->delbody.p, x->delbody.len, INVAL_KEYS_MAX, add_enc_key, &keys) > 0) {
-		bucket_wide = 0;
-		nk = keys.n;
-	}
-	n = gw_cluster_size(x->ctx->conf->cluster);
-	t = calloc(n > 0 ? n : 1, sizeof *t);
-	if (t == NULL)
-		goto out;
-	n = gw_cluster_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
-	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
-	if (n == 0 || x->inval == NULL)
-		goto out;
-	memset(&r, 0, sizeof r);
-	r.method = CM_SLICE_LIT("DELETE");
-	r.query = cm_slice("", 0);
-	/* What tells the worker this DELETE is a gateway's invalidation (and
-	 * not a client's write sent to the wrong place): signed with the
-	 * rest, under the cluster's key. */
-	r.hdrs[0].name = CM_SLICE_LIT(GW_INVALIDATE_HDR);
-	r.hdrs[0].value = CM_SLICE_LIT("1");
-	r.nhdrs = 1;
-	memcpy(r.id, x->req->id, sizeof r.id);
-	for (i = 0; i < n; i++) {
-		for (j = 0, at = 0; j < nk; j++) {
-			struct cm_slice key = bucket_wide ? cm_slice("", 0) : x->rawkey_s;
-
-			if (keys.n > 0) {
-				key = cm_slice_str(keys.b.p + at);
-				at += key.len + 1;
-			}
-			origin_req_fini(&x->fwd);
-			origin_req_init(&x->fwd);
-			if (origin_req_build(&x->fwd, &t[i], r.method, r.query, r.hdrs,
-			    r.nhdrs, x->bucket_s, key, 0, NULL, time(NULL)) != 0)
-				continue;
-			/* The URL and headers are copied: one fwd serves all. */
-			x->inval[x->ninval].x = x;
-			x->inval[x->ninval].oreq = http_creq_start_ex(x->ctx->origin, "DELETE",
-			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, HTTP_CREQ_INTERNAL, &inval_ops,
-			    &x->inval[x->ninval]);
-			if (x->inval[x->ninval].oreq != NULL)
-				x->ninval++;
-		}
-	}
-	x->inval_pending = x->ninval;
-	rv = x->ninval > 0 ? 0 : -1;
-out:
-	free(t);
-	cm_buf_free(&keys.b);
-	return (rv);
-}
-
 static void
 o_done(void *arg, const char *err)
 {
@@ -621,7 +319,7 @@ o_done(void *arg, const char *err)
 		x->ctx->conf->inval->invalidate(x, release_held);
 		return;
 	}
-	forget(x);	/* the write may have gone through */
+	gw_s3_forget(x);	/* the write may have gone through */
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
@@ -638,34 +336,6 @@ o_done(void *arg, const char *err)
 }
 
 static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
-
-/* ---- A write's invalidation, one table per role (gw_main.c picks) ---- */
-
-/* serve, and a gateway without a cluster: the local store forgets now. */
-static void
-inval_local(struct xfer *x, gw_inval_done_f *done)
-{
-	CM_ASSERT(x->magic == XFER_MAGIC);
-	forget(x);
-	done(x);
-}
-
-/* A cluster gateway: its staging store forgets now, every worker of the
- * ring is told (a write the origin refused changed nothing there); done
- * when the last has answered or failed. */
-static void
-inval_cluster(struct xfer *x, gw_inval_done_f *done)
-{
-	CM_ASSERT(x->magic == XFER_MAGIC);
-	forget(x);
-	x->inval_done = done;
-	if (x->status < 300 && invalidate_workers(x) == 0)
-		return;		/* done by the last invalidation */
-	done(x);
-}
-
-const struct gw_inval_ops gw_inval_local = { .name = "local", .invalidate = inval_local };
-const struct gw_inval_ops gw_inval_cluster = { .name = "cluster", .invalidate = inval_cluster };
 
 /* ---- Building the origin request ---- */
 
@@ -800,48 +470,7 @@ fail_body(struct xfer *x, enum s3sig_err e)
 }
 
 
-static int
-valid_bucket(struct cm_slice b)
-{
-	size_t i;
 
-	if (b.len < 1 || b.len > 255)
-		return (0);
-	for (i = 0; i < b.len; i++) {
-		char c = b.p[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		    c == '.' || c == '-' || c == '_'))
-			return (0);
-	}
-	return (!(b.len == 2 && b.p[0] == '.' && b.p[1] == '.') && !(b.len == 1 && b.p[0] == '.'));
-}
-
-/* GET/HEAD of an object that the block cache may answer: no versions,
- * parts, response overrides, customer keys or checksum modes, no body. */
-static int
-cacheable(const struct http_req *r)
-{
-	static const char *const hdrs[] = {
-		"x-amz-server-side-encryption-customer-algorithm", "x-amz-checksum-mode",
-		"x-amz-request-payer",
-	};
-	struct cm_buf q;
-	size_t i;
-	int ok;
-
-	if (r->content_length > 0 || r->chunked)
-		return (0);
-	for (i = 0; i < CM_ARRAY_LEN(hdrs); i++)
-		if (http_req_hdr(r, hdrs[i]) != NULL)
-			return (0);
-	cm_buf_init(&q, 4096);
-	ok = s3sig_canon_query_forward(&q, r->query) == 0 &&
-	    (q.len == 0 || cm_slice_eq(cm_buf_slice(&q), "x-id=GetObject") ||
-	    cm_slice_eq(cm_buf_slice(&q), "x-id=HeadObject"));
-	cm_buf_free(&q);
-	return (ok);
-}
 
 /* What a worker takes: a gateway's block read or metadata HEAD (a GET or
  * HEAD of an object the cache serves), or a gateway's invalidation (a
@@ -850,7 +479,7 @@ static int
 worker_accepts(const struct xfer *x, const struct http_req *r, struct cm_slice key)
 {
 	if ((x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) && key.len > 0 &&
-	    cacheable(r))
+	    gw_s3_cacheable(r))
 		return (1);
 	return ((x->op == GW_OP_DeleteObject || x->op == GW_OP_DeleteBucket) &&
 	    http_req_hdr(r, GW_INVALIDATE_HDR) != NULL);
@@ -923,7 +552,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	if (bucket.len > 0 && !valid_bucket(bucket)) {
+	if (bucket.len > 0 && !gw_s3_valid_bucket(bucket)) {
 		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
@@ -936,7 +565,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	if (gc->worker && is_write(x->op)) {
+	if (gc->worker && gw_s3_is_write(x->op)) {
 		/* A gateway tells us a write went through: forget, answer. */
 		gw_cache_invalidate(ctx, x->op, bucket, vhost ? cm_slice(r->path.p + 1,
 		    r->path.len - 1) : key);
@@ -946,9 +575,9 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	x->hold = is_write(x->op);
+	x->hold = gw_s3_is_write(x->op);
 	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
-	    key.len > 0 && cacheable(r)) {
+	    key.len > 0 && gw_s3_cacheable(r)) {
 		enum gw_op op = x->op;
 
 		http_conn_clear_req(conn);

@@ -21,12 +21,11 @@ DIRS = ["common", "s3sig", "http", "origin", "cache", "cluster", "gateway", "cli
 MANY_HEADERS = {"common": "the base library: common.h and cm_*.h, one small library each",
                 "cluster": "ring.h and master.h: the cluster helper's split of #11"}
 # Files over 800 lines, at most this long until they are split.
-BIG = {"gateway/gw_s3.c": 1120,
-       "cache/cache_store.c": 870, "cluster/master.c": 1000,
+BIG = {"cache/cache_store.c": 870, "cluster/master.c": 1000,
        "common/cm_config.c": 900}
 # Files that still test a role on the read path.
 ROLE_TESTS = {"gateway/gw_cache.c", "gateway/gw_meta.c", "gateway/gw_fill.c", "gateway/gw_priv.h",
-              "gateway/gw_s3.c", "gateway/gw_main.c", "gateway/gw_admin.c",
+              "gateway/gw_s3.c", "gateway/gw_inval.c", "gateway/gw_main.c", "gateway/gw_admin.c",
               "gateway/gw_cluster.c"}
 ROLE_RE = re.compile(r"conf->worker|gc->worker|gc\.worker|conf->cluster\b|gc->cluster\b|cluster_gateway\(")
 fails = 0
