@@ -18,7 +18,6 @@
 #include <string.h>
 
 #include "cache/cache.h"
-#include "cache/cache_evict.h"
 
 #define BLOCK_BYTES	64	/* tiny blocks: the index is what is measured */
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_disk.c: the disk tier (see cache_disk.h).
+ * cache_disk.c: the disk tier (see cache.h).
  *
  * Lock: d->mtx guards the eviction policy (the index of what is on disk)
  * and the counters; file I/O is done outside it, except the unlink of an
@@ -21,7 +21,7 @@
 
 #include <openssl/evp.h>
 
-#include "cache/cache_disk.h"
+#include "cache/cache.h"
 
 #define BLK_MAGIC	0x4b4c4243u	/* "CBLK" */
 #define META_MAGIC	0x3254454du	/* "MET2": the headers last since */
@@ -303,6 +303,7 @@ cache_disk_close(struct cache_disk **dp)
 void
 cache_disk_stats(struct cache_disk *d, struct cache_disk_stats *out)
 {
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	pthread_mutex_lock(&d->mtx);
 	*out = d->st;
 	pthread_mutex_unlock(&d->mtx);
@@ -361,12 +362,25 @@ write_full(int fd, const void *buf, size_t n)
 }
 
 int
+cache_disk_has(struct cache_disk *d, const unsigned char id[32])
+{
+	int rv;
+
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
+	pthread_mutex_lock(&d->mtx);
+	rv = cache_evict_s3fifo_ops.holds(d->ev, id64(id));
+	pthread_mutex_unlock(&d->mtx);
+	return (rv);
+}
+
+int
 cache_disk_get(struct cache_disk *d, const unsigned char id[32], char *buf, size_t len)
 {
 	unsigned char hdr[HDR_LEN];
 	char path[4400];
 	int fd, rv = -2;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	path_of(d, "blocks", id64(id), path, sizeof path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -400,6 +414,7 @@ cache_disk_put(struct cache_disk *d, const unsigned char id[32], const char *buf
 	char path[4400], tmp[4500];
 	int fd;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	path_of(d, "blocks", id64(id), path, sizeof path);
 	snprintf(tmp, sizeof tmp, "%s.%d.tmp", path, (int)gettid());
 	memset(hdr, 0, sizeof hdr);
@@ -458,6 +473,7 @@ cache_disk_meta_put(struct cache_disk *d, struct cm_slice bucket, struct cm_slic
 	struct meta_file *f;
 	int fd, rv = -1;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	if (bucket.len > 1024 || key.len > 4096)
 		return (-1);
 	f = calloc(1, n);
@@ -494,6 +510,7 @@ cache_disk_meta_get(struct cache_disk *d, struct cm_slice bucket, struct cm_slic
 	struct stat sb;
 	int fd, rv = -1;
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	if (bucket.len > 1024 || key.len > 4096)
 		return (-1);
 	meta_id(bucket, key, id);
@@ -524,6 +541,7 @@ cache_disk_meta_remove(struct cache_disk *d, struct cm_slice bucket, struct cm_s
 	unsigned char id[32];
 	char path[4400];
 
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	meta_id(bucket, key, id);
 	path_of(d, "meta", id64(id), path, sizeof path);
 	(void)unlink(path);
@@ -569,5 +587,6 @@ out:
 const char *
 cache_disk_dir(const struct cache_disk *d)
 {
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	return (d->dir);
 }

@@ -96,6 +96,13 @@ lru_fini(struct cache_evict **ep)
 	free(e);
 }
 
+static int
+lru_holds(const struct cache_evict *e, uint64_t id)
+{
+	CM_ASSERT(e->magic == LRU_MAGIC);
+	return (ce_index_get(&e->ix, id) != NULL);
+}
+
 const struct cache_evict_ops cache_evict_lru_ops = {
-	"lru", lru_create, lru_access, lru_remove, lru_used, lru_fini,
+	"lru", lru_create, lru_access, lru_remove, lru_used, lru_fini, lru_holds,
 };

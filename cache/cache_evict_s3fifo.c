@@ -199,8 +199,18 @@ s3_fini(struct cache_evict **ep)
 	free(e);
 }
 
+static int
+s3_holds(const struct cache_evict *e, uint64_t id)
+{
+	const struct ce_node *n;
+
+	CM_ASSERT(e->magic == S3FIFO_MAGIC);
+	n = ce_index_get(&e->ix, id);
+	return (n != NULL && n->queue != Q_GHOST);
+}
+
 const struct cache_evict_ops cache_evict_s3fifo_ops = {
-	"s3fifo", s3_create, s3_access, s3_remove, s3_used, s3_fini,
+	"s3fifo", s3_create, s3_access, s3_remove, s3_used, s3_fini, s3_holds,
 };
 
 const struct cache_evict_ops *

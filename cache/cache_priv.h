@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "cache/cache_evict.h"
+#include "cache/cache.h"
 
 struct ce_node {
 	uint64_t	id;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cache_range.c: see cache_range.h. Pure functions. */
+/* cache_range.c: see cache.h. Pure functions. */
 #include <string.h>
 
-#include "cache/cache_range.h"
+#include "cache/cache.h"
 #include "s3sig/s3sig.h"
 
 /* The opaque part of an entity tag: W/ and quotes aside. */

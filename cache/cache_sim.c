@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* cache_sim.c: see cache_sim.h. Main thread. */
+/* cache_sim.c: see cache.h. Main thread. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/common.h"
-#include "cache/cache_sim.h"
+#include "cache/cache.h"
 
 struct cache_trace {
 	FILE		*f;

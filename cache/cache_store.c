@@ -5,7 +5,13 @@
  *
  * Lock: one mutex (s->mtx) guards the block table, the metadata table, the
  * bucket generations, the eviction policy, waiter lists and reference
- * counts. A block's bytes are written by its single filler without the
+ * counts. No file I/O is done under it: the metadata files are written
+ * and removed by the I/O thread (cache_io.c), to which this file hands
+ * copies with cache_io_meta_* (lock order: s->mtx -> the I/O queue's
+ * mutex); the only other disk access, the start-up load in
+ * cache_store_attach_disk, runs before any loop and not under s->mtx
+ * (cache_meta_put takes it per entry, with s->io still NULL). Blocks
+ * are read from disk by the I/O thread too (cache_io_read), never here. A block's bytes are written by its single filler without the
  * lock; 'filled' is published with release ordering and read with acquire,
  * so readers never see bytes that are not there yet.
  *
@@ -22,7 +28,6 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
 #include "common/cm_log.h"
 
 #include <dirent.h>
@@ -117,6 +122,7 @@ struct cache_store {
 	size_t				meta_hand;	/* next chain to shed from */
 	struct bucket_gen		*gens;
 	struct cache_disk		*disk;
+	struct cache_io			*io;		/* its metadata files go there */
 	uint64_t			next_vid;
 	struct cache_stats		st;
 };
@@ -302,12 +308,14 @@ cache_store_free(struct cache_store **sp)
 uint64_t
 cache_block_size(const struct cache_store *s)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	return (s->block_size);
 }
 
 void
 cache_stats(struct cache_store *s, struct cache_stats *out)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	*out = s->st;
 	out->mem_cap = s->mem_cap;
@@ -372,8 +380,8 @@ meta_drop(struct cache_store *s, struct meta_ent **pp)
 	struct meta_ent *e = *pp;
 
 	*pp = e->hnext;
-	if (s->disk != NULL)
-		cache_disk_meta_remove(s->disk, cm_slice(e->bucket, e->blen), cm_slice(e->key, e->klen));
+	if (s->io != NULL)
+		cache_io_meta_remove(s->io, cm_slice(e->bucket, e->blen), cm_slice(e->key, e->klen));
 	drop_version(s, e->m);
 	s->st.meta_entries--;
 	meta_free(e);
@@ -411,6 +419,7 @@ cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	struct meta_ent **pp;
 	int rv = -1;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL && (*pp)->gen != bucket_gen(s, bucket)) {
@@ -431,6 +440,7 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 {
 	struct meta_ent **pp, *e;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	m->validated_ms = now_ms;
 	pp = meta_find(s, bucket, key);
@@ -447,8 +457,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 		}
 		memcpy(nm, m, CACHE_META_USED(m));
 		(*pp)->m = nm;
-		if (s->disk != NULL)
-			(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
+		if (s->io != NULL)
+			cache_io_meta_put(s->io, bucket, key, m, (int64_t)time(NULL));
 		goto out;
 	}
 	if (pp != NULL)
@@ -467,8 +477,8 @@ cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice ke
 	memcpy(e->bucket, bucket.p, bucket.len);
 	memcpy(e->key, key.p, key.len);
 	e->blen = bucket.len;
-	if (s->disk != NULL)
-		(void)cache_disk_meta_put(s->disk, bucket, key, m, (int64_t)time(NULL));
+	if (s->io != NULL)
+		cache_io_meta_put(s->io, bucket, key, m, (int64_t)time(NULL));
 	e->klen = key.len;
 	e->gen = bucket_gen(s, bucket);
 	memcpy(e->m, m, CACHE_META_USED(m));
@@ -488,12 +498,13 @@ cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice 
 {
 	struct meta_ent **pp;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL && (*pp)->m->vid == vid) {
 		(*pp)->m->validated_ms = now_ms;
-		if (s->disk != NULL)
-			(void)cache_disk_meta_put(s->disk, bucket, key, (*pp)->m, (int64_t)time(NULL));
+		if (s->io != NULL)
+			cache_io_meta_put(s->io, bucket, key, (*pp)->m, (int64_t)time(NULL));
 	}
 	pthread_mutex_unlock(&s->mtx);
 }
@@ -504,6 +515,7 @@ cache_meta_expire_all(struct cache_store *s)
 	struct meta_ent *e;
 	size_t i;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	for (i = 0; i < s->nmt; i++)
 		for (e = s->mt[i]; e != NULL; e = e->hnext)
@@ -516,6 +528,7 @@ cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_s
 {
 	struct meta_ent **pp;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	pp = meta_find(s, bucket, key);
 	if (pp != NULL)
@@ -529,6 +542,7 @@ cache_meta_invalidate_prefix(struct cache_store *s, struct cm_slice bucket, stru
 	struct meta_ent **pp;
 	size_t i;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	if (prefix.len == 0) {
 		cache_meta_invalidate_bucket(s, bucket);
 		return;
@@ -550,6 +564,7 @@ cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket)
 {
 	struct bucket_gen *g;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	for (g = s->gens; g != NULL; g = g->next)
 		if (g->len == bucket.len && memcmp(g->name, bucket.p, bucket.len) == 0)
@@ -593,6 +608,7 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 	struct cache_blk *b, **slot;
 	int rv;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	*bp = NULL;
 	CM_ASSERT(len > 0 && len <= s->block_size);
 	pthread_mutex_lock(&s->mtx);
@@ -638,6 +654,7 @@ cache_blk_release(struct cache_store *s, struct cache_blk **bp)
 {
 	struct cache_blk *b = *bp;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	*bp = NULL;
 	if (b == NULL)
 		return;
@@ -657,6 +674,7 @@ cache_blk_unref(void *blk)
 struct cache_blk *
 cache_blk_ref(struct cache_store *s, struct cache_blk *b)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	CM_ASSERT(b->store == s && atomic_load(&b->refs) > 0);
 	atomic_fetch_add(&b->refs, 1);
 	return (b);
@@ -687,6 +705,7 @@ cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct e
 	struct waiter *w;
 	int rv = 1;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	if (atomic_load(&b->filled) > seen || atomic_load(&b->state) != CACHE_BLK_FILLING)
 		goto out;
@@ -707,6 +726,7 @@ cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev)
 {
 	struct waiter **pp, *w;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	for (pp = &b->waiters; *pp != NULL; ) {
 		w = *pp;
@@ -725,6 +745,7 @@ cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size
 {
 	size_t f = atomic_load_explicit(&b->filled, memory_order_relaxed);
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	if (len > b->len - f)
 		len = b->len - f;	/* never past the block: the caller checks */
 	memcpy(b->data + f, p, len);
@@ -737,6 +758,7 @@ cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size
 void
 cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	if (ok && atomic_load(&b->filled) == b->len) {
 		/* Too big to keep: out while still FILLING (nothing counted). */
@@ -759,8 +781,10 @@ int
 cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
     int (*read)(void *arg, char *buf, size_t len), void *arg)
 {
-	int rv = read(arg, b->data, b->len);
+	int rv;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC && b->magic == CACHE_BLK_MAGIC);
+	rv = read(arg, b->data, b->len);
 	if (rv == 0) {
 		atomic_store_explicit(&b->filled, b->len, memory_order_release);
 		cache_blk_finish(s, b, 1);
@@ -768,10 +792,27 @@ cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
 	return (rv);
 }
 
+struct cache_store *
+cache_blk_store(const struct cache_blk *b)
+{
+	CM_ASSERT(b->magic == CACHE_BLK_MAGIC);
+	return (b->store);
+}
+
 struct cache_disk *
 cache_store_disk(struct cache_store *s)
 {
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	return (s->disk);
+}
+
+void
+cache_store_attach_io(struct cache_store *s, struct cache_io *io)
+{
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
+	pthread_mutex_lock(&s->mtx);
+	s->io = io;
+	pthread_mutex_unlock(&s->mtx);
 }
 
 /* Loads the metadata files of the disk tier (at start, before any loop). */
@@ -785,6 +826,7 @@ cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t fr
 	DIR *dh;
 	int i;
 
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	now_ms = cm_mono_ms();
 	s->disk = NULL;		/* no writes back while loading */
 	for (i = 0; i < 256; i++) {

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_writer.c: the disk tier's write-behind thread (see cache_writer.h).
+ * cache_writer.c: the disk tier's write-behind thread (see cache.h).
  */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/cm_log.h"
-#include "cache/cache_writer.h"
+#include "cache/cache.h"
 
 struct wb_item {
 	struct cache_blk	*blk;		/* owned reference */

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache/cache_sim.h"
+#include "cache/cache.h"
 #include "cli/cli.h"
 #include "common/common.h"
 

@@ -28,6 +28,7 @@ enum opt_type {
 	T_REGIONS,	/* comma-separated list */
 	T_CRED,		/* AK:SK, repeatable */
 	T_METHOD,
+	T_EVICTION,	/* s3fifo or lru */
 };
 
 struct opt {
@@ -76,6 +77,8 @@ static const struct opt opts[] = {
 	  "size of the disk tier" },
 	{ "block-size", T_SIZE, OFF(block_size), "1M", NULL, R_DATA,
 	  "size of the blocks objects are cached in (64K to 64M)" },
+	{ "eviction", T_EVICTION, OFF(eviction), "s3fifo", NULL, CM_ROLE_WORKER | CM_ROLE_SERVE,
+	  "how the memory tier picks what to evict: s3fifo or lru" },
 	{ "readahead", T_COUNT, OFF(readahead), "16", NULL, R_DATA,
 	  "blocks of a read filled from the origin at once (a cold read's parallelism)" },
 	{ "freshness", T_SECONDS, OFF(freshness), "60", NULL, R_DATA,
@@ -317,6 +320,10 @@ cm_config_set(struct cm_config *c, const char *name, const char *value,
 		if (strcmp(value, "s3") != 0 && strcmp(value, "oss") != 0)
 			return (bad(err, where, o, value, "expected s3 or oss"));
 		return (set_str(field, value));
+	case T_EVICTION:
+		if (strcmp(value, "s3fifo") != 0 && strcmp(value, "lru") != 0)
+			return (bad(err, where, o, value, "expected s3fifo or lru"));
+		return (set_str(field, value));
 	case T_LEVEL: {
 		static const char *const lv[] = { "error", "warn", "info", "debug" };
 		size_t i;
@@ -386,7 +393,7 @@ cm_config_free(struct cm_config *c)
 
 		switch (opts[i].type) {
 		case T_STR: case T_SECRET: case T_HOSTPORT: case T_URL:
-		case T_ORIGIN_TYPE: case T_METHOD:
+		case T_ORIGIN_TYPE: case T_METHOD: case T_EVICTION:
 			free(*f);
 			*f = NULL;
 			break;

@@ -57,6 +57,7 @@ struct cm_config {
 	uint64_t	mem_cache;
 	uint64_t	disk_cache;
 	uint64_t	block_size;
+	char		*eviction;		/* "s3fifo" or "lru": the memory tier's */
 	uint64_t	readahead;
 	uint64_t	freshness;
 	char		*master;

@@ -38,8 +38,6 @@
 #include "common/cm_prom.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
-#include "cache/cache_writer.h"
 
 #define PROBE_MS		2000
 #define PROBE_TIMEOUT_MS	1000L
@@ -96,7 +94,7 @@ role_of(const struct gw_conf *gc)
 static int
 probe_origin(struct gw_admin *a, char *why, size_t len)
 {
-	const struct gw_target *o = &conf_of(a)->origin;
+	const struct origin_target *o = &conf_of(a)->origin;
 	char url[400];
 	CURLcode rc;
 
@@ -336,6 +334,9 @@ cache_metrics(struct gw_admin *a, struct cm_prom *p)
 	cm_prom_family(p, "cachalot_cache_disk_skipped_total", "counter",
 	    "Blocks not written to disk: the write queue was full.");
 	cm_prom_u64(p, skipped, NULL);
+	cm_prom_family(p, "cachalot_cache_disk_reads_queued", "gauge",
+	    "Block reads waiting for the disk tier's I/O thread.");
+	cm_prom_u64(p, gc->io != NULL ? cache_io_reads_queued(gc->io) : 0, NULL);
 }
 
 static int

@@ -144,3 +144,28 @@ gw_err_xml(struct cm_buf *b, struct cm_slice code, struct cm_slice msg,
 out:
 	return (rv);
 }
+
+/* The errors the HTTP core answers itself, written as the gateway's S3
+ * documents (http_server_ops.error_doc). */
+const char *
+gw_err_http_doc(enum http_err he, const char *msg, const char *req_id, struct cm_buf *body)
+{
+	enum gw_err e;
+
+	switch (he) {
+	case HTTP_E_BAD_REQUEST:	e = GW_E_BAD_REQUEST; break;
+	case HTTP_E_TIMEOUT:		e = GW_E_TIMEOUT; break;
+	case HTTP_E_URI_TOO_LONG:	e = GW_E_URI_TOO_LONG; break;
+	case HTTP_E_HEADERS_TOO_LARGE:	e = GW_E_HEADERS_TOO_LARGE; break;
+	case HTTP_E_BUSY:		e = GW_E_SLOW_DOWN; break;
+	default:			e = GW_E_INTERNAL; break;
+	}
+	/* The statuses agree (400, 408, 414, 431, 503): check_gateway checks
+	 * it, so that this file needs nothing of http/ but its enum. */
+	if (msg == NULL)
+		msg = gw_err_message(e);
+	if (gw_err_xml(body, cm_slice_str(gw_err_code(e)), cm_slice_str(msg), NULL, 0,
+	    cm_slice("", 0), cm_slice_str(req_id)) != 0)
+		cm_buf_reset(body);
+	return ("application/xml");
+}

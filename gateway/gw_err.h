@@ -7,6 +7,7 @@
 #define CACHALOT_GW_ERR_H
 
 #include "common/common.h"
+#include "http/http.h"
 
 enum gw_err {
 #define GW_ERR(name, status, code, msg)	GW_E_##name,
@@ -37,6 +38,9 @@ struct gw_err_field {
 int gw_err_xml(struct cm_buf *b, struct cm_slice code, struct cm_slice msg,
     const struct gw_err_field *fields, size_t nfields, struct cm_slice resource,
     struct cm_slice request_id);
+/* http_server_ops.error_doc: the HTTP core's own errors as S3 documents
+ * (400 BadRequest, 408 RequestTimeout, 414, 431, 503 SlowDown). */
+http_error_doc_f gw_err_http_doc;
 /* Appends s escaped as XML text (see gw_err_xml). 0, or -1 when b is full. */
 int gw_xml_escape(struct cm_buf *b, struct cm_slice s);
 

@@ -22,4 +22,5 @@ GW_ERR(PRECONDITION, 412, "PreconditionFailed", "At least one of the pre-conditi
 GW_ERR(BAD_RANGE, 416, "InvalidRange", "The requested range is not satisfiable")
 GW_ERR(URI_TOO_LONG, 414, "RequestURITooLong", "The request URI is too long.")
 GW_ERR(HEADERS_TOO_LARGE, 431, "RequestHeaderSectionTooLarge", "Your request header section exceeds the maximum allowed size.")
+GW_ERR(WORKER_ONLY, 405, "MethodNotAllowed", "This is a Cachalot worker: it serves block reads and invalidations to gateways only. Send S3 requests to a gateway.")
 GW_ERR(TIMEOUT, 408, "RequestTimeout", "Your socket connection to the server was not read from or written to within the timeout period.")

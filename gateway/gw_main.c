@@ -19,8 +19,6 @@
 #include "gateway/gateway.h"
 #include "gateway/gw_priv.h"
 #include "cache/cache.h"
-#include "cache/cache_disk.h"
-#include "cache/cache_writer.h"
 #include "cluster/cluster.h"
 
 static const char *
@@ -133,7 +131,8 @@ conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errle
 	gc->origin.signer.secret_key = c->origin_secret_key;
 	gc->origin.signer.region = c->origin_region;
 	gc->origin.signer.service = "s3";
-	gc->origin.oss = strcmp(c->origin_type, "oss") == 0;
+	gc->origin.ops = origin_ops_by_name(c->origin_type);	/* the config checked it */
+	AN(gc->origin.ops);
 	u = c->origin;
 	h = strstr(u, "://");
 	snprintf(gc->origin.scheme, sizeof gc->origin.scheme, "%.*s", (int)(h - u), u);
@@ -166,6 +165,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	sigset_t stop;
 
 	cm_log_set_level(c->log_level);
+	/* Tests only: one loop, so that a loop blocked by anything is seen
+	 * (tests/scenario/slowdisk.py). */
+	if (getenv("CACHALOT_TEST_LOOPS") != NULL && atoi(getenv("CACHALOT_TEST_LOOPS")) > 0 &&
+	    atoi(getenv("CACHALOT_TEST_LOOPS")) <= 64)
+		nthreads = atoi(getenv("CACHALOT_TEST_LOOPS"));
 	if (conf_from(&gc, c, err, sizeof err) != 0) {
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
@@ -211,7 +215,9 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			    (unsigned long long)c->block_size);
 			return (2);
 		}
-		gc.cache = cache_store_new(c->mem_cache, c->block_size, &cache_evict_s3fifo_ops);
+		/* The config checked the policy's name. */
+		AN(cache_evict_by_name(c->eviction));
+		gc.cache = cache_store_new(c->mem_cache, c->block_size, cache_evict_by_name(c->eviction));
 		if (gc.cache == NULL) {
 			fprintf(stderr, "cachalot: cannot allocate the cache\n");
 			return (1);
@@ -239,6 +245,14 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 					fprintf(stderr, "cachalot: cannot start the disk writer\n");
 					goto out;
 				}
+				/* Disk reads and metadata files: off the loops,
+				 * and out of the store's lock. */
+				gc.io = cache_io_new(gc.cache, disk);
+				if (gc.io == NULL) {
+					fprintf(stderr, "cachalot: cannot start the disk I/O thread\n");
+					goto out;
+				}
+				cache_store_attach_io(gc.cache, gc.io);
 			}
 		}
 	}
@@ -269,6 +283,9 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			goto out;
 		}
 	}
+	/* A write's invalidation: the workers too, for a cluster gateway (a
+	 * worker takes invalidations; it never forwards writes). */
+	gc.inval = gc.cluster != NULL && !gc.worker ? &gw_inval_cluster : &gw_inval_local;
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on inherits the mask; the main
 	 * thread takes SIGINT/SIGTERM with sigwait. */
@@ -310,6 +327,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		ctxs[i]->origin = http_client_new(ctxs[i]->base);
 		if (ctxs[i]->origin == NULL)
 			goto out;
+		if (gc.io != NULL) {
+			ctxs[i]->ioq = cache_io_q_new(ctxs[i]->base, gw_cache_disk_done);
+			if (ctxs[i]->ioq == NULL)
+				goto out;
+		}
 	}
 	/* The access log's writer thread starts with the stop signals blocked. */
 	if (gw_log_open(c->access_log, &gc.alog, err, sizeof err) != 0) {
@@ -370,11 +392,17 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	rv = 0;
 out:
 	gw_admin_stop(&admin);
+	/* The disk reads queued are done and posted; the reads that aborted
+	 * requests leave behind are released when the queues are freed. */
+	if (gc.cache != NULL)
+		cache_store_attach_io(gc.cache, NULL);
+	cache_io_close(&gc.io);
 	if (srv != NULL)
 		http_server_close_all(srv);	/* before the origins they use */
 	if (ctxs != NULL)
 		for (i = 0; i < nthreads; i++)
 			if (ctxs[i] != NULL) {
+				cache_io_q_free(&ctxs[i]->ioq);
 				http_client_free(&ctxs[i]->origin);
 				ctxs[i]->alog = NULL;
 			}
@@ -383,6 +411,7 @@ out:
 		for (i = 0; i < nthreads; i++)
 			if (ctxs[i] != NULL) {
 				s3sig_verifier_free(&ctxs[i]->verifier);
+				ctxs[i]->magic = 0;
 				free(ctxs[i]);
 			}
 	http_server_free(&srv);

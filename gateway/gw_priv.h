@@ -9,21 +9,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache/cache.h"
 #include "cluster/cluster.h"
 #include "common/cm_config.h"
-#include "http/http_server.h"
+#include "gateway/gw_err.h"
+#include "http/http.h"
 #include "gateway/gw_metrics.h"
-#include "http/http_client.h"
+#include "origin/origin.h"
 #include "s3sig/s3sig.h"
 
-/* Where requests go upstream: the origin, or (in a cluster) a worker. */
-struct gw_target {
-	struct s3sig_signer	signer;
-	int			oss;
-	char			scheme[8];		/* "http" or "https" */
-	char			host[256];		/* host[:port] as in the URL */
-	char			prefix[1024];		/* path prefix, no trailing '/' */
-};
+_Static_assert(ORIGIN_MAX_HDRS >= HTTP_MAX_HDRS + 8, "a client request fits an origin request");
 
 struct gw_log;
 struct gw_log_loop;
@@ -32,9 +27,10 @@ struct event_base;
 /* A worker of the cluster as a target: plain HTTP, signed with the
  * cluster's key. */
 static inline void
-gw_target_of_worker(struct gw_target *t, const struct clu_target *w)
+gw_target_of_worker(struct origin_target *t, const struct clu_target *w)
 {
 	memset(t, 0, sizeof *t);
+	t->ops = &origin_s3_ops;	/* workers speak S3 */
 	snprintf(t->scheme, sizeof t->scheme, "http");
 	snprintf(t->host, sizeof t->host, "%s", w->host);
 	t->signer = w->signer;
@@ -42,7 +38,7 @@ gw_target_of_worker(struct gw_target *t, const struct clu_target *w)
 
 /* clu_view_targets and clu_view_all, as gateway targets. */
 static inline size_t
-gw_worker_targets(struct clu_view *v, uint64_t h, struct gw_target *out, size_t max)
+gw_worker_targets(struct clu_view *v, uint64_t h, struct origin_target *out, size_t max)
 {
 	struct clu_target w[16];
 	size_t n = clu_view_targets(v, h, w, max < 16 ? max : 16), i;
@@ -53,7 +49,7 @@ gw_worker_targets(struct clu_view *v, uint64_t h, struct gw_target *out, size_t 
 }
 
 static inline size_t
-gw_worker_all(struct clu_view *v, struct gw_target *out, size_t max)
+gw_worker_all(struct clu_view *v, struct origin_target *out, size_t max)
 {
 	struct clu_target *w = calloc(max > 0 ? max : 1, sizeof *w);
 	size_t n = w != NULL ? clu_view_all(v, w, max) : 0, i;
@@ -64,21 +60,41 @@ gw_worker_all(struct clu_view *v, struct gw_target *out, size_t max)
 	return (n);
 }
 
+struct xfer;
+
+/* How a write's invalidation is done: one table per role, picked once at
+ * start (gw_main.c), never tested on the request's path. invalidate
+ * forgets what the write x names (its key, the keys its DeleteObjects
+ * body names, or its bucket) wherever blocks of it are cached, then calls
+ * done(x): at once (local), or when the last worker has answered
+ * (cluster). The client's answer is sent from done. */
+typedef void gw_inval_done_f(struct xfer *x);
+struct gw_inval_ops {
+	const char	*name;
+	void		(*invalidate)(struct xfer *x, gw_inval_done_f *done);
+};
+extern const struct gw_inval_ops gw_inval_local, gw_inval_cluster;	/* gw_inval.c */
+
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
 	const struct cm_config	*cfg;
 	struct s3sig_conf	sig;
 	struct s3sig_cred	creds[CM_MAX_CREDS + 1];
-	struct gw_target	origin;
+	struct origin_target	origin;
 	char			region[64];		/* announced to clients */
 	struct clu_view		*cluster;		/* a gateway with a master */
 	struct clu_agent	*agent;			/* a worker with a master */
+	const struct gw_inval_ops *inval;		/* a write's invalidation */
 	int			worker;			/* this process is a worker */
 	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
 	struct gw_log		*alog;			/* the access log, or NULL (off) */
+	struct cache_io		*io;			/* its disk tier's I/O thread, or NULL */
 };
+
+/* The header a gateway's invalidation DELETE carries to the workers. */
+#define GW_INVALIDATE_HDR	"x-cachalot-invalidate"
 
 /* One per event loop. */
 struct gw_ctx {
@@ -88,6 +104,7 @@ struct gw_ctx {
 	struct event_base	*base;
 	struct s3sig_verifier	*verifier;
 	struct http_client	*origin;
+	struct cache_io_q	*ioq;		/* this loop's disk completions, or NULL */
 	struct gw_metrics	metrics;
 	struct gw_log_loop	*alog;			/* this loop's access-log buffer, or NULL */
 };
@@ -139,9 +156,9 @@ void gw_log_close(struct gw_log **wp);
 struct cache_store;
 void gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey);
-int gw_cache_owns(struct http_conn *conn);	/* the connection's request is a cached read */
-void gw_cache_drain(struct http_conn *conn);
-void gw_cache_abort(struct http_conn *conn);
+/* A disk read this loop asked for is done (cache_io_done_f). */
+struct cache_io_req;
+void gw_cache_disk_done(struct cache_io_req *r);
 /* Before a write's answer: forget what the cache holds of its key. */
 void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
     struct cm_slice rawkey);
@@ -157,5 +174,209 @@ struct gw_admin *gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size
     struct http_server *srv, char *err, size_t errlen);
 void gw_admin_stop(struct gw_admin **ap);
 int gw_admin_port(const struct gw_admin *a);
+
+/* ---- The cached read: gw_cache.c (answers, sending, entry points),
+ * gw_meta.c (metadata from the origin's HEAD, or the owners'), gw_fill.c
+ * (filling blocks: runs, readahead, disk reads). Its state lives on its
+ * connection's loop. ---- */
+
+enum cstate { S_META, S_SEND };
+
+#define READAHEAD_MAX	64
+#define RUN_MAX		16
+#define OWN_BITS	128	/* > READAHEAD_MAX + RUN_MAX */
+
+struct cread;
+
+/* A block this read asked the disk tier's I/O thread for. Its completion
+ * comes back on the read's loop (gw_cache_disk_done); a read that goes
+ * away first leaves it behind with x = NULL. */
+struct dwait {
+	struct cache_io_req	r;		/* first: the completion hands back &r */
+	struct cread		*x;		/* NULL: the read went away */
+	struct dwait		*xnext;		/* x->dwaits */
+	int			main;		/* x->blk waits on it */
+};
+
+/*
+ * A run of consecutive missing blocks filled by one ranged GET: the block a
+ * read needs now and the ones after it, or blocks further ahead
+ * (readahead). Holds a reference on each block until it is finished.
+ */
+struct fill {
+	struct cread		*x;
+	struct http_creq		*oreq;		/* NULL: this slot is free */
+	struct cache_blk	*blks[RUN_MAX];
+	size_t			nblk;
+	size_t			cur;		/* blks[cur] is being appended to */
+	uint64_t		idx;		/* of blks[0] */
+	uint64_t		start;		/* its first byte in the object */
+	uint64_t		skip;		/* bytes of the origin's body to skip */
+	/* Cluster gateway: the owners to try in order, then the origin. */
+	struct origin_target	*targets;
+	size_t			ntargets;
+	size_t			tried;		/* targets[tried - 1] is asked now */
+	int			retry;		/* the worker failed: ask the next */
+};
+
+struct cread {
+	unsigned		magic;
+#define CREAD_MAGIC		0xc4ead001
+	struct gw_ctx		*ctx;
+	struct cache_store	*store;
+	struct http_conn		*conn;
+	struct http_req		*req;
+	enum gw_op		op;
+	struct cm_slice		bucket;
+	struct cm_slice		rawkey;
+	struct cm_buf		mkey;		/* the key as the cache knows it */
+	struct cache_meta	meta;
+	int			have_meta;
+	enum cstate		state;
+	struct http_creq		*oreq;		/* the HEAD */
+	struct origin_target	*htargets;	/* cluster gateway: the HEAD's owners */
+	size_t			nhtargets;
+	size_t			htried;
+	int			hretry;
+	struct origin_req		*fwd;		/* made when the origin is asked */
+	struct cm_buf		ehdrs;		/* a HEAD's error: its x-amz-* headers,
+						 * "name\0value\0" pairs */
+	uint64_t		relay_bytes;	/* of the origin's error body */
+	struct event		*wake;		/* block progress, or a fill's end */
+	/* The answer's bytes: [pos, end) of the object. */
+	uint64_t		pos;
+	uint64_t		end;
+	struct cache_blk	*blk;		/* the block being read */
+	uint64_t		bidx;
+	int			waiting;	/* on blk's progress */
+	/* Fills of this read (made on its first miss); at most 'window'. */
+	struct fill		*fills;
+	size_t			window;		/* blocks */
+	size_t			nslots;
+	size_t			nfills;
+	size_t			inflight;	/* blocks held by fills */
+	uint64_t		ahead;		/* next block readahead looks at */
+	int			paused;		/* client output full */
+	int			from_disk;	/* blk came from the disk tier */
+	int			disk_wait;	/* blk is being read by the I/O thread */
+	struct dwait		*dwaits;	/* this read's disk reads in flight */
+	int			blk_filled;	/* blk was missing: one of our fills */
+	int			status;
+	int			head_status;
+	uint64_t		bytes_out;
+	uint64_t		origin_bytes;
+	uint64_t		blk_hits;	/* blocks this answer read cached */
+	uint64_t		blk_misses;	/* blocks its fills fetched from the origin */
+	uint64_t		worker_bytes;	/* cluster gateway: bytes from workers */
+	/* Blocks this read's fills opened and it has not read yet, by index
+	 * mod OWN_BITS (fills never reach OWN_BITS blocks past the reader). */
+	uint64_t		own[2];
+	uint64_t		ttfb_us;
+	const char		*result;
+};
+
+#define ASKING_WORKER(tried, ntargets)	((tried) > 0 && (tried) <= (ntargets))
+#define GW_CR_DISK	2	/* gw_cr_block_open: asked of the I/O thread */
+
+/* gw_meta.c */
+int gw_cr_cluster_gateway(const struct cread *x);	/* asks the owners, keeps no metadata */
+int gw_cr_head_next(struct cread *x);			/* the HEAD to the next target: 0, or -1 */
+/* An origin (t NULL) or owner request of the read's own: method and extra
+ * headers; NULL when it cannot be made. */
+struct http_creq *gw_cr_origin_request(struct cread *x, const struct origin_target *t, const char *method,
+    const struct s3sig_hdr *extra, size_t n, const struct http_creq_ops *ops, void *arg);
+/* gw_fill.c: blocks. gw_cr_block_open: CACHE_READ, CACHE_FILL, GW_CR_DISK
+ * or -1 (*bp: a new reference); gw_cr_fill_run takes b's reference
+ * whatever comes (0, or -1: the blocks failed). */
+void gw_cr_fills_cancel(struct cread *x);
+int gw_cr_fills_init(struct cread *x);
+int gw_cr_own_take(struct cread *x, uint64_t idx);
+int gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main);
+void gw_cr_dwait_unlink(struct cread *x, struct dwait *dw);
+int gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max);
+size_t gw_cr_run_room(const struct cread *x);
+void gw_cr_read_ahead(struct cread *x);
+/* gw_cache.c: sending, evaluation, the end (gw_cr_done logs, frees x, then
+ * ends or fails the answer), errors of our own. */
+void gw_cr_send_more(struct cread *x);
+void gw_cr_evaluate(struct cread *x);
+void gw_cr_done(struct cread *x, int ok);
+void gw_cr_add_hdr(struct s3sig_hdr *h, size_t *n, const char *name, struct cm_slice v);
+void gw_cr_error(struct cread *x, enum gw_err e, const char *msg, const struct gw_err_field *f,
+    size_t nf, const struct s3sig_hdr *h, size_t nh);
+
+/* ---- The pass-through (gw_s3.c), its invalidation (gw_inval.c) and
+ * what a request is (gw_addr.c) ---- */
+
+#define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
+#define UP_PAUSE	(1024 * 1024)		/* pause the client above */
+#define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
+#define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
+#define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
+#define HELD_BODY_MAX	(8 * 1024 * 1024)	/* a write's answer: DeleteObjects of 1000 keys */
+#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
+
+struct xfer {
+	unsigned		magic;
+#define XFER_MAGIC		0x51f0e2d3
+	struct gw_ctx		*ctx;
+	struct http_conn		*conn;
+	struct http_req		*req;
+	struct http_creq		*oreq;
+	struct s3sig_body	*body;
+	struct event		*kick;
+	struct cm_buf		up;
+	size_t			up_off;
+	struct origin_req		fwd;		/* the request as the origin gets it */
+	struct cm_slice		bucket_s;	/* into the request, for late builds */
+	struct cm_slice		rawkey_s;
+	int			dechunk;
+	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
+	/* DeleteObjects: its body as it passes (bounded), so that the cache
+	 * forgets the keys it names; past the bound, the bucket. */
+	struct cm_buf		delbody;
+	int			del_overflow;
+	int			forgotten;	/* a write's invalidation is done */
+	int64_t			origin_len;	/* -1: no body toward the origin */
+	enum gw_op		op;
+	enum s3sig_err		body_err;
+	int			body_ok;
+	int			client_paused;
+	int			oread_paused;
+	int			owrite_paused;
+	int			want_resume_client;
+	int			want_resume_oread;
+	int			head_bucket;
+	int			location;	/* GetBucketLocation: answer our region */
+	int			status;
+	uint64_t		bytes_in;
+	uint64_t		bytes_out;
+	uint64_t		ttfb_us;
+	char			result[16];
+	/* A write, in every role: the origin's answer is held until the
+	 * write's invalidation is done (read-after-write by one mechanism:
+	 * the answer is sent from the invalidation's done). */
+	int			hold;
+	gw_inval_done_f		*inval_done;	/* the invalidation's, when pending */
+	struct cm_buf		held;		/* "name\0value\0" pairs */
+	struct cm_buf		held_body;
+	struct inval		*inval;		/* one per worker */
+	size_t			ninval;
+	size_t			inval_pending;
+};
+
+/* An invalidation sent to one worker. */
+struct inval {
+	struct xfer		*x;
+	struct http_creq		*oreq;
+};
+
+enum xend { END_OK, END_FAIL, END_NONE };
+
+/* gw_addr.c */
+int gw_s3_is_write(enum gw_op op);
+int gw_s3_cacheable(const struct http_req *r);	/* a GET/HEAD the block cache may answer */
+/* gw_inval.c: the local store forgets what the write x names (once). */
+void gw_s3_forget(struct xfer *x);
 
 #endif

@@ -31,183 +31,14 @@
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
-#include "gateway/gw_forward.h"
 #include "gateway/gw_priv.h"
 #include "cluster/cluster.h"
 #include "common/cm_s3name.h"
 
 #include <openssl/evp.h>
 
-#define UP_MAX		(4 * 1024 * 1024)	/* decoded upload bytes held */
-#define UP_PAUSE	(1024 * 1024)		/* pause the client above */
-#define MAX_PUT		(5ull << 30)		/* S3's single PUT limit */
-#define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
-#define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
-#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
-
-struct xfer {
-	unsigned		magic;
-#define XFER_MAGIC		0x51f0e2d3
-	struct gw_ctx		*ctx;
-	struct http_conn		*conn;
-	struct http_req		*req;
-	struct http_creq		*oreq;
-	struct s3sig_body	*body;
-	struct event		*kick;
-	struct cm_buf		up;
-	size_t			up_off;
-	struct gw_fwd		fwd;		/* the request as the origin gets it */
-	struct cm_slice		bucket_s;	/* into the request, for late builds */
-	struct cm_slice		rawkey_s;
-	int			dechunk;
-	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
-	/* DeleteObjects: its body as it passes (bounded), so that the cache
-	 * forgets the keys it names; past the bound, the bucket. */
-	struct cm_buf		delbody;
-	int			del_overflow;
-	int			forgotten;	/* a write's invalidation is done */
-	int64_t			origin_len;	/* -1: no body toward the origin */
-	enum gw_op		op;
-	enum s3sig_err		body_err;
-	int			body_ok;
-	int			client_paused;
-	int			oread_paused;
-	int			owrite_paused;
-	int			want_resume_client;
-	int			want_resume_oread;
-	int			head_bucket;
-	int			location;	/* GetBucketLocation: answer our region */
-	int			status;
-	uint64_t		bytes_in;
-	uint64_t		bytes_out;
-	uint64_t		ttfb_us;
-	char			result[16];
-	/* Cluster gateway, a write: the origin's answer is held until the
-	 * workers have forgotten the key (read-after-write everywhere). */
-	int			hold;
-	struct cm_buf		held;		/* "name\0value\0" pairs */
-	struct cm_buf		held_body;
-	struct inval		*inval;		/* one per worker */
-	size_t			ninval;
-	size_t			inval_pending;
-};
-
-/* An invalidation sent to one worker. */
-struct inval {
-	struct xfer		*x;
-	struct http_creq		*oreq;
-};
-
-enum xend { END_OK, END_FAIL, END_NONE };
 static void xfer_done(struct xfer *x, enum xend how);
-
-/* ---- Addressing and classification ---- */
-
-int
-gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
-    struct cm_slice *bucket, struct cm_slice *key, int *vhost)
-{
-	struct cm_slice h = host, rest;
-	size_t dl, i;
-
-	*vhost = 0;
-	*bucket = *key = cm_slice("", 0);
-	if (path.len == 0 || path.p[0] != '/')
-		return (-1);
-	/* Host without port; IP literals and unknown hosts are path-style. */
-	if (h.len > 0 && h.p[0] == '[') {
-		h.len = 0;
-	} else {
-		for (i = 0; i < h.len && h.p[i] != ':'; i++)
-			;
-		h.len = i;
-	}
-	if (vhost_domain != NULL && (dl = strlen(vhost_domain)) > 0 && h.len > dl + 1 &&
-	    h.p[h.len - dl - 1] == '.' &&
-	    cm_slice_eq_nocase(cm_slice(h.p + h.len - dl, dl), cm_slice(vhost_domain, dl))) {
-		*vhost = 1;
-		*bucket = cm_slice(h.p, h.len - dl - 1);
-		*key = cm_slice(path.p + 1, path.len - 1);
-		return (0);
-	}
-	rest = cm_slice(path.p + 1, path.len - 1);
-	*key = cm_slice_cut(rest, '/', bucket);
-	if (key->p == NULL)
-		*key = cm_slice("", 0);
-	return (0);
-}
-
-static int
-query_has(struct cm_slice q, const char *name)
-{
-	struct cm_slice rest = q, part, k;
-
-	while (rest.p != NULL && rest.len > 0) {
-		rest = cm_slice_cut(rest, '&', &part);
-		(void)cm_slice_cut(part, '=', &k);
-		if (cm_slice_eq(k, name))
-			return (1);
-	}
-	return (0);
-}
-
-enum gw_op
-gw_s3_classify(struct cm_slice m, struct cm_slice q, int has_bucket, int has_key, int copy)
-{
-	int get = cm_slice_eq(m, "GET"), head = cm_slice_eq(m, "HEAD");
-	int put = cm_slice_eq(m, "PUT"), post = cm_slice_eq(m, "POST");
-	int del = cm_slice_eq(m, "DELETE");
-
-	if (!has_bucket)
-		return (get ? GW_OP_ListBuckets : GW_OP_Other);
-	if (!has_key) {
-		if (post && query_has(q, "delete"))
-			return (GW_OP_DeleteObjects);
-		if (get && query_has(q, "location"))
-			return (GW_OP_GetBucketLocation);
-		if (get && query_has(q, "uploads"))
-			return (GW_OP_ListMultipartUploads);
-		if (get && query_has(q, "versions"))
-			return (GW_OP_ListObjectVersions);
-		if (get && q.len > 0 && !query_has(q, "list-type") && !query_has(q, "prefix") &&
-		    !query_has(q, "delimiter") && !query_has(q, "marker") &&
-		    !query_has(q, "max-keys") && !query_has(q, "encoding-type"))
-			return (GW_OP_BucketSubresource);
-		if (get)
-			return (query_has(q, "list-type") ? GW_OP_ListObjectsV2 : GW_OP_ListObjects);
-		if (head)
-			return (GW_OP_HeadBucket);
-		if (put)
-			return (q.len > 0 ? GW_OP_BucketSubresource : GW_OP_CreateBucket);
-		if (del)
-			return (q.len > 0 ? GW_OP_BucketSubresource : GW_OP_DeleteBucket);
-		return (GW_OP_Other);
-	}
-	if (query_has(q, "tagging"))
-		return (get ? GW_OP_GetObjectTagging : put ? GW_OP_PutObjectTagging :
-		    del ? GW_OP_DeleteObjectTagging : GW_OP_Other);
-	if (query_has(q, "acl"))
-		return (get ? GW_OP_GetObjectAcl : put ? GW_OP_PutObjectAcl : GW_OP_Other);
-	if (post && query_has(q, "uploads"))
-		return (GW_OP_CreateMultipartUpload);
-	if (post && query_has(q, "uploadId"))
-		return (GW_OP_CompleteMultipartUpload);
-	if (put && query_has(q, "uploadId"))
-		return (copy ? GW_OP_UploadPartCopy : GW_OP_UploadPart);
-	if (del && query_has(q, "uploadId"))
-		return (GW_OP_AbortMultipartUpload);
-	if (get && query_has(q, "uploadId"))
-		return (GW_OP_ListParts);
-	if (get)
-		return (GW_OP_GetObject);
-	if (head)
-		return (GW_OP_HeadObject);
-	if (put)
-		return (copy ? GW_OP_CopyObject : GW_OP_PutObject);
-	if (del)
-		return (GW_OP_DeleteObject);
-	return (GW_OP_Other);
-}
+static const struct http_req_ops pass_ops;	/* below */
 
 /* ---- Answers the gateway makes itself ---- */
 
@@ -220,6 +51,7 @@ gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r
 	struct cm_buf body;
 	size_t n = 0, i;
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	CM_ASSERT(nhdrs <= 4);
 	gw_metrics_error(&ctx->metrics, code);
 	cm_buf_init(&body, 256 * 1024);
@@ -300,14 +132,6 @@ kick(struct xfer *x)
 
 /* ---- Origin callbacks ---- */
 
-static int
-is_write(enum gw_op op)
-{
-	return (op == GW_OP_PutObject || op == GW_OP_CopyObject || op == GW_OP_DeleteObject ||
-	    op == GW_OP_DeleteObjects || op == GW_OP_CompleteMultipartUpload ||
-	    op == GW_OP_DeleteBucket || op == GW_OP_PutObjectTagging ||
-	    op == GW_OP_DeleteObjectTagging);
-}
 
 
 static int
@@ -325,22 +149,6 @@ hop_by_hop(struct cm_slice n)
 	return (0);
 }
 
-/*
- * A write went through (or may have): the cache forgets what it names,
- * before the client hears back. DeleteObjects names its keys in its body;
- * when that could not be kept or read, its whole bucket goes.
- */
-static void
-forget(struct xfer *x)
-{
-	if (x->forgotten || !is_write(x->op))
-		return;
-	x->forgotten = 1;
-	if (x->op == GW_OP_DeleteObjects)
-		gw_cache_invalidate_delete(x->ctx, x->bucket_s, x->del_overflow ? NULL : &x->delbody);
-	else
-		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
-}
 
 static int
 o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
@@ -356,7 +164,6 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	x->status = status;
 	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
-	forget(x);
 	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
 		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
 			if (cm_parse_u64(hdrs[i].value, INT64_MAX, &v) == 0)
@@ -365,7 +172,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		}
 		if (hop_by_hop(hdrs[i].name))
 			continue;
-		out[k].name = gw_fwd_resp_name(x->ctx->conf, hdrs[i].name, names + nused,
+		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
 		    sizeof names - nused);
 		if (out[k].name.p == names + nused)
 			nused += out[k].name.len;
@@ -499,106 +306,6 @@ release_held(struct xfer *x)
 	xfer_done(x, END_OK);
 }
 
-static int inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
-{ (void)arg; (void)status; (void)hdrs; (void)n; return (0); }
-static int inval_data(void *arg, const char *p, size_t len) { (void)arg; (void)p; (void)len; return (0); }
-static ssize_t inval_body(void *arg, char *buf, size_t max) { (void)arg; (void)buf; (void)max; return (0); }
-
-static void
-inval_done(void *arg, const char *err)
-{
-	struct inval *v = arg;
-	struct xfer *x = v->x;
-
-	v->oreq = NULL;
-	if (err != NULL)
-		CM_LOGW("req=%s invalidation on a worker failed: %s", x->req->id, err);
-	if (--x->inval_pending == 0)
-		release_held(x);
-}
-
-static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
-
-/* The keys of a DeleteObjects, encoded as request paths: "key\0key\0". */
-struct enc_keys {
-	struct cm_buf		b;
-	size_t			n;
-};
-
-static int
-add_enc_key(void *arg, const char *key, size_t len)
-{
-	struct enc_keys *k = arg;
-
-	(void)len;
-	if (s3sig_uri_encode_path(&k->b, key) != 0 || cm_buf_addc(&k->b, '\0') != 0)
-		return (-1);
-	k->n++;
-	return (0);
-}
-
-/* Tells every worker of the ring to forget the key (or the bucket; for a
- * DeleteObjects of a few keys, each of them); the answer is released when
- * all have answered or failed. 0 when started, -1 when there is nobody to
- * tell. */
-static int
-invalidate_workers(struct xfer *x)
-{
-	struct gw_target *t;
-	struct http_req r;
-	struct enc_keys keys;
-	size_t n, i, j, nk = 1, at;
-	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket, rv = -1;
-
-	cm_buf_init(&keys.b, 256 * 1024);
-	keys.n = 0;
-	if (x->op == GW_OP_DeleteObjects && !x->del_overflow && x->delbody.p != NULL &&
-	    gw_delete_keys(x->delbody.p, x->delbody.len, INVAL_KEYS_MAX, add_enc_key, &keys) > 0) {
-		bucket_wide = 0;
-		nk = keys.n;
-	}
-	n = clu_view_size(x->ctx->conf->cluster);
-	t = calloc(n > 0 ? n : 1, sizeof *t);
-	if (t == NULL)
-		goto out;
-	n = gw_worker_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
-	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
-	if (n == 0 || x->inval == NULL)
-		goto out;
-	memset(&r, 0, sizeof r);
-	r.method = CM_SLICE_LIT("DELETE");
-	r.query = cm_slice("", 0);
-	memcpy(r.id, x->req->id, sizeof r.id);
-	for (i = 0; i < n; i++) {
-		for (j = 0, at = 0; j < nk; j++) {
-			struct cm_slice key = bucket_wide ? cm_slice("", 0) : x->rawkey_s;
-
-			if (keys.n > 0) {
-				key = cm_slice_str(keys.b.p + at);
-				at += key.len + 1;
-			}
-			gw_fwd_fini(&x->fwd);
-			gw_fwd_init(&x->fwd);
-			if (gw_fwd_build(&x->fwd, x->ctx->conf, &t[i], &r, x->bucket_s, key, 0, NULL,
-			    time(NULL)) != 0)
-				continue;
-			/* The URL and headers are copied: one fwd serves all. */
-			x->inval[x->ninval].x = x;
-			x->inval[x->ninval].oreq = http_creq_start_ex(x->ctx->origin, "DELETE",
-			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, HTTP_CREQ_INTERNAL, &inval_ops,
-			    &x->inval[x->ninval]);
-			if (x->inval[x->ninval].oreq != NULL)
-				x->ninval++;
-		}
-	}
-	x->inval_pending = x->ninval;
-	rv = x->ninval > 0 ? 0 : -1;
-out:
-	free(t);
-	cm_buf_free(&keys.b);
-	return (rv);
-}
-
 static void
 o_done(void *arg, const char *err)
 {
@@ -606,15 +313,14 @@ o_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	/* Writes forget what the cache holds before the client hears back
-	 * (in o_head, unless the origin never answered). */
-	forget(x);
+	/* A write's answer goes to the client from its invalidation's done:
+	 * whatever the role, the client hears back once every cache that
+	 * could serve the old bytes has forgotten them. */
 	if (x->hold && err == NULL) {
-		if (x->status < 300 && invalidate_workers(x) == 0)
-			return;		/* released by the last invalidation */
-		release_held(x);
+		x->ctx->conf->inval->invalidate(x, release_held);
 		return;
 	}
+	gw_s3_forget(x);	/* the write may have gone through */
 	if (err != NULL) {
 		GW_INC(&x->ctx->metrics, origin_errors, 1);
 		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
@@ -637,8 +343,10 @@ static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
 static int
 build_origin(struct xfer *x, const char *content_md5)
 {
-	return (gw_fwd_build(&x->fwd, x->ctx->conf, NULL, x->req, x->bucket_s, x->rawkey_s, x->dechunk,
-	    content_md5, time(NULL)));
+	const struct http_req *r = x->req;
+
+	return (origin_req_build(&x->fwd, &x->ctx->conf->origin, r->method, r->query, r->hdrs,
+	    r->nhdrs, x->bucket_s, x->rawkey_s, x->dechunk, content_md5, time(NULL)));
 }
 
 static int
@@ -676,7 +384,7 @@ xfer_free(struct xfer *x)
 	if (x->kick != NULL)
 		event_free(x->kick);
 	cm_buf_free(&x->up);
-	gw_fwd_fini(&x->fwd);
+	origin_req_fini(&x->fwd);
 	x->magic = 0;
 	free(x);
 }
@@ -699,6 +407,8 @@ gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req
 {
 	char b[256], k[512];
 	uint64_t us = cm_mono_us() - r->start_us;
+
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	gw_metrics_request(&ctx->metrics, op, status, result, us);
 	copy_for_log(b, sizeof b, bucket);
 	copy_for_log(k, sizeof k, key);
@@ -718,7 +428,7 @@ xfer_done(struct xfer *x, enum xend how)
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket_s, x->rawkey_s, x->status,
 	    x->bytes_in, x->bytes_out, x->ttfb_us, x->result[0] ? x->result : "pass");
-	http_conn_set_data(conn, NULL);
+	http_conn_clear_req(conn);
 	xfer_free(x);
 	if (how == END_OK)
 		http_conn_end(conn);
@@ -760,30 +470,20 @@ fail_body(struct xfer *x, enum s3sig_err e)
 	xfer_done(x, END_OK);
 }
 
-/* GET/HEAD of an object that the block cache may answer: no versions,
- * parts, response overrides, customer keys or checksum modes, no body. */
-static int
-cacheable(const struct http_req *r)
-{
-	static const char *const hdrs[] = {
-		"x-amz-server-side-encryption-customer-algorithm", "x-amz-checksum-mode",
-		"x-amz-request-payer",
-	};
-	struct cm_buf q;
-	size_t i;
-	int ok;
 
-	if (r->content_length > 0 || r->chunked)
-		return (0);
-	for (i = 0; i < CM_ARRAY_LEN(hdrs); i++)
-		if (http_req_hdr(r, hdrs[i]) != NULL)
-			return (0);
-	cm_buf_init(&q, 4096);
-	ok = s3sig_canon_query_forward(&q, r->query) == 0 &&
-	    (q.len == 0 || cm_slice_eq(cm_buf_slice(&q), "x-id=GetObject") ||
-	    cm_slice_eq(cm_buf_slice(&q), "x-id=HeadObject"));
-	cm_buf_free(&q);
-	return (ok);
+
+
+/* What a worker takes: a gateway's block read or metadata HEAD (a GET or
+ * HEAD of an object the cache serves), or a gateway's invalidation (a
+ * DELETE marked GW_INVALIDATE_HDR). */
+static int
+worker_accepts(const struct xfer *x, const struct http_req *r, struct cm_slice key)
+{
+	if ((x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) && key.len > 0 &&
+	    gw_s3_cacheable(r))
+		return (1);
+	return ((x->op == GW_OP_DeleteObject || x->op == GW_OP_DeleteBucket) &&
+	    http_req_hdr(r, GW_INVALIDATE_HDR) != NULL);
 }
 
 static int
@@ -799,6 +499,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	enum s3sig_err e;
 	int vhost, dechunk;
 
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	x = calloc(1, sizeof *x);
 	if (x == NULL)
 		return (HTTP_ERROR);
@@ -810,11 +511,11 @@ h_request(struct http_conn *conn, struct http_req *r)
 	x->op = GW_OP_Other;
 	cm_buf_init(&x->up, UP_MAX);
 	cm_buf_init(&x->held, 64 * 1024);
-	cm_buf_init(&x->held_body, 1024 * 1024);
+	cm_buf_init(&x->held_body, HELD_BODY_MAX);
 	cm_buf_init(&x->delbody, DEL_BODY_MAX);
-	gw_fwd_init(&x->fwd);
+	origin_req_init(&x->fwd);
 	x->kick = evtimer_new(ctx->base, on_kick, x);
-	http_conn_set_data(conn, x);
+	http_conn_set_req(conn, &pass_ops, x);
 	if (x->kick == NULL) {
 		send_gw_error(x, GW_E_INTERNAL, NULL);
 		xfer_done(x, END_OK);
@@ -857,7 +558,15 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	if (gc->worker && is_write(x->op)) {
+	/* A worker serves block reads and takes invalidations, from gateways
+	 * only: a client's write sent to it must not be answered as if it
+	 * had gone through (it would be thrown away). */
+	if (gc->worker && !worker_accepts(x, r, key)) {
+		send_gw_error(x, GW_E_WORKER_ONLY, NULL);
+		xfer_done(x, END_OK);
+		return (HTTP_OK);
+	}
+	if (gc->worker && gw_s3_is_write(x->op)) {
 		/* A gateway tells us a write went through: forget, answer. */
 		gw_cache_invalidate(ctx, x->op, bucket, vhost ? cm_slice(r->path.p + 1,
 		    r->path.len - 1) : key);
@@ -867,12 +576,12 @@ h_request(struct http_conn *conn, struct http_req *r)
 		xfer_done(x, END_OK);
 		return (HTTP_OK);
 	}
-	x->hold = gc->cluster != NULL && !gc->worker && is_write(x->op);
+	x->hold = gw_s3_is_write(x->op);
 	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
-	    key.len > 0 && cacheable(r)) {
+	    key.len > 0 && gw_s3_cacheable(r)) {
 		enum gw_op op = x->op;
 
-		http_conn_set_data(conn, NULL);
+		http_conn_clear_req(conn);
 		xfer_free(x);
 		gw_cache_start(ctx, conn, r, op, bucket, vhost ? cm_slice(r->path.p + 1,
 		    r->path.len - 1) : key);
@@ -909,7 +618,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	x->dechunk = dechunk;
 	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
 	 * longer send: the (small) body is collected and hashed first. */
-	x->defer_md5 = gc->origin.oss && x->op == GW_OP_DeleteObjects &&
+	x->defer_md5 = gc->origin.ops->delete_needs_md5 && x->op == GW_OP_DeleteObjects &&
 	    http_req_hdr(r, "content-md5") == NULL;
 	if (x->defer_md5)
 		return (HTTP_OK);
@@ -933,9 +642,7 @@ h_body(struct http_conn *conn, const char *p, size_t len)
 	struct xfer *x = http_conn_get_data(conn);
 	enum s3sig_err e;
 
-	if (x == NULL || gw_cache_owns(conn))
-		return (HTTP_OK);
-	CM_ASSERT(x->magic == XFER_MAGIC);
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
 	x->bytes_in += len;
 	GW_INC(&x->ctx->metrics, bytes_in, len);
 	e = s3sig_body_feed(x->body, p, len, up_sink, x);
@@ -969,9 +676,7 @@ h_body_end(struct http_conn *conn)
 	struct xfer *x = http_conn_get_data(conn);
 	enum s3sig_err e;
 
-	if (x == NULL || gw_cache_owns(conn))
-		return;
-	CM_ASSERT(x->magic == XFER_MAGIC);
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
 	e = s3sig_body_finish(x->body);
 	if (e != S3SIG_OK) {
 		fail_body(x, e);
@@ -1008,11 +713,8 @@ h_drain(struct http_conn *conn)
 {
 	struct xfer *x = http_conn_get_data(conn);
 
-	if (x != NULL && gw_cache_owns(conn)) {
-		gw_cache_drain(conn);
-		return;
-	}
-	if (x == NULL || !x->owrite_paused || x->oreq == NULL)
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
+	if (!x->owrite_paused || x->oreq == NULL)
 		return;
 	x->owrite_paused = 0;
 	http_creq_resume_write(x->oreq);
@@ -1023,17 +725,23 @@ h_abort(struct http_conn *conn)
 {
 	struct xfer *x = http_conn_get_data(conn);
 
-	if (x == NULL)
-		return;
-	if (gw_cache_owns(conn)) {
-		gw_cache_abort(conn);
-		return;
-	}
-	CM_ASSERT(x->magic == XFER_MAGIC);
+	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
 	snprintf(x->result, sizeof x->result, "aborted");
 	if (x->status == 0)
 		x->status = 499;	/* client closed first, as nginx logs it */
 	xfer_done(x, END_NONE);
 }
 
-const struct http_server_ops gw_s3_ops = { h_request, h_body, h_body_end, h_drain, h_abort };
+/* A request passed through to the origin (every kind but a cached read). */
+static const struct http_req_ops pass_ops = {
+	.name = "pass",
+	.body = h_body,
+	.body_end = h_body_end,
+	.drain = h_drain,
+	.abort = h_abort,
+};
+
+const struct http_server_ops gw_s3_ops = {
+	.on_request = h_request,
+	.error_doc = gw_err_http_doc,
+};

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_client.c: libcurl multi on a libevent loop (see http_client.h).
+ * http_client.c: libcurl multi on a libevent loop (see http.h).
  *
  * curl tells us which sockets to watch (sock_cb) and when to wake it
  * (timer_cb); we tell curl what happened (curl_multi_socket_action) and
@@ -18,7 +18,7 @@
 #include <event2/event.h>
 
 #include "common/cm_log.h"
-#include "http/http_client.h"
+#include "http/http.h"
 
 #define MAX_RESP_HDRS		128
 #define MAX_RESP_HDR_BYTES	(64 * 1024)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * http_server.c: the HTTP/1.1 data-path core (see http_server.h).
+ * http_server.c: the HTTP/1.1 data-path core (see http.h): the server, its
+ * loops, accepting and closing connections. A connection's parsing, input
+ * and output are in http_conn.c; what both share is in http_priv.h.
  *
  * Per connection, the states:
  *
@@ -46,97 +48,12 @@
 
 #include "common/cm_log.h"
 #include "common/cm_net.h"
-#include "gateway/gw_err.h"
-#include "http/http_server.h"
+#include "http/http.h"
+#include "http/http_priv.h"
 
-#define READ_BUF	(64 * 1024)
 
-struct gw_thread {
-	struct http_server	*srv;
-	struct event_base	*base;
-	struct evconnlistener	*lsn;
-	void			*ctx;
-	int			idx;
-	pthread_t		tid;
-	uint64_t		req_seq;
-	struct http_conn		*conns;		/* every open connection */
-	time_t			date_at;
-	char			date[40];
-	char			rbuf[READ_BUF];
-};
-
-struct http_server {
-	struct http_limits		lim;
-	const struct http_server_ops	*ops;
-	int				nthreads;
-	int				nstarted;
-	int				port;
-	struct gw_thread		*t;
-	atomic_uint			conns;
-	uint32_t			id_salt;
-};
-
-enum cstate { C_IDLE, C_HEADERS, C_REQUEST, C_CLOSING };
-
-struct span {
-	size_t	off;
-	size_t	len;
-};
-
-struct http_conn {
-	unsigned		magic;
-#define GW_CONN_MAGIC		0x3c0aa71e
-	struct gw_thread	*t;
-	int			fd;
-	enum cstate		state;
-	struct event		*rev;
-	struct event		*wev;
-	struct event		*timer;
-	http_parser		parser;
-	struct evbuffer		*out;
-
-	/* Header arena: url and header pieces appended as they come. */
-	char			*arena;
-	size_t			arena_len;
-	struct span		url;
-	struct span		hname[HTTP_MAX_HDRS];
-	struct span		hval[HTTP_MAX_HDRS];
-	size_t			nh;
-	int			in_value;
-
-	char			*pend;		/* unparsed input, owned */
-	size_t			pend_len;
-
-	struct http_req		req;
-	int			body_done;	/* message complete */
-	int			body_paused;	/* handler said HTTP_PAUSE */
-	int			msg_paused;	/* parser held at message end */
-	int			expect_continue;
-	int			responded;
-	int			resp_ended;
-	int			resp_chunked;
-	int			resp_close;
-	int			want_drain;
-	int			read_eof;
-	int			in_parser;	/* inside http_parser_execute */
-	int			dead;		/* closing: freed from the timer */
-	int			handler_active;	/* on_request called, not ended */
-	void			*data;
-	uint64_t		bytes_out;
-	struct http_conn		*next;
-	struct http_conn		*prev;
-	char			peer[64];
-};
-
-static void conn_close(struct http_conn *c);
-static void conn_kill(struct http_conn *c);
-static void conn_feed(struct http_conn *c, const char *p, size_t len);
-static void conn_update_read(struct http_conn *c);
-static void conn_flush(struct http_conn *c);
-static void request_done(struct http_conn *c);
-
-static int
-has_body(const struct http_req *r)
+int
+http_i_has_body(const struct http_req *r)
 {
 	return (r->content_length > 0 || r->chunked);
 }
@@ -198,8 +115,8 @@ http_req_hdr(const struct http_req *r, const char *name)
 	return (NULL);
 }
 
-static const char *
-http_date(struct gw_thread *t)
+const char *
+http_i_date(struct http_thread *t)
 {
 	time_t now = time(NULL);
 	struct tm tm;
@@ -212,8 +129,8 @@ http_date(struct gw_thread *t)
 	return (t->date);
 }
 
-static void
-timer_arm(struct http_conn *c, int ms)
+void
+http_i_timer_arm(struct http_conn *c, int ms)
 {
 	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
 
@@ -224,644 +141,12 @@ timer_arm(struct http_conn *c, int ms)
 	evtimer_add(c->timer, &tv);
 }
 
-/* ---- Errors the core answers itself ---- */
-
-static void
-core_error(struct http_conn *c, enum gw_err e, const char *msg)
-{
-	int status = gw_err_status(e);
-	const char *code = gw_err_code(e);
-	struct cm_buf body;
-
-	if (msg == NULL)
-		msg = gw_err_message(e);
-
-	CM_LOGI("http %s: %d %s (%s) req=%s", c->peer, status, code, msg,
-	    c->req.id[0] != '\0' ? c->req.id : "-");
-	if (c->responded) {
-		conn_kill(c);
-		return;
-	}
-	/* The one writer of error documents (gw_err.c). */
-	cm_buf_init(&body, 4096);
-	if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), NULL, 0, cm_slice("", 0),
-	    cm_slice_str(c->req.id)) != 0)
-		cm_buf_reset(&body);
-	c->responded = 1;
-	c->resp_ended = 1;
-	c->resp_close = 1;
-	c->state = C_CLOSING;
-	evbuffer_add_printf(c->out, "HTTP/1.1 %d %s\r\nDate: %s\r\nServer: Cachalot\r\n"
-	    "x-amz-request-id: %s\r\nContent-Type: application/xml\r\n"
-	    "Content-Length: %zu\r\nConnection: close\r\n\r\n", status, http_status_reason(status),
-	    http_date(c->t), c->req.id, body.len);
-	if (body.len > 0)
-		evbuffer_add(c->out, body.p, body.len);
-	cm_buf_free(&body);
-	conn_flush(c);
-}
-
-/* ---- Parser callbacks ---- */
-
-static int
-arena_add(struct http_conn *c, const char *p, size_t len)
-{
-	if (c->arena == NULL) {
-		c->arena = malloc(c->t->srv->lim.max_header_bytes);
-		if (c->arena == NULL)
-			return (-1);
-	}
-	if (len > c->t->srv->lim.max_header_bytes - c->arena_len)
-		return (-1);
-	memcpy(c->arena + c->arena_len, p, len);
-	c->arena_len += len;
-	return (0);
-}
-
-static int
-on_message_begin(http_parser *p)
-{
-	struct http_conn *c = p->data;
-	struct gw_thread *t = c->t;
-
-	memset(&c->req, 0, sizeof c->req);
-	c->arena_len = 0;
-	c->url.off = c->url.len = 0;
-	c->nh = 0;
-	c->in_value = 0;
-	c->body_done = 0;
-	c->expect_continue = 0;
-	c->responded = c->resp_ended = c->resp_chunked = c->resp_close = 0;
-	c->want_drain = 0;
-	c->state = C_HEADERS;
-	c->req.start_us = cm_mono_us();
-	snprintf(c->req.id, sizeof c->req.id, "%08X%02X%06llX", t->srv->id_salt,
-	    (unsigned)t->idx & 0xff, (unsigned long long)(++t->req_seq & 0xffffff));
-	timer_arm(c, t->srv->lim.header_timeout_ms);
-	return (0);
-}
-
-static int
-on_url(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn *c = p->data;
-
-	if (c->url.len + len > c->t->srv->lim.max_url) {
-		core_error(c, GW_E_URI_TOO_LONG, NULL);
-		return (-1);
-	}
-	if (c->url.len == 0)
-		c->url.off = c->arena_len;
-	if (arena_add(c, at, len) != 0) {
-		core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
-		return (-1);
-	}
-	c->url.len += len;
-	return (0);
-}
-
-static int
-too_large(struct http_conn *c)
-{
-	core_error(c, GW_E_HEADERS_TOO_LARGE, NULL);
-	return (-1);
-}
-
-static int
-on_header_field(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn *c = p->data;
-
-	if (c->in_value || c->nh == 0) {
-		if (c->nh == c->t->srv->lim.max_headers || c->nh == HTTP_MAX_HDRS)
-			return (too_large(c));
-		c->nh++;
-		c->hname[c->nh - 1].off = c->arena_len;
-		c->hname[c->nh - 1].len = 0;
-		c->hval[c->nh - 1].off = 0;
-		c->hval[c->nh - 1].len = 0;
-		c->in_value = 0;
-	}
-	if (arena_add(c, at, len) != 0)
-		return (too_large(c));
-	c->hname[c->nh - 1].len += len;
-	return (0);
-}
-
-static int
-on_header_value(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn *c = p->data;
-
-	if (c->nh == 0)
-		return (-1);
-	if (!c->in_value) {
-		c->in_value = 1;
-		c->hval[c->nh - 1].off = c->arena_len;
-	}
-	if (arena_add(c, at, len) != 0)
-		return (too_large(c));
-	c->hval[c->nh - 1].len += len;
-	return (0);
-}
-
-static void
-send_continue(struct http_conn *c)
-{
-	if (c->expect_continue && !c->responded) {
-		evbuffer_add(c->out, "HTTP/1.1 100 Continue\r\n\r\n", 25);
-		conn_flush(c);
-	}
-	c->expect_continue = 0;
-}
-
-static int
-on_headers_complete(http_parser *p)
-{
-	struct http_conn *c = p->data;
-	struct http_req *r = &c->req;
-	const struct s3sig_hdr *h;
-	size_t i, q;
-	int rc;
-
-	r->method = cm_slice_str(http_method_str((enum http_method)p->method));
-	r->url = cm_slice(c->arena + c->url.off, c->url.len);
-	for (q = 0; q < r->url.len && r->url.p[q] != '?'; q++)
-		;
-	r->path = cm_slice(r->url.p, q);
-	r->query = q < r->url.len ? cm_slice(r->url.p + q + 1, r->url.len - q - 1) :
-	    cm_slice(r->url.p + q, 0);
-	for (i = 0; i < c->nh; i++) {
-		r->hdrs[i].name = cm_slice(c->arena + c->hname[i].off, c->hname[i].len);
-		r->hdrs[i].value = c->hval[i].len > 0 ?
-		    cm_slice(c->arena + c->hval[i].off, c->hval[i].len) : cm_slice("", 0);
-	}
-	r->nhdrs = c->nh;
-	r->http_minor = p->http_minor;
-	r->head = p->method == HTTP_HEAD;
-	r->chunked = (p->flags & F_CHUNKED) != 0;
-	r->content_length = (p->flags & F_CONTENTLENGTH) ? (int64_t)p->content_length : -1;
-	h = http_req_hdr(r, "expect");
-	c->expect_continue = h != NULL &&
-	    cm_slice_eq_nocase(cm_slice_trim(h->value), CM_SLICE_LIT("100-continue"));
-	c->state = C_REQUEST;
-	timer_arm(c, c->t->srv->lim.body_timeout_ms);
-	c->handler_active = 1;
-	rc = c->t->srv->ops->on_request(c, r);
-	if (rc == HTTP_ERROR) {
-		c->handler_active = 0;	/* it released its state */
-		conn_kill(c);
-		return (-1);
-	}
-	if (c->state == C_CLOSING || c->dead)
-		return (-1);
-	/* Answered already: a body will not be read; close after. */
-	if (c->responded) {
-		if (has_body(r)) {
-			c->resp_close = 1;
-			http_parser_pause(p, 1);
-			c->msg_paused = 1;
-		}
-		return (0);
-	}
-	if (has_body(r))
-		send_continue(c);
-	return (0);
-}
-
-static int
-on_body(http_parser *p, const char *at, size_t len)
-{
-	struct http_conn *c = p->data;
-	int rc;
-
-	if (c->responded && c->resp_close)
-		return (0);	/* discarding the rest of an answered request */
-	rc = c->t->srv->ops->on_body(c, at, len);
-	if (c->dead)
-		return (-1);
-	if (rc == HTTP_ERROR) {
-		conn_kill(c);
-		return (-1);
-	}
-	if (rc == HTTP_PAUSE) {
-		c->body_paused = 1;
-		http_parser_pause(p, 1);
-	}
-	return (0);
-}
-
-static int
-on_message_complete(http_parser *p)
-{
-	struct http_conn *c = p->data;
-
-	c->body_done = 1;
-	timer_arm(c, 0);
-	if (c->resp_ended) {
-		/* Answered before the (empty) body ended: next request. */
-		request_done(c);
-		return (0);
-	}
-	/* Hold the next pipelined request until this one is answered. */
-	http_parser_pause(p, 1);
-	c->msg_paused = 1;
-	c->t->srv->ops->on_body_end(c);
-	return (0);
-}
-
-static const http_parser_settings settings = {
-	.on_message_begin = on_message_begin,
-	.on_url = on_url,
-	.on_header_field = on_header_field,
-	.on_header_value = on_header_value,
-	.on_headers_complete = on_headers_complete,
-	.on_body = on_body,
-	.on_message_complete = on_message_complete,
-};
-
-/* ---- Input ---- */
-
-static int
-stash(struct http_conn *c, const char *p, size_t len)
-{
-	char *np;
-
-	if (len == 0)
-		return (0);
-	np = realloc(c->pend, c->pend_len + len);
-	if (np == NULL)
-		return (-1);
-	memmove(np + c->pend_len, p, len);
-	c->pend = np;
-	c->pend_len += len;
-	return (0);
-}
-
-static void
-conn_feed(struct http_conn *c, const char *p, size_t len)
-{
-	size_t n;
-	enum http_errno e;
-
-	while (len > 0 && !c->dead && c->state != C_CLOSING) {
-		if (c->msg_paused || c->body_paused) {
-			if (stash(c, p, len) != 0)
-				conn_kill(c);
-			return;
-		}
-		c->in_parser = 1;
-		n = http_parser_execute(&c->parser, &settings, p, len);
-		c->in_parser = 0;
-		if (c->dead)
-			return;
-		if (c->state == C_CLOSING)
-			return;
-		e = HTTP_PARSER_ERRNO(&c->parser);
-		if (e == HPE_PAUSED) {
-			p += n;
-			len -= n;
-			continue;	/* stashes the rest */
-		}
-		if (e != HPE_OK) {
-			if (e == HPE_HEADER_OVERFLOW)
-				too_large(c);
-			else if (c->state == C_REQUEST && c->responded)
-				conn_kill(c);
-			else
-				core_error(c, GW_E_BAD_REQUEST, http_errno_description(e));
-			return;
-		}
-		p += n;
-		len -= n;
-		if (n == 0)
-			break;
-	}
-}
-
-/* Feeds what waited in pend (after a pause ended). */
-static void
-conn_drain_pend(struct http_conn *c)
-{
-	char *p = c->pend;
-	size_t len = c->pend_len;
-
-	c->pend = NULL;
-	c->pend_len = 0;
-	conn_feed(c, p, len);
-	free(p);
-}
-
-static void
-conn_update_read(struct http_conn *c)
-{
-	int want = !c->dead && c->state != C_CLOSING && !c->read_eof &&
-	    !c->body_paused && !c->msg_paused;
-
-	if (want)
-		event_add(c->rev, NULL);
-	else
-		event_del(c->rev);
-}
-
-static void
-on_read(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_conn *c = arg;
-	ssize_t n;
-
-	(void)what;
-	n = read(fd, c->t->rbuf, sizeof c->t->rbuf);
-	if (n < 0) {
-		if (errno == EAGAIN || errno == EINTR)
-			return;
-		conn_close(c);
-		return;
-	}
-	if (n == 0) {
-		c->read_eof = 1;
-		/* A half-closed client still gets its answer. */
-		if (c->state == C_REQUEST && c->body_done && !c->resp_ended) {
-			conn_update_read(c);
-			return;
-		}
-		if (c->state == C_HEADERS)
-			CM_LOGD("http %s: closed during headers", c->peer);
-		conn_close(c);
-		return;
-	}
-	if (c->state == C_IDLE)
-		timer_arm(c, c->t->srv->lim.header_timeout_ms);
-	else if (c->state == C_REQUEST && !c->body_done)
-		timer_arm(c, c->t->srv->lim.body_timeout_ms);
-	conn_feed(c, c->t->rbuf, (size_t)n);
-	if (!c->dead)
-		conn_update_read(c);
-}
-
-/* ---- Output ---- */
-
-static void
-conn_flush(struct http_conn *c)
-{
-	int n;
-	size_t left;
-
-	if (c->dead)
-		return;
-	while ((left = evbuffer_get_length(c->out)) > 0) {
-		n = evbuffer_write(c->out, c->fd);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			conn_kill(c);
-			return;
-		}
-		c->bytes_out += (uint64_t)n;
-		if (n == 0)
-			break;
-	}
-	left = evbuffer_get_length(c->out);
-	if (left > 0) {
-		event_add(c->wev, NULL);
-		return;
-	}
-	event_del(c->wev);
-	if (c->resp_ended && c->resp_close) {
-		conn_kill(c);
-		return;
-	}
-}
-
-static void
-on_write(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	conn_flush(c);
-	if (!c->dead && c->want_drain &&
-	    evbuffer_get_length(c->out) <= c->t->srv->lim.out_high_water / 2) {
-		c->want_drain = 0;
-		c->t->srv->ops->on_drain(c);
-	}
-}
-
-static void
-on_timer(evutil_socket_t fd, short what, void *arg)
-{
-	struct http_conn *c = arg;
-
-	(void)fd;
-	(void)what;
-	if (c->dead) {
-		conn_close(c);
-		return;
-	}
-	switch (c->state) {
-	case C_IDLE:
-		conn_close(c);
-		break;
-	case C_HEADERS:
-		core_error(c, GW_E_TIMEOUT, NULL);
-		break;
-	case C_REQUEST:
-		if (!c->body_done && !c->body_paused)
-			core_error(c, GW_E_TIMEOUT, NULL);
-		else if (!c->body_done)
-			timer_arm(c, c->t->srv->lim.body_timeout_ms);
-		break;
-	case C_CLOSING:
-		conn_close(c);
-		break;
-	}
-}
-
-int
-http_conn_respond(struct http_conn *c, int status, const struct s3sig_hdr *hdrs, size_t nhdrs,
-    int64_t content_length)
-{
-	struct http_req *r = &c->req;
-	size_t i;
-	int keep;
-
-	CM_ASSERT(c->magic == GW_CONN_MAGIC);
-	CM_ASSERT(!c->responded);
-	c->responded = 1;
-	keep = http_should_keep_alive(&c->parser) && !c->read_eof;
-	if (!c->body_done && has_body(r))
-		keep = 0;	/* we will not read the rest of the body */
-	if (content_length < 0 && r->http_minor == 0 && !r->head)
-		keep = 0;
-	if (!keep)
-		c->resp_close = 1;
-	c->expect_continue = 0;
-	evbuffer_add_printf(c->out, "HTTP/1.%d %d %s\r\nDate: %s\r\nServer: Cachalot\r\n",
-	    r->http_minor == 0 ? 0 : 1, status, http_status_reason(status), http_date(c->t));
-	for (i = 0; i < nhdrs; i++) {
-		evbuffer_add(c->out, hdrs[i].name.p, hdrs[i].name.len);
-		evbuffer_add(c->out, ": ", 2);
-		evbuffer_add(c->out, hdrs[i].value.p, hdrs[i].value.len);
-		evbuffer_add(c->out, "\r\n", 2);
-	}
-	if (content_length >= 0) {
-		if (status != 204 && status != 304)
-			evbuffer_add_printf(c->out, "Content-Length: %lld\r\n", (long long)content_length);
-	} else if (r->http_minor > 0 && !r->head && status != 204 && status != 304) {
-		evbuffer_add(c->out, "Transfer-Encoding: chunked\r\n", 28);
-		c->resp_chunked = 1;
-	}
-	if (c->resp_close)
-		evbuffer_add(c->out, "Connection: close\r\n", 19);
-	else if (r->http_minor == 0)
-		evbuffer_add(c->out, "Connection: keep-alive\r\n", 24);
-	evbuffer_add(c->out, "\r\n", 2);
-	return (HTTP_OK);
-}
-
-/* After bytes were queued: written at 16 KiB, and back-pressure above the
- * high-water mark. */
-static int
-queued(struct http_conn *c)
-{
-	if (evbuffer_get_length(c->out) >= 16 * 1024)
-		conn_flush(c);
-	if (c->dead)
-		return (HTTP_ERROR);
-	if (evbuffer_get_length(c->out) > c->t->srv->lim.out_high_water) {
-		c->want_drain = 1;
-		return (HTTP_PAUSE);
-	}
-	return (HTTP_OK);
-}
-
-int
-http_conn_write(struct http_conn *c, const char *p, size_t len)
-{
-	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
-	if (c->req.head || len == 0)
-		return (HTTP_OK);
-	if (c->resp_chunked)
-		evbuffer_add_printf(c->out, "%zx\r\n", len);
-	if (evbuffer_add(c->out, p, len) != 0)
-		return (HTTP_ERROR);
-	if (c->resp_chunked)
-		evbuffer_add(c->out, "\r\n", 2);
-	return (queued(c));
-}
-
-int
-http_conn_write_ref(struct http_conn *c, const char *p, size_t len,
-    void (*release)(const void *p, size_t len, void *arg), void *arg)
-{
-	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
-	if (c->req.head || len == 0 || c->resp_chunked) {
-		int rc = http_conn_write(c, p, len);
-
-		release(p, len, arg);
-		return (rc);
-	}
-	/* No copy: the socket is written from p itself (writev). */
-	if (evbuffer_add_reference(c->out, p, len, release, arg) != 0) {
-		release(p, len, arg);
-		return (HTTP_ERROR);
-	}
-	return (queued(c));
-}
-
-/* The request is answered and its body read: back to IDLE. Inside the
- * parser, parsing simply goes on; outside, what waited is fed now. */
-static void
-request_done(struct http_conn *c)
-{
-	free(c->arena);
-	c->arena = NULL;
-	c->arena_len = 0;
-	c->data = NULL;
-	c->state = C_IDLE;
-	timer_arm(c, c->t->srv->lim.idle_timeout_ms);
-	if (c->msg_paused) {
-		c->msg_paused = 0;
-		http_parser_pause(&c->parser, 0);
-	}
-	if (!c->in_parser) {
-		conn_drain_pend(c);
-		if (!c->dead)
-			conn_update_read(c);
-	}
-}
-
-void
-http_conn_end(struct http_conn *c)
-{
-	CM_ASSERT(c->magic == GW_CONN_MAGIC && c->responded && !c->resp_ended);
-	if (c->resp_chunked && !c->req.head)
-		evbuffer_add(c->out, "0\r\n\r\n", 5);
-	c->resp_ended = 1;
-	c->handler_active = 0;
-	if ((!c->body_done && has_body(&c->req)) || c->read_eof)
-		c->resp_close = 1;
-	if (c->resp_close) {
-		c->state = C_CLOSING;
-		event_del(c->rev);
-		timer_arm(c, c->t->srv->lim.body_timeout_ms);
-		conn_flush(c);
-		return;
-	}
-	conn_flush(c);
-	/* A request without body answered from on_request: the parser's
-	 * on_message_complete (still to come) moves on. */
-	if (!c->dead && c->body_done)
-		request_done(c);
-}
-
-void
-http_conn_fail(struct http_conn *c)
-{
-	CM_ASSERT(c->magic == GW_CONN_MAGIC);
-	c->resp_ended = 1;	/* the handler is done with it */
-	c->handler_active = 0;
-	conn_kill(c);
-}
-
-void
-http_conn_resume(struct http_conn *c)
-{
-	CM_ASSERT(c->magic == GW_CONN_MAGIC);
-	if (!c->body_paused)
-		return;
-	c->body_paused = 0;
-	http_parser_pause(&c->parser, 0);
-	conn_drain_pend(c);
-	if (!c->dead)
-		conn_update_read(c);
-}
-
-size_t
-http_conn_out_pending(struct http_conn *c)
-{
-	return (evbuffer_get_length(c->out));
-}
-
-uint64_t
-http_conn_bytes_out(struct http_conn *c)
-{
-	return (c->bytes_out);
-}
-
-void *http_conn_thread_ctx(struct http_conn *c) { return (c->t->ctx); }
-void *http_conn_get_data(struct http_conn *c) { return (c->data); }
-void http_conn_set_data(struct http_conn *c, void *data) { c->data = data; }
-struct http_req *http_conn_req(struct http_conn *c) { return (&c->req); }
-const char *http_conn_peer(struct http_conn *c) { return (c->peer); }
-
 /* ---- Connections ---- */
 
 /* Closes from the timer, never under a caller's feet: a handler may be in
  * the middle of a http_conn_* call, the parser in the middle of a callback. */
-static void
-conn_kill(struct http_conn *c)
+void
+http_i_conn_kill(struct http_conn *c)
 {
 	struct timeval zero = { 0, 0 };
 
@@ -873,8 +158,8 @@ conn_kill(struct http_conn *c)
 	evtimer_add(c->timer, &zero);
 }
 
-static void
-conn_close(struct http_conn *c)
+void
+http_i_conn_close(struct http_conn *c)
 {
 	struct http_server *s;
 
@@ -883,7 +168,8 @@ conn_close(struct http_conn *c)
 	s = c->t->srv;
 	if (c->handler_active) {
 		c->handler_active = 0;
-		s->ops->on_abort(c);
+		c->rops->abort(c);
+		c->rops = &http_req_null_ops;
 	}
 	if (c->prev != NULL)
 		c->prev->next = c->next;
@@ -908,7 +194,7 @@ static void
 on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen,
     void *arg)
 {
-	struct gw_thread *t = arg;
+	struct http_thread *t = arg;
 	struct http_server *s = t->srv;
 	struct http_conn *c;
 	char host[INET6_ADDRSTRLEN] = "?";
@@ -918,17 +204,16 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	(void)salen;
 	if (atomic_fetch_add(&s->conns, 1) >= s->lim.max_conns) {
 		struct cm_buf busy, body;
+		const char *ctype;
 
 		atomic_fetch_sub(&s->conns, 1);
 		CM_LOGW("http: connection limit %u reached, refusing", s->lim.max_conns);
-		/* The one writer of error documents (gw_err.c). */
 		cm_buf_init(&busy, 4096);
 		cm_buf_init(&body, 4096);
-		if (gw_err_xml(&body, cm_slice_str(gw_err_code(GW_E_SLOW_DOWN)),
-		    cm_slice_str(gw_err_message(GW_E_SLOW_DOWN)), NULL, 0, cm_slice("", 0),
-		    cm_slice("", 0)) == 0 && cm_buf_addf(&busy, "HTTP/1.1 503 Service Unavailable\r\n"
-		    "Content-Type: application/xml\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-		    body.len) == 0 && cm_buf_add(&busy, body.p, body.len) == 0)
+		ctype = s->ops->error_doc(HTTP_E_BUSY, NULL, "", &body);
+		if (cm_buf_addf(&busy, "HTTP/1.1 503 Service Unavailable\r\n"
+		    "Content-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+		    ctype, body.len) == 0 && cm_buf_add(&busy, body.p, body.len) == 0)
 			(void)!write(fd, busy.p, busy.len);
 		cm_buf_free(&busy);
 		cm_buf_free(&body);
@@ -941,7 +226,8 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		close(fd);
 		return;
 	}
-	c->magic = GW_CONN_MAGIC;
+	c->magic = HTTP_CONN_MAGIC;
+	c->rops = &http_req_null_ops;
 	c->t = t;
 	c->fd = fd;
 	c->state = C_IDLE;
@@ -952,9 +238,9 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 		inet_ntop(AF_INET6, &((struct sockaddr_in6 *)sa)->sin6_addr, host, sizeof host);
 	snprintf(c->peer, sizeof c->peer, "%s", host);
 	c->out = evbuffer_new();
-	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, on_read, c);
-	c->wev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, on_write, c);
-	c->timer = evtimer_new(t->base, on_timer, c);
+	c->rev = event_new(t->base, fd, EV_READ | EV_PERSIST, http_i_on_read, c);
+	c->wev = event_new(t->base, fd, EV_WRITE | EV_PERSIST, http_i_on_write, c);
+	c->timer = evtimer_new(t->base, http_i_on_timer, c);
 	if (c->out == NULL || c->rev == NULL || c->wev == NULL || c->timer == NULL) {
 		if (c->out != NULL)
 			evbuffer_free(c->out);
@@ -975,7 +261,7 @@ on_accept(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int
 	if (t->conns != NULL)
 		t->conns->prev = c;
 	t->conns = c;
-	timer_arm(c, s->lim.idle_timeout_ms);
+	http_i_timer_arm(c, s->lim.idle_timeout_ms);
 	event_add(c->rev, NULL);
 }
 
@@ -991,6 +277,8 @@ http_server_new(const char *hostport, int nthreads, const struct http_limits *li
 	int i;
 
 	AN(ops);
+	AN(ops->on_request);
+	AN(ops->error_doc);
 	CM_ASSERT(nthreads > 0);
 	/* A client that goes away while we write must cost a closed
 	 * connection, not the process: writev cannot take MSG_NOSIGNAL. */
@@ -1026,7 +314,7 @@ http_server_new(const char *hostport, int nthreads, const struct http_limits *li
 		return (NULL);
 	}
 	for (i = 0; i < nthreads; i++) {
-		struct gw_thread *t = &s->t[i];
+		struct http_thread *t = &s->t[i];
 
 		t->srv = s;
 		t->idx = i;
@@ -1085,7 +373,7 @@ http_server_conns(const struct http_server *s)
 static void *
 loop_main(void *arg)
 {
-	struct gw_thread *t = arg;
+	struct http_thread *t = arg;
 
 	(void)event_base_dispatch(t->base);
 	return (NULL);
@@ -1133,7 +421,7 @@ http_server_close_all(struct http_server *s)
 
 	for (i = 0; i < s->nthreads; i++)
 		while (s->t[i].conns != NULL)
-			conn_close(s->t[i].conns);
+			http_i_conn_close(s->t[i].conns);
 }
 
 void

@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "common/cm_log.h"
-#include "http/http_server.h"
+#include "http/http.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -35,9 +35,12 @@ answer(struct http_conn *c)
 	http_conn_end(c);
 }
 
+static const struct http_req_ops rops;
+
 static int
 h_request(struct http_conn *c, struct http_req *r)
 {
+	http_conn_set_req(c, &rops, NULL);
 	if (r->content_length <= 0 && !r->chunked)
 		answer(c);
 	else if (r->nhdrs % 3 == 0)
@@ -63,7 +66,17 @@ h_body_end(struct http_conn *c)
 static void h_drain(struct http_conn *c) { (void)c; }
 static void h_abort(struct http_conn *c) { (void)c; }
 
-static const struct http_server_ops ops = { h_request, h_body, h_body_end, h_drain, h_abort };
+static const struct http_req_ops rops = {
+	.name = "fuzz",
+	.body = h_body,
+	.body_end = h_body_end,
+	.drain = h_drain,
+	.abort = h_abort,
+};
+static const struct http_server_ops ops = {
+	.on_request = h_request,
+	.error_doc = http_error_doc_plain,
+};
 
 static void *
 run(void *arg)

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cache/cache_range.h"
+#include "cache/cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "cache/cache_evict.h"
-#include "cache/cache_sim.h"
+#include "cache/cache.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -17,8 +17,6 @@
 #include <unistd.h>
 
 #include "cache/cache.h"
-#include "cache/cache_evict.h"
-#include "cache/cache_sim.h"
 #include "tests/unit/testreq.h"
 
 /* A reference LRU: an array in recency order, linear scans. */
@@ -173,8 +171,12 @@ START_TEST(s3fifo_ghost_readmits_to_main)
 	/* Object 1 enters S once and is pushed out by one-hit wonders once
 	 * the cache is full. */
 	(void)cache_evict_s3fifo_ops.access(e, 1, 1);
+	ck_assert_int_eq(cache_evict_s3fifo_ops.holds(e, 1), 1);
 	for (i = 0; i < 150; i++)
 		(void)cache_evict_s3fifo_ops.access(e, 1000 + (uint64_t)i, 1);
+	/* A ghost is not held (the disk tier asks before it reads). */
+	ck_assert_int_eq(cache_evict_s3fifo_ops.holds(e, 1), 0);
+	ck_assert_int_eq(cache_evict_s3fifo_ops.holds(e, 424242), 0);
 	ck_assert_int_eq(cache_evict_s3fifo_ops.access(e, 1, 1), 0);	/* a ghost: miss */
 	/* Back in M now: more one-hit wonders (fewer than M holds) leave it. */
 	for (i = 0; i < 60; i++)

@@ -7,7 +7,7 @@
  */
 #include <check.h>
 
-#include "cache/cache_range.h"
+#include "cache/cache.h"
 #include "tests/unit/testreq.h"
 
 static void

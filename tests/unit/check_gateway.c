@@ -4,6 +4,7 @@
  * addressing, S3 operation classification, the Prometheus rendering.
  */
 #include <check.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/cm_prom.h"
@@ -151,6 +152,48 @@ START_TEST(prom_writer)
 }
 END_TEST
 
+static int
+buf_has(const struct cm_buf *b, const char *s)
+{
+	size_t n = strlen(s), i;
+
+	for (i = 0; i + n <= b->len; i++)
+		if (memcmp(b->p + i, s, n) == 0)
+			return (1);
+	return (0);
+}
+
+/* The HTTP core's own errors become S3 documents with its status (#11:
+ * http/ writes no S3 itself; the gateway's error_doc does). */
+START_TEST(core_error_docs)
+{
+	static const enum http_err all[] = { HTTP_E_BAD_REQUEST, HTTP_E_TIMEOUT,
+	    HTTP_E_URI_TOO_LONG, HTTP_E_HEADERS_TOO_LARGE, HTTP_E_BUSY };
+	static const char *const codes[] = { "BadRequest", "RequestTimeout", "RequestURITooLong",
+	    "RequestHeaderSectionTooLarge", "SlowDown" };
+	static const int status[] = { 400, 408, 414, 431, 503 };
+	struct cm_buf b;
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(all); i++) {
+		char want[64];
+
+		ck_assert_int_eq(http_err_status(all[i]), status[i]);
+		cm_buf_init(&b, 4096);
+		ck_assert_str_eq(gw_err_http_doc(all[i], NULL, "REQ1", &b), "application/xml");
+		snprintf(want, sizeof want, "<Code>%s</Code>", codes[i]);
+		ck_assert(buf_has(&b, want));
+		ck_assert(buf_has(&b, "<RequestId>REQ1</RequestId>"));
+		cm_buf_free(&b);
+	}
+	/* The default writer: plain text, the parser's detail kept. */
+	cm_buf_init(&b, 4096);
+	ck_assert_str_eq(http_error_doc_plain(HTTP_E_BAD_REQUEST, "bad", "", &b), "text/plain");
+	ck_assert(buf_has(&b, "Bad Request: bad"));
+	cm_buf_free(&b);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -159,6 +202,7 @@ main(void)
 		classify,
 		metrics_render,
 		prom_writer,
+		core_error_docs,
 	};
 
 	return (testreq_run("gateway", tests, sizeof tests / sizeof tests[0], 0, 0));
