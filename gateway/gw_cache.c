@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_cache.c: GET and HEAD answered from the block cache (serve role).
+ * gw_cache.c: GET and HEAD answered from the block cache, over the
+ * process's block source (struct gw_blksrc_ops: the local store, or the
+ * cluster's owners then the origin; picked once at start), which no line
+ * of the read tests.
  *
  *   META  the object's metadata from the cache; when unknown or older
  *         than --freshness, a HEAD to the origin (If-None-Match when a
@@ -21,7 +24,8 @@
  *
  * Files: this one (answers, sending, evaluation, entry points, the
  * store's invalidations), gw_meta.c (META, RELAY), gw_fill.c (blocks:
- * opening, disk reads, fills, readahead); what they share is in gw_priv.h.
+ * opening, disk reads, fills, readahead), gw_blksrc*.c (the block
+ * sources, and the one failover loop); what they share is in gw_priv.h.
  *
  * Threads: a cread lives on its connection's loop; blocks are shared with
  * other loops through cache_store (see cache.h), which wakes this loop's
@@ -35,7 +39,6 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
-#include "cluster/cluster.h"
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
@@ -400,7 +403,7 @@ cread_free(struct cread *x)
 		cache_blk_release(x->store, &x->blk);
 	}
 	gw_cr_fills_cancel(x);
-	free(x->htargets);
+	gw_try_fini(&x->head);
 	if (x->wake != NULL)
 		event_free(x->wake);
 	if (x->fwd != NULL) {
@@ -420,14 +423,8 @@ gw_cr_done(struct cread *x, int ok)
 
 	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
 	    x->ttfb_us, x->result != NULL ? x->result : "hit");
-	if (x->ctx->conf->cluster != NULL && !x->req->head && x->status >= 200 && x->status < 300)
-		clu_view_count(x->ctx->conf->cluster, x->bucket, x->blk_hits, x->blk_misses,
-		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
-		    x->origin_bytes);
-	if (x->ctx->conf->agent != NULL && !x->req->head && x->status >= 200 && x->status < 300)
-		clu_agent_count(x->ctx->conf->agent, x->bucket, x->blk_hits, x->blk_misses,
-		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
-		    x->origin_bytes);
+	if (!x->req->head && x->status >= 200 && x->status < 300)
+		x->ctx->conf->src.ops->count(&x->ctx->conf->src, x);
 	http_conn_clear_req(conn);
 	cread_free(x);
 	if (ok)
@@ -436,51 +433,15 @@ gw_cr_done(struct cread *x, int ok)
 		http_conn_fail(conn);
 }
 
-/*
- * Worker: a gateway's block request names the version it wants (If-Match
- * and x-cachalot-object-size, from the metadata owner it just asked). The
- * worker takes its word: a version it does not know becomes its current
- * one (marked partial: no headers to replay to clients), and its fills are
- * conditional on that ETag at the origin anyway. 1 when it is such a
- * request (x->meta set), else 0.
- */
-static int
-worker_block_request(struct cread *x)
-{
-	const struct s3sig_hdr *hs = http_req_hdr(x->req, "x-cachalot-object-size");
-	const struct s3sig_hdr *im = http_req_hdr(x->req, "if-match");
-	struct cm_slice etag;
-	struct cache_meta *m;
-	uint64_t size;
-
-	if (hs == NULL || im == NULL || cm_parse_u64(cm_slice_trim(hs->value), UINT64_MAX, &size) != 0)
-		return (0);
-	etag = cm_slice_trim(im->value);
-	if (etag.len == 0 || etag.len >= sizeof x->meta.etag)
-		return (0);
-	if (x->have_meta && cm_slice_eq(etag, x->meta.etag) && x->meta.size == size)
-		return (1);
-	m = &x->meta;
-	memset(m, 0, offsetof(struct cache_meta, hdrs));
-	memcpy(m->etag, etag.p, etag.len);
-	m->size = size;
-	m->last_modified = -1;
-	m->partial = 1;
-	cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
-	cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), m, cm_mono_ms());
-	x->have_meta = 1;
-	return (1);
-}
-
 /* Starts a cached GET or HEAD; the request is verified and cacheable. */
 void
 gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, enum gw_op op,
     struct cm_slice bucket, struct cm_slice rawkey)
 {
 	struct cread *x;
-	uint64_t now = cm_mono_ms();
 
 	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
+	CM_ASSERT(ctx->conf->src.magic == GW_BLKSRC_MAGIC);
 	x = calloc(1, sizeof *x);
 	if (x == NULL) {
 		http_conn_fail(conn);
@@ -505,27 +466,7 @@ gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, e
 		return;
 	}
 	x->have_meta = cache_meta_get(x->store, bucket, cm_buf_slice(&x->mkey), &x->meta) == 0;
-	if (ctx->conf->worker && worker_block_request(x)) {
-		gw_cr_evaluate(x);		/* a gateway asks for blocks of a version */
-		return;
-	}
-	/* A cluster gateway keeps no metadata of its own past the request:
-	 * the owner's is the truth (writes through any gateway clear it). */
-	if (x->have_meta && !x->meta.partial && !gw_cr_cluster_gateway(x) &&
-	    now - x->meta.validated_ms < ctx->conf->cfg->freshness * 1000) {
-		gw_cr_evaluate(x);
-		return;
-	}
-	if (gw_cr_cluster_gateway(x)) {
-		x->htargets = calloc(3, sizeof *x->htargets);
-		if (x->htargets != NULL)
-			x->nhtargets = gw_worker_targets(ctx->conf->cluster,
-			    ring_hash(bucket, cm_buf_slice(&x->mkey), RING_META), x->htargets, 3);
-	}
-	if (gw_cr_head_next(x) != 0) {
-		gw_cr_error(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
-		gw_cr_done(x, 1);
-	}
+	ctx->conf->src.ops->meta(x);	/* ends in gw_cr_evaluate, or in an answer */
 }
 
 static void

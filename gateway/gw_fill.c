@@ -15,7 +15,6 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
-#include "cluster/cluster.h"
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
@@ -45,10 +44,8 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	uint64_t start = 0;
 	int etag_ok = 0;
 
-	if (status >= 500 && ASKING_WORKER(f->tried, f->ntargets)) {
-		f->retry = 1;		/* that worker is in trouble: the next one */
-		return (HTTP_CLIENT_ABORT);
-	}
+	if (gw_try_head(&f->try, status))
+		return (HTTP_CLIENT_ABORT);	/* an owner's 5xx: the next one */
 	if (f->idx == x->bidx || x->ttfb_us == 0)
 		x->ttfb_us = http_creq_ttfb_us(f->oreq);
 	gw_metrics_origin_latency(&x->ctx->metrics, http_creq_ttfb_us(f->oreq));
@@ -89,7 +86,7 @@ fill_finish_block(struct fill *f, int ok)
 	cache_blk_finish(x->store, b, ok);
 	/* A miss is a block fetched from the origin; on a cluster gateway a
 	 * block from a worker is the worker's to count. */
-	if (ok && ASKING_WORKER(f->tried, f->ntargets)) {
+	if (ok && gw_try_owner(&f->try)) {
 		GW_INC(&x->ctx->metrics, blk_fill_worker, 1);
 	} else if (ok) {
 		GW_INC(&x->ctx->metrics, blk_fill_origin, 1);
@@ -117,7 +114,7 @@ fill_on_data(void *arg, const char *p, size_t len)
 	enum cache_blk_state st;
 
 	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
-	if (ASKING_WORKER(f->tried, f->ntargets))
+	if (gw_try_owner(&f->try))
 		x->worker_bytes += len;
 	else
 		x->origin_bytes += len;
@@ -150,29 +147,22 @@ fill_on_done(void *arg, const char *err)
 {
 	struct fill *f = arg;
 	struct cread *x = f->x;
+	char what[48];
 
 	f->oreq = NULL;
-	if ((err != NULL || f->retry) && ASKING_WORKER(f->tried, f->ntargets) && f->cur < f->nblk) {
-		/* The worker failed: the next owner (or the origin) gives the
+	snprintf(what, sizeof what, " on block %llu", (unsigned long long)(f->idx + f->cur));
+	if (f->cur < f->nblk && gw_try_failover(x, &f->try, err, what)) {
+		/* The owner failed: the next owner (or the origin) gives the
 		 * rest, from the first byte we do not have. */
 		enum cache_blk_state st;
 
-		CM_LOGI("req=%s worker %s failed on block %llu (%s): asking the next", x->req->id,
-		    f->targets[f->tried - 1].host, (unsigned long long)(f->idx + f->cur),
-		    err != NULL ? err : "server error");
-		if (err != NULL)
-			clu_view_suspect(x->ctx->conf->cluster, f->targets[f->tried - 1].host);
-		GW_INC(&x->ctx->metrics, worker_failovers, 1);
-		f->retry = 0;
 		f->start = (f->idx + f->cur) * cache_block_size(x->store) +
 		    cache_blk_avail(f->blks[f->cur], &st);
 		f->skip = 0;
 		if (fill_send(x, f) == 0)
 			return;
 	}
-	free(f->targets);
-	f->targets = NULL;
-	f->ntargets = f->tried = 0;
+	gw_try_fini(&f->try);
 	x->nfills--;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
 	if (err != NULL)
@@ -201,8 +191,7 @@ gw_cr_fills_cancel(struct cread *x)
 		if (f->oreq == NULL)
 			continue;
 		http_creq_cancel(&f->oreq);
-		free(f->targets);
-		f->targets = NULL;
+		gw_try_fini(&f->try);
 		while (f->cur < f->nblk)
 			fill_finish_block(f, 0);
 	}
@@ -273,25 +262,33 @@ gw_cr_own_take(struct cread *x, uint64_t idx)
 	return (mine);
 }
 
-static size_t
-block_len(const struct cread *x, uint64_t idx)
+size_t
+gw_cr_block_len(const struct cread *x, uint64_t idx)
 {
 	uint64_t bs = cache_block_size(x->store), left = x->meta.size - idx * bs;
 
 	return ((size_t)(left < bs ? left : bs));
 }
 
+/* Opens block idx from the read's block source (gw_blksrc_open_f). */
+int
+gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
+{
+	return (x->ctx->conf->src.ops->open(x, idx, bp, main));
+}
+
 /*
- * Opens block idx. *bp: a new reference. CACHE_READ: there (or being filled
+ * The local block source's open (gw_blksrc_open_f): the store and its
+ * tiers. *bp: a new reference. CACHE_READ: there (or being filled
  * elsewhere); CACHE_FILL: missing, the caller fills it; GW_CR_DISK: missing
  * in memory, its read from the disk tier is queued on the I/O thread (the
  * block is FILLING; gw_cache_disk_done follows on this loop, with a
  * reference of its own); -1: out of memory. Never reads the disk here.
  */
 int
-gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
+gw_blksrc_def_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
 {
-	int rc = cache_blk_open(x->store, x->meta.vid, idx, block_len(x, idx), bp);
+	int rc = cache_blk_open(x->store, x->meta.vid, idx, gw_cr_block_len(x, idx), bp);
 	struct dwait *dw;
 	unsigned char id[32];
 
@@ -362,10 +359,8 @@ gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	own_mark(x, idx);
 	f->cur = 0;
 	x->inflight++;
-	if (max > RUN_MAX)
-		max = RUN_MAX;
-	if (gw_cr_cluster_gateway(x))
-		max = 1;	/* each block has its own owner */
+	if (max > x->ctx->conf->src.ops->run_max)
+		max = x->ctx->conf->src.ops->run_max;	/* a cluster's: each block has its owner */
 	while (f->nblk < max && idx + f->nblk <= last) {
 		struct cache_blk *nb;
 		int rc = gw_cr_block_open(x, idx + f->nblk, &nb, 0);
@@ -381,18 +376,9 @@ gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	}
 	f->start = idx * cache_block_size(x->store);
 	f->skip = 0;
-	f->retry = 0;
-	f->tried = f->ntargets = 0;
-	f->targets = NULL;
-	if (gw_cr_cluster_gateway(x)) {
-		f->targets = calloc(3, sizeof *f->targets);
-		if (f->targets != NULL)
-			f->ntargets = gw_worker_targets(x->ctx->conf->cluster,
-			    ring_hash(x->bucket, cm_buf_slice(&x->mkey), idx), f->targets, 3);
-	}
+	gw_try_init(x, &f->try, idx);
 	if (fill_send(x, f) != 0) {
-		free(f->targets);
-		f->targets = NULL;
+		gw_try_fini(&f->try);
 		while (f->cur < f->nblk)
 			fill_finish_block(f, 0);
 		return (-1);
@@ -411,14 +397,11 @@ fill_send(struct cread *x, struct fill *f)
 	char range[64], size[24];
 	size_t n = 2;
 
-	if (f->tried < f->ntargets)
-		t = &f->targets[f->tried];
-	else if (f->tried > f->ntargets)
+	if (gw_try_next(&f->try, &t) != 0)
 		return (-1);
-	f->tried++;
 	snprintf(range, sizeof range, "bytes=%llu-%llu", (unsigned long long)f->start,
 	    (unsigned long long)((f->idx + f->nblk - 1) * cache_block_size(x->store) +
-	    block_len(x, f->idx + f->nblk - 1) - 1));
+	    gw_cr_block_len(x, f->idx + f->nblk - 1) - 1));
 	h[0].name = CM_SLICE_LIT("Range");
 	h[0].value = cm_slice_str(range);
 	h[1].name = CM_SLICE_LIT("If-Match");

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_inval.c: a write's invalidation (struct gw_inval_ops, one table per
- * role, picked once in gw_main.c): the local store forgets what the write
+ * gw_inval.c: a write's invalidation (the invalidate slot of struct
+ * gw_blksrc_ops, picked once in gw_main.c): the local store forgets what the write
  * names, and in a cluster every worker of the ring is told (a DELETE
  * marked x-cachalot-invalidate, signed under the cluster key); the write's
  * held answer is sent from done.
@@ -96,11 +96,11 @@ invalidate_workers(struct xfer *x)
 		bucket_wide = 0;
 		nk = keys.n;
 	}
-	n = clu_view_size(x->ctx->conf->cluster);
+	n = clu_view_size(x->ctx->conf->src.view);
 	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
 		goto out;
-	n = gw_worker_all(x->ctx->conf->cluster, t, n);	/* the ring may have shrunk since */
+	n = gw_worker_all(x->ctx->conf->src.view, t, n);	/* the ring may have shrunk since */
 	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
 	if (n == 0 || x->inval == NULL)
 		goto out;
@@ -144,11 +144,11 @@ out:
 	return (rv);
 }
 
-/* ---- A write's invalidation, one table per role (gw_main.c picks) ---- */
+/* ---- A write's invalidation: the block sources' invalidate slots ---- */
 
-/* serve, and a gateway without a cluster: the local store forgets now. */
-static void
-inval_local(struct xfer *x, gw_inval_done_f *done)
+/* The local block source's (serve, a worker): the store forgets now. */
+void
+gw_blksrc_def_invalidate(struct xfer *x, gw_inval_done_f *done)
 {
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	gw_s3_forget(x);
@@ -158,8 +158,8 @@ inval_local(struct xfer *x, gw_inval_done_f *done)
 /* A cluster gateway: its staging store forgets now, every worker of the
  * ring is told (a write the origin refused changed nothing there); done
  * when the last has answered or failed. */
-static void
-inval_cluster(struct xfer *x, gw_inval_done_f *done)
+void
+gw_inval_workers(struct xfer *x, gw_inval_done_f *done)
 {
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	gw_s3_forget(x);
@@ -169,5 +169,3 @@ inval_cluster(struct xfer *x, gw_inval_done_f *done)
 	done(x);
 }
 
-const struct gw_inval_ops gw_inval_local = { .name = "local", .invalidate = inval_local };
-const struct gw_inval_ops gw_inval_cluster = { .name = "cluster", .invalidate = inval_cluster };

@@ -283,9 +283,11 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 			goto out;
 		}
 	}
-	/* A write's invalidation: the workers too, for a cluster gateway (a
-	 * worker takes invalidations; it never forwards writes). */
-	gc.inval = gc.cluster != NULL && !gc.worker ? &gw_inval_cluster : &gw_inval_local;
+	/* The block source of the cached read, and a write's invalidation:
+	 * the owners then the origin, for a cluster gateway (a worker takes
+	 * invalidations; it never forwards writes); else the local store. */
+	gw_blksrc_init(&gc.src, gc.cluster != NULL ? &gw_blksrc_cluster : gc.worker ?
+	    &gw_blksrc_worker : &gw_blksrc_local, gc.cluster, gc.agent);
 	signal(SIGPIPE, SIG_IGN);
 	/* Every thread started from here on inherits the mask; the main
 	 * thread takes SIGINT/SIGTERM with sigwait. */
@@ -415,6 +417,8 @@ out:
 				free(ctxs[i]);
 			}
 	http_server_free(&srv);
+	if (gc.src.magic == GW_BLKSRC_MAGIC)
+		gc.src.ops->fini(&gc.src);
 	clu_view_free(&gc.cluster);
 	clu_agent_free(&gc.agent);
 	cache_writer_close(&gc.writer);		/* writes what is queued */

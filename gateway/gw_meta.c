@@ -14,7 +14,6 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
-#include "cluster/cluster.h"
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
@@ -265,15 +264,17 @@ relay_on_done(void *arg, const char *err)
 
 static const struct http_creq_ops relay_ops = { relay_on_head, relay_on_data, no_body, relay_on_done };
 
-/* A cluster gateway asks the workers that own the object's metadata, best
- * first, then the origin itself. */
-int
-gw_cr_cluster_gateway(const struct cread *x)
-{
-	return (x->ctx->conf->cluster != NULL && !x->ctx->conf->worker);
-}
-
 static const struct http_creq_ops head_ops;
+
+void
+gw_cr_head_start(struct cread *x)
+{
+	gw_try_init(x, &x->head, GW_BLK_META);
+	if (gw_cr_head_next(x) != 0) {
+		gw_cr_error(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
+		gw_cr_done(x, 1);
+	}
+}
 
 /* Sends the HEAD to the next target. 0, or -1 when none is left. */
 int
@@ -283,11 +284,8 @@ gw_cr_head_next(struct cread *x)
 	struct s3sig_hdr h[1];
 	size_t n = 0;
 
-	if (x->htried < x->nhtargets)
-		t = &x->htargets[x->htried];
-	else if (x->htried > x->nhtargets)
+	if (gw_try_next(&x->head, &t) != 0)
 		return (-1);
-	x->htried++;
 	if (x->have_meta && !x->meta.partial) {
 		h[0].name = CM_SLICE_LIT("If-None-Match");
 		h[0].value = cm_slice_str(x->meta.etag);
@@ -297,18 +295,14 @@ gw_cr_head_next(struct cread *x)
 	return (x->oreq != NULL ? 0 : -1);
 }
 
-/* Whether the request in flight goes to a worker (not the origin). */
-
 static int
 head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
 	struct cread *x = arg;
 	struct cache_meta m;
 
-	if (status >= 500 && ASKING_WORKER(x->htried, x->nhtargets)) {
-		x->hretry = 1;		/* that worker is in trouble: the next one */
-		return (HTTP_CLIENT_ABORT);
-	}
+	if (gw_try_head(&x->head, status))
+		return (HTTP_CLIENT_ABORT);	/* an owner's 5xx: the next one */
 	x->head_status = status;
 	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
@@ -344,13 +338,7 @@ head_on_done(void *arg, const char *err)
 
 	x->oreq = NULL;
 	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	if ((err != NULL || x->hretry) && ASKING_WORKER(x->htried, x->nhtargets)) {
-		CM_LOGI("req=%s worker %s failed (%s): asking the next", x->req->id,
-		    x->htargets[x->htried - 1].host, err != NULL ? err : "server error");
-		if (err != NULL)
-			clu_view_suspect(x->ctx->conf->cluster, x->htargets[x->htried - 1].host);
-		GW_INC(&x->ctx->metrics, worker_failovers, 1);
-		x->hretry = 0;
+	if (gw_try_failover(x, &x->head, err, "")) {
 		if (gw_cr_head_next(x) == 0)
 			return;
 		err = "no target left";

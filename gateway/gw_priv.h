@@ -61,19 +61,107 @@ gw_worker_all(struct clu_view *v, struct origin_target *out, size_t max)
 }
 
 struct xfer;
+struct cread;
+struct cache_blk;
 
-/* How a write's invalidation is done: one table per role, picked once at
- * start (gw_main.c), never tested on the request's path. invalidate
- * forgets what the write x names (its key, the keys its DeleteObjects
- * body names, or its bucket) wherever blocks of it are cached, then calls
- * done(x): at once (local), or when the last worker has answered
- * (cluster). The client's answer is sent from done. */
+/*
+ * A block source: where a cached read gets its metadata and its blocks,
+ * and how a write makes every copy of what it names forgotten. One const
+ * table per implementation, picked once at start (gw_main.c), so that the
+ * read path tests no role: gw_blksrc_local.c (the store and its tiers:
+ * serve; a worker's variant takes a gateway's word for the version it
+ * asks blocks of), gw_blksrc_cluster.c (a cluster gateway: the owners on
+ * the ring, failing over to the next owner, then the origin; its store is
+ * a staging store). Every slot is set (gw_blksrc_def_* where an
+ * implementation has nothing to do), so callers never test for NULL;
+ * gw_blksrc_init checks it. Loop threads call every slot but fini (main
+ * thread, once the loops are stopped).
+ */
 typedef void gw_inval_done_f(struct xfer *x);
-struct gw_inval_ops {
-	const char	*name;
-	void		(*invalidate)(struct xfer *x, gw_inval_done_f *done);
+struct gw_blksrc;
+/* The read's metadata (x->meta, x->have_meta as the store has them): ends
+ * in gw_cr_evaluate, or in an answer and gw_cr_done. */
+typedef void gw_blksrc_meta_f(struct cread *x);
+/* Opens block idx (*bp: a new reference): CACHE_READ, CACHE_FILL (the
+ * caller fills it), GW_CR_DISK (queued on the I/O thread: the completion
+ * comes back on this loop, gw_cache_disk_done) or -1. Never reads a disk. */
+typedef int gw_blksrc_open_f(struct cread *x, uint64_t idx, struct cache_blk **bp, int main);
+/* The owners to ask for block idx (GW_BLK_META: the metadata) before the
+ * origin, best first, at most max: how many. */
+typedef size_t gw_blksrc_owners_f(const struct gw_blksrc *s, const struct cread *x, uint64_t idx,
+    struct origin_target *out, size_t max);
+/* Owner host failed a request (err: a transport error, NULL: a 5xx). */
+typedef void gw_blksrc_failed_f(const struct gw_blksrc *s, const char *host, const char *err);
+/* A read's 2xx GET is over: its per-bucket counts to whoever keeps them. */
+typedef void gw_blksrc_count_f(const struct gw_blksrc *s, const struct cread *x);
+/* A write's invalidation: forgets what the write x names (its key, the
+ * keys its DeleteObjects body names, or its bucket) wherever blocks of it
+ * are cached, then calls done(x): at once (local), or when the last
+ * worker has answered (cluster). The client's answer is sent from done. */
+typedef void gw_blksrc_invalidate_f(struct xfer *x, gw_inval_done_f *done);
+typedef void gw_blksrc_fini_f(struct gw_blksrc *s);
+
+struct gw_blksrc_ops {
+	const char		*name;		/* "local", "worker", "cluster" */
+	gw_blksrc_meta_f	*meta;
+	gw_blksrc_open_f	*open;		/* gw_blksrc_def_open: memory, then disk */
+	gw_blksrc_owners_f	*owners;	/* gw_blksrc_def_owners: none */
+	size_t			run_max;	/* blocks per fill, 1..RUN_MAX */
+	gw_blksrc_failed_f	*failed;	/* gw_blksrc_def_failed: nothing */
+	gw_blksrc_count_f	*count;		/* gw_blksrc_def_count: a worker's agent */
+	gw_blksrc_invalidate_f	*invalidate;	/* gw_blksrc_def_invalidate: the store forgets */
+	gw_blksrc_fini_f	*fini;		/* gw_blksrc_def_fini */
 };
-extern const struct gw_inval_ops gw_inval_local, gw_inval_cluster;	/* gw_inval.c */
+extern const struct gw_blksrc_ops gw_blksrc_local, gw_blksrc_worker;	/* gw_blksrc_local.c */
+extern const struct gw_blksrc_ops gw_blksrc_cluster;		/* gw_blksrc_cluster.c */
+
+/* One per process, in gw_conf; read-only once the loops run. Borrows
+ * what it names (gw_main.c owns them). */
+struct gw_blksrc {
+	unsigned		magic;
+#define GW_BLKSRC_MAGIC		0xb1c5a0c1
+	const struct gw_blksrc_ops *ops;
+	struct clu_view		*view;		/* cluster: the ring; else NULL */
+	struct clu_agent	*agent;		/* a worker with a master; else NULL */
+};
+
+/* gw_blksrc.c: s is ops's, naming view and agent (either may be NULL). */
+void gw_blksrc_init(struct gw_blksrc *s, const struct gw_blksrc_ops *ops, struct clu_view *view,
+    struct clu_agent *agent);
+gw_blksrc_open_f gw_blksrc_def_open;
+gw_blksrc_owners_f gw_blksrc_def_owners;
+gw_blksrc_failed_f gw_blksrc_def_failed;
+gw_blksrc_count_f gw_blksrc_def_count;
+gw_blksrc_invalidate_f gw_blksrc_def_invalidate;
+gw_blksrc_fini_f gw_blksrc_def_fini;
+
+/*
+ * gw_blksrc.c: the one failover loop, for the metadata's HEAD and for a
+ * fill alike: the owners the block source names, in order, then the
+ * origin. A 5xx or a transport error from an owner moves to the next; the
+ * origin's answer is final.
+ */
+struct gw_try {
+	struct origin_target	*t;		/* the owners, or NULL */
+	size_t			n;
+	size_t			tried;		/* t[tried - 1] is asked now */
+	int			retry;		/* the owner answered 5xx */
+};
+/* The owners of block idx (GW_BLK_META: the metadata) for read x. */
+#define GW_BLK_META	RING_META
+void gw_try_init(struct cread *x, struct gw_try *t, uint64_t idx);
+/* The next target: 0 with *tp an owner, or NULL for the origin; -1 when
+ * the origin was asked already. */
+int gw_try_next(struct gw_try *t, const struct origin_target **tp);
+/* Whether the request in flight goes to an owner (not the origin). */
+int gw_try_owner(const struct gw_try *t);
+/* On a response head: 1 when it is an owner's 5xx (abort, then fail over). */
+int gw_try_head(struct gw_try *t, int status);
+/* On a request's end: 1 when an owner failed (logged, told to the block
+ * source, counted): the caller asks gw_try_next's target; what names what
+ * was asked, for the log. */
+int gw_try_failover(struct cread *x, struct gw_try *t, const char *err, const char *what);
+void gw_try_fini(struct gw_try *t);
 
 /* Read-only after start-up; shared by every loop. */
 struct gw_conf {
@@ -84,7 +172,7 @@ struct gw_conf {
 	char			region[64];		/* announced to clients */
 	struct clu_view		*cluster;		/* a gateway with a master */
 	struct clu_agent	*agent;			/* a worker with a master */
-	const struct gw_inval_ops *inval;		/* a write's invalidation */
+	struct gw_blksrc	src;			/* the cached read's, and a write's invalidation */
 	int			worker;			/* this process is a worker */
 	int			role;			/* CM_ROLE_SERVE, _GATEWAY or _WORKER */
 	struct cache_store	*cache;			/* serve: the block cache; else NULL */
@@ -212,11 +300,7 @@ struct fill {
 	uint64_t		idx;		/* of blks[0] */
 	uint64_t		start;		/* its first byte in the object */
 	uint64_t		skip;		/* bytes of the origin's body to skip */
-	/* Cluster gateway: the owners to try in order, then the origin. */
-	struct origin_target	*targets;
-	size_t			ntargets;
-	size_t			tried;		/* targets[tried - 1] is asked now */
-	int			retry;		/* the worker failed: ask the next */
+	struct gw_try		try;		/* the block's owners, then the origin */
 };
 
 struct cread {
@@ -234,10 +318,7 @@ struct cread {
 	int			have_meta;
 	enum cstate		state;
 	struct http_creq		*oreq;		/* the HEAD */
-	struct origin_target	*htargets;	/* cluster gateway: the HEAD's owners */
-	size_t			nhtargets;
-	size_t			htried;
-	int			hretry;
+	struct gw_try		head;		/* the metadata's owners, then the origin */
 	struct origin_req		*fwd;		/* made when the origin is asked */
 	struct cm_buf		ehdrs;		/* a HEAD's error: its x-amz-* headers,
 						 * "name\0value\0" pairs */
@@ -275,12 +356,13 @@ struct cread {
 	const char		*result;
 };
 
-#define ASKING_WORKER(tried, ntargets)	((tried) > 0 && (tried) <= (ntargets))
 #define GW_CR_DISK	2	/* gw_cr_block_open: asked of the I/O thread */
 
 /* gw_meta.c */
-int gw_cr_cluster_gateway(const struct cread *x);	/* asks the owners, keeps no metadata */
 int gw_cr_head_next(struct cread *x);			/* the HEAD to the next target: 0, or -1 */
+/* The HEAD to the metadata's owners (none: the origin); on failure the
+ * read is answered and done. */
+void gw_cr_head_start(struct cread *x);
 /* An origin (t NULL) or owner request of the read's own: method and extra
  * headers; NULL when it cannot be made. */
 struct http_creq *gw_cr_origin_request(struct cread *x, const struct origin_target *t, const char *method,
@@ -292,6 +374,7 @@ void gw_cr_fills_cancel(struct cread *x);
 int gw_cr_fills_init(struct cread *x);
 int gw_cr_own_take(struct cread *x, uint64_t idx);
 int gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main);
+size_t gw_cr_block_len(const struct cread *x, uint64_t idx);	/* block idx's bytes */
 void gw_cr_dwait_unlink(struct cread *x, struct dwait *dw);
 int gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max);
 size_t gw_cr_run_room(const struct cread *x);
@@ -376,6 +459,10 @@ enum xend { END_OK, END_FAIL, END_NONE };
 /* gw_addr.c */
 int gw_s3_is_write(enum gw_op op);
 int gw_s3_cacheable(const struct http_req *r);	/* a GET/HEAD the block cache may answer */
+/* gw_inval.c: the cluster block source's invalidate slot: the local
+ * (staging) store forgets, every worker of the ring is told; done when
+ * the last has answered or failed. */
+gw_blksrc_invalidate_f gw_inval_workers;
 /* gw_inval.c: the local store forgets what the write x names (once). */
 void gw_s3_forget(struct xfer *x);
 

@@ -317,7 +317,7 @@ o_done(void *arg, const char *err)
 	 * whatever the role, the client hears back once every cache that
 	 * could serve the old bytes has forgotten them. */
 	if (x->hold && err == NULL) {
-		x->ctx->conf->inval->invalidate(x, release_held);
+		x->ctx->conf->src.ops->invalidate(x, release_held);
 		return;
 	}
 	gw_s3_forget(x);	/* the write may have gone through */

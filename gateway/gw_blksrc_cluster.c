@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * gw_blksrc_cluster.c: the cluster as a block source (struct
+ * gw_blksrc_ops in gw_priv.h), for a gateway with a master. The metadata
+ * and every block are asked of their owners on the ring (clu_view), best
+ * first, failing over to the next owner, then the origin (gw_try,
+ * gw_blksrc.c); an owner that failed on the transport is suspected. The
+ * gateway keeps no metadata of its own past a request (the owner's is the
+ * truth: writes through any gateway clear it), and its store is a staging
+ * store in memory only: one fetch per block however many clients ask at
+ * once. A fill is one block (each block has its own owner). A write's
+ * invalidation goes to every worker of the ring (gw_inval_workers).
+ * Counts go to the master with the view's heartbeats.
+ *
+ * Threads: a read's loop; clu_view locks for itself (cluster.h).
+ */
+#include <string.h>
+
+#include "cache/cache.h"
+#include "cluster/cluster.h"
+#include "gateway/gw_priv.h"
+
+static void
+cluster_meta(struct cread *x)
+{
+	gw_cr_head_start(x);	/* cached or not: the owner's word */
+}
+
+/* The staging store only: no disk tier on a gateway. */
+static int
+cluster_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
+{
+	(void)main;
+	return (cache_blk_open(x->store, x->meta.vid, idx, gw_cr_block_len(x, idx), bp));
+}
+
+static size_t
+cluster_owners(const struct gw_blksrc *s, const struct cread *x, uint64_t idx,
+    struct origin_target *out, size_t max)
+{
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	return (gw_worker_targets(s->view, ring_hash(x->bucket, cm_buf_slice(&x->mkey), idx), out,
+	    max));
+}
+
+static void
+cluster_failed(const struct gw_blksrc *s, const char *host, const char *err)
+{
+	if (err != NULL)
+		clu_view_suspect(s->view, host);	/* a 5xx: it is up, only failing */
+}
+
+static void
+cluster_count(const struct gw_blksrc *s, const struct cread *x)
+{
+	clu_view_count(s->view, x->bucket, x->blk_hits, x->blk_misses,
+	    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
+	    x->origin_bytes);
+}
+
+const struct gw_blksrc_ops gw_blksrc_cluster = {
+	.name = "cluster",
+	.meta = cluster_meta,
+	.open = cluster_open,
+	.owners = cluster_owners,
+	.run_max = 1,
+	.failed = cluster_failed,
+	.count = cluster_count,
+	.invalidate = gw_inval_workers,
+	.fini = gw_blksrc_def_fini,
+};
