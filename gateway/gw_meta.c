@@ -104,21 +104,6 @@ fail:
 }
 
 
-/* Whether a response header is the connection's, not the answer's. */
-static int
-hop_by_hop(struct cm_slice n)
-{
-	static const char *const names[] = {
-		"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-		"content-length", "date", "server", "te", "trailer", "upgrade",
-	};
-	size_t i;
-
-	for (i = 0; i < CM_ARRAY_LEN(names); i++)
-		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
-			return (1);
-	return (0);
-}
 
 /* A HEAD's error: its x-amz-* headers (an OSS origin's under their S3
  * names) are kept for a client HEAD, which gets them and the status. */
@@ -199,7 +184,7 @@ relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 				len = (int64_t)v;
 			continue;
 		}
-		if (hop_by_hop(hdrs[i].name))
+		if (http_hdr_hop_by_hop(hdrs[i].name))
 			continue;
 		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
 		    sizeof names - nused);

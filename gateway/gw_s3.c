@@ -134,20 +134,6 @@ kick(struct xfer *x)
 
 
 
-static int
-hop_by_hop(struct cm_slice n)
-{
-	static const char *const names[] = {
-		"connection", "keep-alive", "proxy-connection", "transfer-encoding",
-		"content-length", "date", "server", "te", "trailer", "upgrade",
-	};
-	size_t i;
-
-	for (i = 0; i < CM_ARRAY_LEN(names); i++)
-		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
-			return (1);
-	return (0);
-}
 
 
 static int
@@ -170,7 +156,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 				len = (int64_t)v;
 			continue;
 		}
-		if (hop_by_hop(hdrs[i].name))
+		if (http_hdr_hop_by_hop(hdrs[i].name))
 			continue;
 		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
 		    sizeof names - nused);

@@ -206,6 +206,10 @@ uint64_t http_conn_bytes_out(struct http_conn *c);
 /* ---- Helpers ---- */
 const struct s3sig_hdr *http_req_hdr(const struct http_req *r, const char *name);
 const char *http_status_reason(int status);
+/* 1 when a response header belongs to the connection, not the answer
+ * (Connection, Keep-Alive, Transfer-Encoding, Content-Length, Date, Server,
+ * TE, Trailer, Upgrade, Proxy-Connection): a proxy writes its own. */
+int http_hdr_hop_by_hop(struct cm_slice name);
 
 
 /* ==== The client (http_client.c) ==== */

@@ -71,6 +71,21 @@ http_limits_default(struct http_limits *l)
 	l->out_high_water = 256 * 1024;
 }
 
+int
+http_hdr_hop_by_hop(struct cm_slice n)
+{
+	static const char *const names[] = {
+		"connection", "keep-alive", "proxy-connection", "transfer-encoding",
+		"content-length", "date", "server", "te", "trailer", "upgrade",
+	};
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(names); i++)
+		if (cm_slice_eq_nocase(n, cm_slice_str(names[i])))
+			return (1);
+	return (0);
+}
+
 const char *
 http_status_reason(int status)
 {
