@@ -210,7 +210,7 @@ struct cache_io_req {
 	unsigned		magic;
 #define CACHE_IO_REQ_MAGIC	0x10d1e001
 	struct cache_blk	*b;		/* opened CACHE_FILL; the request's reference */
-	unsigned char		id[32];		/* its disk name (cache_disk_block_id) */
+	unsigned char		id[32];		/* its disk name (set by the disk tier) */
 	struct cache_io_q	*q;		/* where it is posted when read */
 	int			rc;		/* 0: READY from disk; else the requester fills it */
 	void			*arg;		/* the requester's */
@@ -225,9 +225,7 @@ typedef void cache_io_done_f(struct cache_io_req *r);
 struct cache_io *cache_io_new(struct cache_store *s, struct cache_disk *d);
 /* Does what is queued, stops the thread, frees. *iop = NULL. */
 void cache_io_close(struct cache_io **iop);
-/* Queues r (borrowed until posted). 0, or -1 (out of memory: r is still
- * the caller's, its block unread). */
-int cache_io_read(struct cache_io *io, struct cache_io_req *r);
+/* (cache_io_read, asked by the disk tier only: cache_priv.h.) */
 /* Block reads queued and not yet posted (for metrics and tests). */
 uint64_t cache_io_reads_queued(struct cache_io *io);
 /* For the store, under its lock: copies are queued, the files written by
@@ -280,21 +278,12 @@ struct cache_disk *cache_disk_open(const char *dir, uint64_t capacity, char *err
 void cache_disk_close(struct cache_disk **dp);
 void cache_disk_stats(struct cache_disk *d, struct cache_disk_stats *out);
 
-/* The stable name of a version's block: SHA-256 of bucket, key, ETag,
- * size, index. */
-void cache_disk_block_id(const unsigned char vhash[32], uint64_t idx, unsigned char out[32]);
-/* The version hash: SHA-256 of bucket, key, ETag and size. */
-void cache_disk_version_hash(struct cm_slice bucket, struct cm_slice key, const char *etag,
+/* The version hash, which names a version in every tier (its blocks' disk
+ * names derive from it, privately: cache_priv.h): SHA-256 of bucket, key,
+ * ETag and size. */
+void cache_version_hash(struct cm_slice bucket, struct cm_slice key, const char *etag,
     uint64_t size, unsigned char out[32]);
 
-/* Whether the tier's index holds the block (no I/O: a lookup under its
- * lock); a file it holds may still turn out missing or corrupt. */
-int cache_disk_has(struct cache_disk *d, const unsigned char id[32]);
-/* 0 and buf holds the len bytes; -1 not there; -2 there but corrupt
- * (deleted, counted). */
-int cache_disk_get(struct cache_disk *d, const unsigned char id[32], char *buf, size_t len);
-/* 0, or -1 (counted as an error). */
-int cache_disk_put(struct cache_disk *d, const unsigned char id[32], const char *buf, size_t len);
 
 /* Metadata, by bucket and key. validated_wall: seconds since the epoch. */
 int cache_disk_meta_put(struct cache_disk *d, struct cm_slice bucket, struct cm_slice key,
@@ -329,11 +318,74 @@ struct cache_writer *cache_writer_new(struct cache_store *s, struct cache_disk *
     uint64_t max_queued_bytes);
 /* Writes the queue out, stops the thread, frees. *wp = NULL. */
 void cache_writer_close(struct cache_writer **wp);
-/* Queues block b (a finished, whole block; the writer takes a reference of
- * its own) under the disk name id. 0 queued, -1 not (queue full). */
-int cache_writer_put(struct cache_writer *w, struct cache_blk *b, const unsigned char id[32]);
+/* (cache_writer_put, which takes a disk name: cache_priv.h.) */
 /* Bytes waiting to be written; blocks dropped because the queue was full. */
 void cache_writer_stats(struct cache_writer *w, uint64_t *queued, uint64_t *dropped);
+
+/* ==== Tiers below memory (cache_tiers.c, cache_tier_disk.c) ====
+ *
+ * A tier holds the blocks memory let go of, behind a const table of
+ * function pointers; how it names and keeps them is its own (the disk
+ * tier's names, cache_disk_block_id, are used by cache_tier_disk.c only).
+ * Promotion (a tier's block -> memory) and demotion (a filled block -> the
+ * tier) are done in one place, cache_tiers.c, by cache_blk_promote and
+ * cache_blk_demote. Neither does file I/O on the caller's thread: lookup
+ * queues the read on the I/O thread, store queues the write on the writer.
+ * Every slot is set (cache_tier_def_* where a tier has nothing to do).
+ */
+struct cache_tier;
+
+/* Queues the read of block idx of the version vhash into r->b (opened
+ * CACHE_FILL) on the I/O thread; r is borrowed until posted to r->q.
+ * 0 queued; -1 not held by the tier (no I/O done) or not queued. */
+typedef int  cache_tier_lookup_f(struct cache_tier *t, const unsigned char vhash[32],
+    uint64_t idx, struct cache_io_req *r);
+/* Queues b (a finished, whole block; borrowed, the tier takes a reference
+ * of its own) to be kept. 0 queued; -1 not (busy: counted). */
+typedef int  cache_tier_store_f(struct cache_tier *t, const unsigned char vhash[32],
+    uint64_t idx, struct cache_blk *b);
+/* Forgets block idx of the version vhash (the tier may keep it until it
+ * is evicted: its versions keep stale bytes apart). */
+typedef void cache_tier_remove_f(struct cache_tier *t, const unsigned char vhash[32],
+    uint64_t idx);
+/* Frees the tier (not what it borrows). *tp = NULL. */
+typedef void cache_tier_fini_f(struct cache_tier **tp);
+
+struct cache_tier_ops {
+	const char		*name;		/* "disk" */
+	cache_tier_lookup_f	*lookup;	/* required */
+	cache_tier_store_f	*store;		/* required */
+	cache_tier_remove_f	*remove;	/* cache_tier_def_remove: nothing */
+	cache_tier_fini_f	*fini;		/* required */
+};
+
+struct cache_tier {
+	unsigned			magic;
+#define CACHE_TIER_MAGIC		0x71e2d15c
+	const struct cache_tier_ops	*ops;
+	void				*priv;		/* the tier's own */
+};
+
+cache_tier_remove_f cache_tier_def_remove;
+extern const struct cache_tier_ops cache_tier_disk_ops;
+
+/* The disk tier over d, reading through io and writing through w (all
+ * three borrowed: they outlive the tier's last use). NULL: out of memory. */
+struct cache_tier *cache_tier_disk_new(struct cache_disk *d, struct cache_io *io,
+    struct cache_writer *w);
+/* Puts t below the store's memory (the store takes it and frees it with
+ * itself); before any loop runs. */
+void cache_store_attach_tier(struct cache_store *s, struct cache_tier *t);
+/* Promotion: block idx of the version vhash, missing in memory (r->b opened
+ * CACHE_FILL), is asked of the tier below; 0: queued, r is posted to r->q
+ * once read (r->rc 0: READY); -1: no tier, not there, or not queued (r is
+ * the caller's, the block to be filled from the origin). */
+int cache_blk_promote(struct cache_store *s, const unsigned char vhash[32], uint64_t idx,
+    struct cache_io_req *r);
+/* Demotion: a block just filled (b, borrowed) is handed to the tier below.
+ * 0 queued (or no tier); -1 the tier is busy, b is not kept there. */
+int cache_blk_demote(struct cache_store *s, const unsigned char vhash[32], uint64_t idx,
+    struct cache_blk *b);
 
 /* ==== Ranges and conditions (cache_range.c) ==== */
 /*

@@ -22,6 +22,7 @@
 #include <openssl/evp.h>
 
 #include "cache/cache.h"
+#include "cache/cache_priv.h"
 
 #define BLK_MAGIC	0x4b4c4243u	/* "CBLK" */
 #define META_MAGIC	0x3254454du	/* "MET2": the headers last since */
@@ -119,7 +120,7 @@ sha256_parts(const struct cm_slice *parts, size_t n, unsigned char out[32])
 }
 
 void
-cache_disk_version_hash(struct cm_slice bucket, struct cm_slice key, const char *etag,
+cache_version_hash(struct cm_slice bucket, struct cm_slice key, const char *etag,
     uint64_t size, unsigned char out[32])
 {
 	struct cm_slice parts[4] = { bucket, key, cm_slice_str(etag),

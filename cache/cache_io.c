@@ -33,6 +33,7 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
+#include "cache/cache_priv.h"
 #include "common/cm_log.h"
 
 enum job_kind { J_READ, J_META_PUT, J_META_DEL };

@@ -8,6 +8,7 @@
 #define CACHALOT_CACHE_PRIV_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "cache/cache.h"
@@ -45,5 +46,62 @@ struct ce_queue {
 
 void ce_queue_push(struct ce_queue *q, struct ce_node *n);	/* at the head */
 void ce_queue_unlink(struct ce_queue *q, struct ce_node *n);
+
+/*
+ * The store (cache_store.c; cache_tiers.c reads its tier). Shared here so
+ * that promotion and demotion (cache_tiers.c) stay out of the memory
+ * tier's file. Every field under mtx but 'tier', set once before the loops
+ * run and freed with the store.
+ */
+struct cache_evict_ops;
+struct cache_evict;
+struct meta_ent;
+struct bucket_gen;
+
+struct cache_store {
+	unsigned			magic;
+#define CACHE_STORE_MAGIC		0x5702e5a1
+	pthread_mutex_t			mtx;
+	uint64_t			block_size;
+	uint64_t			mem_cap;
+	const struct cache_evict_ops	*pol;
+	struct cache_evict		*ev;
+	struct cache_blk		**bt;
+	size_t				nbt;
+	struct meta_ent			**mt;
+	size_t				nmt;
+	uint64_t			meta_cap;	/* entries held in memory */
+	size_t				meta_hand;	/* next chain to shed from */
+	struct bucket_gen		*gens;
+	struct cache_disk		*disk;
+	struct cache_io			*io;		/* its metadata files go there */
+	struct cache_tier		*tier;		/* below memory (owned), or NULL */
+	uint64_t			next_vid;
+	struct cache_stats		st;
+};
+
+/*
+ * The disk tier's blocks (cache_disk.c), for the tier's table
+ * (cache_tier_disk.c), the I/O thread (cache_io.c) and the writer
+ * (cache_writer.c) only: nothing outside cache/ names a disk block.
+ */
+/* The stable name of a version's block: SHA-256 of the version hash and
+ * the index. */
+void cache_disk_block_id(const unsigned char vhash[32], uint64_t idx, unsigned char out[32]);
+/* Whether the tier's index holds the block (no I/O: a lookup under its
+ * lock); a file it holds may still turn out missing or corrupt. */
+int cache_disk_has(struct cache_disk *d, const unsigned char id[32]);
+/* 0 and buf holds the len bytes; -1 not there; -2 there but corrupt
+ * (deleted, counted). */
+int cache_disk_get(struct cache_disk *d, const unsigned char id[32], char *buf, size_t len);
+/* 0, or -1 (counted as an error). */
+int cache_disk_put(struct cache_disk *d, const unsigned char id[32], const char *buf, size_t len);
+/* The disk tier's queues (cache_io.c, cache_writer.c; see cache.h). */
+/* Queues r (borrowed until posted). 0, or -1 (out of memory: r is still
+ * the caller's, its block unread). */
+int cache_io_read(struct cache_io *io, struct cache_io_req *r);
+/* Queues block b (a finished, whole block; the writer takes a reference of
+ * its own) under the disk name id. 0 queued, -1 not (queue full). */
+int cache_writer_put(struct cache_writer *w, struct cache_blk *b, const unsigned char id[32]);
 
 #endif

@@ -11,7 +11,9 @@
  * mutex); the only other disk access, the start-up load in
  * cache_store_attach_disk, runs before any loop and not under s->mtx
  * (cache_meta_put takes it per entry, with s->io still NULL). Blocks
- * are read from disk by the I/O thread too (cache_io_read), never here. A block's bytes are written by its single filler without the
+ * are read from disk by the I/O thread too (cache_io_read, asked through
+ * the disk tier's ops by cache_tiers.c), never here. A block's bytes are
+ * written by its single filler without the
  * lock; 'filled' is published with release ordering and read with acquire,
  * so readers never see bytes that are not there yet.
  *
@@ -28,6 +30,7 @@
 #include <event2/event.h>
 
 #include "cache/cache.h"
+#include "cache/cache_priv.h"
 #include "common/cm_log.h"
 
 #include <dirent.h>
@@ -106,26 +109,6 @@ struct bucket_gen {
 	struct bucket_gen	*next;
 };
 
-struct cache_store {
-	unsigned			magic;
-#define CACHE_STORE_MAGIC		0x5702e5a1
-	pthread_mutex_t			mtx;
-	uint64_t			block_size;
-	uint64_t			mem_cap;
-	const struct cache_evict_ops	*pol;
-	struct cache_evict		*ev;
-	struct cache_blk		**bt;
-	size_t				nbt;
-	struct meta_ent			**mt;
-	size_t				nmt;
-	uint64_t			meta_cap;	/* entries held in memory */
-	size_t				meta_hand;	/* next chain to shed from */
-	struct bucket_gen		*gens;
-	struct cache_disk		*disk;
-	struct cache_io			*io;		/* its metadata files go there */
-	uint64_t			next_vid;
-	struct cache_stats		st;
-};
 
 static uint64_t
 mix(uint64_t a, uint64_t b)
@@ -301,6 +284,8 @@ cache_store_free(struct cache_store **sp)
 	pthread_mutex_destroy(&s->mtx);
 	free(s->bt);
 	free(s->mt);
+	if (s->tier != NULL)
+		s->tier->ops->fini(&s->tier);
 	s->magic = 0;
 	free(s);
 }

@@ -8,6 +8,7 @@
 
 #include "common/cm_log.h"
 #include "cache/cache.h"
+#include "cache/cache_priv.h"
 
 struct wb_item {
 	struct cache_blk	*blk;		/* owned reference */

@@ -5,9 +5,10 @@
  * worker gw_blksrc_worker, the same but for its metadata: a gateway's
  * block request names the version it wants, and the worker takes its word.
  * Metadata that is cached and fresh is used as it is; else a HEAD to the
- * origin (gw_meta.c). Blocks open from memory, then the disk tier through
- * its I/O thread (gw_blksrc_def_open, gw_fill.c); misses are filled from
- * the origin. A write's invalidation: the store forgets at once
+ * origin (gw_meta.c). Blocks open from memory, then are promoted from the
+ * tier below it (cache_blk_promote: the disk tier, read on its I/O thread;
+ * gw_blksrc_def_open, gw_fill.c); misses are filled from the origin and
+ * demoted to the tier (cache_blk_demote). No disk block is named here. A write's invalidation: the store forgets at once
  * (gw_blksrc_def_invalidate, gw_inval.c).
  *
  * Threads: a read's loop. The store locks for itself (cache.h).
@@ -59,7 +60,7 @@ worker_block_request(struct cread *x)
 	m->size = size;
 	m->last_modified = -1;
 	m->partial = 1;
-	cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
+	cache_version_hash(x->bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
 	cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), m, cm_mono_ms());
 	x->have_meta = 1;
 	return (1);

@@ -92,11 +92,9 @@ fill_finish_block(struct fill *f, int ok)
 		GW_INC(&x->ctx->metrics, blk_fill_origin, 1);
 		x->blk_misses++;
 	}
-	if (ok && x->ctx->conf->writer != NULL) {
-		unsigned char id[32];
-
-		cache_disk_block_id(x->meta.vhash, f->idx + f->cur, id);
-		if (cache_writer_put(x->ctx->conf->writer, b, id) != 0)
+	/* Demotion: the tier below memory keeps a copy (cache_tiers.c). */
+	if (ok) {
+		if (cache_blk_demote(x->store, x->meta.vhash, f->idx + f->cur, b) != 0)
 			CM_LOGD("req=%s disk tier busy: block %llu not written", x->req->id,
 			    (unsigned long long)(f->idx + f->cur));
 	}
@@ -290,26 +288,22 @@ gw_blksrc_def_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int mai
 {
 	int rc = cache_blk_open(x->store, x->meta.vid, idx, gw_cr_block_len(x, idx), bp);
 	struct dwait *dw;
-	unsigned char id[32];
 
 	if (rc != CACHE_FILL || x->ctx->ioq == NULL || x->ctx->conf->io == NULL)
-		return (rc);
-	/* Not on disk either (a cold block): filled at once, in this run. */
-	cache_disk_block_id(x->meta.vhash, idx, id);
-	if (!cache_disk_has(cache_store_disk(x->store), id))
 		return (rc);
 	dw = calloc(1, sizeof *dw);
 	if (dw == NULL)
 		return (rc);		/* from the origin, then */
 	dw->r.magic = CACHE_IO_REQ_MAGIC;
-	dw->r.b = cache_blk_ref(x->store, *bp);
-	memcpy(dw->r.id, id, sizeof id);
+	dw->r.b = cache_blk_ref(x->store, *bp);	/* the request's own */
 	dw->r.q = x->ctx->ioq;
 	dw->r.arg = dw;
 	dw->r.idx = idx;
 	dw->x = x;
 	dw->main = main;
-	if (cache_io_read(x->ctx->conf->io, &dw->r) != 0) {
+	/* Promotion (cache_tiers.c): not below memory either (a cold
+	 * block), or not queued: filled at once, in this run. */
+	if (cache_blk_promote(x->store, x->meta.vhash, idx, &dw->r) != 0) {
 		cache_blk_release(x->store, &dw->r.b);
 		free(dw);
 		return (rc);

@@ -157,6 +157,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	struct http_server *srv = NULL;
 	struct gw_admin *admin = NULL;
 	struct cache_disk *disk = NULL;
+	struct cache_tier *tier;
 	struct gw_ctx **ctxs = NULL;
 	void **tctx = NULL;
 	char err[512];
@@ -253,6 +254,13 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 					goto out;
 				}
 				cache_store_attach_io(gc.cache, gc.io);
+				/* Promotion and demotion go through it. */
+				tier = cache_tier_disk_new(disk, gc.io, gc.writer);
+				if (tier == NULL) {
+					fprintf(stderr, "cachalot: cannot allocate the disk tier\n");
+					goto out;
+				}
+				cache_store_attach_tier(gc.cache, tier);	/* the store's now */
 			}
 		}
 	}

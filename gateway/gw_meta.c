@@ -297,7 +297,7 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		return (0);
 	}
 	if (status == 200 && meta_from_head(x, hdrs, n, &m) == 0) {
-		cache_disk_version_hash(x->bucket, cm_buf_slice(&x->mkey), m.etag, m.size, m.vhash);
+		cache_version_hash(x->bucket, cm_buf_slice(&x->mkey), m.etag, m.size, m.vhash);
 		if (x->have_meta && strcmp(m.etag, x->meta.etag) != 0)
 			GW_INC(&x->ctx->metrics, revalidated_changed, 1);
 		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, cm_mono_ms());
