@@ -109,7 +109,6 @@ struct bucket_gen {
 	struct bucket_gen	*next;
 };
 
-
 static uint64_t
 mix(uint64_t a, uint64_t b)
 {
