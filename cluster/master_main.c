@@ -79,10 +79,17 @@ master_run(const struct cm_config *c)
 	struct sockaddr_in sin;
 	pthread_t sw;
 	sigset_t stop;
+	struct clu_auth_key key;
 	char path[4200], err[4400];
 	int rv = 1, sig = 0, have_sweeper = 0, have_model = 0;
 
 	cm_log_set_level(c->log_level);
+	/* Every request that changes state is signed with the cluster secret
+	 * (master_routes.c): no secret, no master. */
+	if (clu_auth_key_init(&key, c->cluster_secret, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot master: %s\n", err);
+		return (2);
+	}
 	if (parse_listen(c->listen, &sin) != 0) {
 		fprintf(stderr, "cachalot master: --listen '%s': expected IPv4:PORT\n", c->listen);
 		return (2);
@@ -106,6 +113,12 @@ master_run(const struct cm_config *c)
 		goto out;
 	}
 	have_model = 1;
+	m.key = key;
+	m.seen = clu_auth_seen_new();
+	if (m.seen == NULL) {
+		fprintf(stderr, "cachalot master: out of memory\n");
+		goto out;
+	}
 	if (master_store_load(store, &m) != 0) {
 		fprintf(stderr, "cachalot master: cannot read LevelDB at %s\n", path);
 		goto out;
@@ -144,8 +157,13 @@ out:
 		pthread_mutex_unlock(&m.mtx);
 		(void)pthread_join(sw, NULL);
 	}
-	if (have_model)
+	if (have_model) {
+		clu_auth_seen_free(&m.seen);
+		free(m.refused_peer);
+		clu_auth_key_fini(&m.key);
 		master_model_fini(&m);
+	}
+	clu_auth_key_fini(&key);
 	master_store_close(&store);
 	return (rv);
 }

@@ -21,6 +21,7 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import (AK, SK, ORIGIN_AK, ORIGIN_SK, S3RVER, HERE, Checks, ReadLoad, free_port,  # noqa: E402
                  need_s3rver, sanitizer_lines, stop_procs, wait_port)
+from cluster import CLUSTER_SECRET  # noqa: E402
 
 MiB = 1 << 20
 DOWN_AFTER = 2
@@ -105,6 +106,8 @@ def main():
         logs.append(f)
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16"
+        # The cluster's processes share its secret (required).
+        env["CACHALOT_CLUSTER_SECRET"] = CLUSTER_SECRET
         pre = ["ip", "netns", "exec", net.hosts[ns][0]] if ns else []
         p = subprocess.Popen(pre + args, stdout=f, stderr=subprocess.STDOUT, env=env,
                              start_new_session=True)
