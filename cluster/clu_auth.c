@@ -128,15 +128,19 @@ clu_auth_sign(const struct clu_auth_key *k, const struct clu_auth_msg *m, int64_
     const char *nonce, struct clu_auth_hdrs *h)
 {
 	unsigned char raw[CLU_AUTH_NONCE_LEN / 2], mac[32];
-	char hex[65];
+	char hex[65], given[CLU_AUTH_NONCE_LEN + 1];
 
 	AN(k);
 	CM_ASSERT(k->magic == CLU_AUTH_KEY_MAGIC);
+	if (nonce != NULL) {
+		/* Copied first: it may be h's own. */
+		if (!clu_auth_nonce_ok(cm_slice_str(nonce)))
+			return (-1);
+		memcpy(given, nonce, sizeof given);
+	}
 	memset(h, 0, sizeof *h);
 	if (nonce != NULL) {
-		if (strlen(nonce) != CLU_AUTH_NONCE_LEN)
-			return (-1);
-		memcpy(h->nonce, nonce, CLU_AUTH_NONCE_LEN);
+		memcpy(h->nonce, given, sizeof given);
 	} else {
 		if (RAND_bytes(raw, (int)sizeof raw) != 1)
 			return (-1);
