@@ -14,7 +14,9 @@ import urllib.request
 
 from rig import AK, SK, ORIGIN_AK, ORIGIN_SK, Rig, free_port, sanitizer_lines, stop_procs, wait_port
 
-# The cluster secret every process of the rig's cluster shares.
+# The cluster secret every process of the rig's cluster shares, given
+# through the environment (CACHALOT_CLUSTER_SECRET) as an operator would,
+# so that a binary from before it still starts (and fails the checks).
 CLUSTER_SECRET = "rig-cluster-secret-0123456789abcdef"
 
 
@@ -37,6 +39,7 @@ class Cluster(Rig):
         self.nworkers, self.ngateways = workers, gateways
 
     def start(self):
+        os.environ["CACHALOT_CLUSTER_SECRET"] = CLUSTER_SECRET
         # s3rver and the front, as the single-process rig has them.
         self.s3rver_port, self.front_port = free_port(), free_port()
         data = os.path.join(self.tmp, "s3rver")
@@ -51,12 +54,11 @@ class Cluster(Rig):
         wait_port(self.front_port, p, "front")
         self.common = ["--origin", f"http://127.0.0.1:{self.front_port}", "--origin-access-key",
                        ORIGIN_AK, "--origin-secret-key", ORIGIN_SK, "--access-key", AK,
-                       "--secret-key", SK, "--cluster-secret", CLUSTER_SECRET] + self.extra
+                       "--secret-key", SK] + self.extra
         self.master_port = free_port()
         self.master_url = f"http://127.0.0.1:{self.master_port}"
         self.master_args = [self.cachalot, "master", "--listen", f"127.0.0.1:{self.master_port}",
-                            "--data-dir", os.path.join(self.tmp, "master"), "--down-after", "2",
-                            "--cluster-secret", CLUSTER_SECRET]
+                            "--data-dir", os.path.join(self.tmp, "master"), "--down-after", "2"]
         self.master = self._spawn(self.master_args, "master.log")
         wait_port(self.master_port, self.master, "master")
         self.workers, self.worker_args, self.worker_ports = [], [], []
@@ -141,8 +143,7 @@ class Cluster(Rig):
         wait_port(self.master_port, self.master, "master (again)")
 
     def ctl(self, *args):
-        p = subprocess.run([self.cachalot, "ctl", "--master", self.master_url,
-                            "--cluster-secret", CLUSTER_SECRET] + list(args),
+        p = subprocess.run([self.cachalot, "ctl", "--master", self.master_url] + list(args),
                            capture_output=True, text=True, timeout=20)
         return p.returncode, p.stdout, p.stderr
 
