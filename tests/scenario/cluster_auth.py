@@ -296,6 +296,9 @@ def test_altered_ring_refused(ck, cl, rogue):
     p = cl._spawn([cl.cachalot, "gateway", "--listen", f"127.0.0.1:{port}", "--admin-listen",
                    f"127.0.0.1:{admin}", "--master", purl] + cl.common, "gateway-proxied.log")
     wait_port(port, p, "the gateway behind the proxy")
+    t0 = time.time()		# its first poll comes once its listeners are up
+    while gateway_ring(cl, admin=admin)[1] != 2 and time.time() - t0 < 10:
+        time.sleep(0.2)
     good = gateway_ring(cl, admin=admin)
     ck.check(good[1] == 2, f"through an honest proxy the gateway has the ring: {good}")
     proxy.tamper = True
