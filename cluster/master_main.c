@@ -84,18 +84,19 @@ master_run(const struct cm_config *c)
 	int rv = 1, sig = 0, have_sweeper = 0, have_model = 0;
 
 	cm_log_set_level(c->log_level);
+	if (parse_listen(c->listen, &sin) != 0) {
+		fprintf(stderr, "cachalot master: --listen '%s': expected IPv4:PORT\n", c->listen);
+		return (2);
+	}
 	/* Every request that changes state is signed with the cluster secret
 	 * (master_routes.c): no secret, no master. */
 	if (clu_auth_key_init(&key, c->cluster_secret, err, sizeof err) != 0) {
 		fprintf(stderr, "cachalot master: %s\n", err);
 		return (2);
 	}
-	if (parse_listen(c->listen, &sin) != 0) {
-		fprintf(stderr, "cachalot master: --listen '%s': expected IPv4:PORT\n", c->listen);
-		return (2);
-	}
 	if (cm_listen_check(c->listen, path, sizeof path) != 0) {
 		fprintf(stderr, "cachalot master: %s (choose another with --listen HOST:PORT)\n", path);
+		clu_auth_key_fini(&key);
 		return (2);
 	}
 	snprintf(path, sizeof path, "%s/master", c->data_dir);

@@ -21,7 +21,7 @@ from cluster import ring_of as ring  # noqa: E402
 BIN = os.environ.get("CACHALOT_BIN", "cachalot")
 # A cluster's processes share a secret (required): given here through the
 # environment, so that the one-host cluster still starts with --listen flags
-# only; test_cluster_secret_required runs without it.
+# only (tests/scenario/cluster_auth.py checks that no role starts without it).
 CLUSTER_SECRET = "startup-cluster-secret-0123456789"
 os.environ["CACHALOT_CLUSTER_SECRET"] = CLUSTER_SECRET
 # An origin nobody listens on: start-up must not depend on it.
