@@ -5,16 +5,21 @@
  *   status | workers | ring | stats [BUCKET]      read, text or --json
  *   drain WORKER | undrain WORKER                 take out, let back in
  *   purge BUCKET[/PREFIX]                         workers forget it
+ * Requests that change state (drain, undrain, purge) are signed with the
+ * cluster secret (--cluster-secret or CACHALOT_CLUSTER_SECRET; see
+ * cluster/clu_auth.h); reads are sent signed too when it is given.
  * Exit codes: 0 done, 1 the master refused or is unreachable, 2 usage.
  * Main thread.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
 #include "cli/cli.h"
+#include "cluster/cluster.h"
 #include "common/common.h"
 
 static size_t
@@ -43,6 +48,10 @@ cli_ctl(const struct cm_config *c, int argc, char **argv)
 {
 	const char *cmd = argc > 0 ? argv[0] : NULL, *arg = argc > 1 ? argv[1] : NULL;
 	struct cm_buf url;
+	struct curl_slist *hl = NULL, *t;
+	struct clu_auth_key key;
+	struct clu_auth_hdrs ah;
+	char errs[400], hostline[320];
 	CURL *e = NULL;
 	CURLcode rc;
 	long code = 0;
@@ -57,6 +66,12 @@ cli_ctl(const struct cm_config *c, int argc, char **argv)
 	}
 	if (c->master == NULL) {
 		fprintf(stderr, "cachalot ctl: no master: set --master URL\n");
+		return (2);
+	}
+	memset(&key, 0, sizeof key);
+	if (c->cluster_secret != NULL &&
+	    clu_auth_key_init(&key, c->cluster_secret, errs, sizeof errs) != 0) {
+		fprintf(stderr, "cachalot ctl: %s\n", errs);
 		return (2);
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (e = curl_easy_init()) == NULL) {
@@ -98,6 +113,44 @@ cli_ctl(const struct cm_config *c, int argc, char **argv)
 	} else {
 		goto usage;
 	}
+	if (post && c->cluster_secret == NULL) {
+		fprintf(stderr, "cachalot ctl: %s needs the cluster secret: set --cluster-secret or "
+		    "CACHALOT_CLUSTER_SECRET (the master's)\n", cmd);
+		rv = 2;
+		goto out;
+	}
+	if (c->cluster_secret != NULL) {
+		/* Signed over the Host we send and the target after it. */
+		const char *auth = strstr(url.p, "://"), *slash;
+		struct clu_auth_msg m = { .method = cm_slice_str(post ? "POST" : "GET") };
+		size_t hn;
+
+		auth = auth != NULL ? auth + 3 : url.p;
+		slash = strchr(auth, '/');
+		hn = slash != NULL ? (size_t)(slash - auth) : strlen(auth);
+		if (slash == NULL || hn >= sizeof hostline - 7)
+			goto out;
+		m.host = cm_slice(auth, hn);
+		m.target = cm_slice_str(slash);
+		clu_auth_body_sha256("", 0, m.body_sha256);
+		if (clu_auth_sign(&key, &m, (int64_t)time(NULL), NULL, &ah) != 0) {
+			fprintf(stderr, "cachalot ctl: cannot sign the request\n");
+			goto out;
+		}
+		snprintf(hostline, sizeof hostline, "Host: %.*s", (int)hn, auth);
+		if ((hl = curl_slist_append(NULL, hostline)) == NULL)
+			goto out;
+		/* No Content-Type: the body is empty and none is signed. */
+		if ((t = curl_slist_append(hl, "Content-Type:")) == NULL)
+			goto out;
+		hl = t;
+		for (n = 0; n < 3; n++) {
+			if ((t = curl_slist_append(hl, ah.line[n])) == NULL)
+				goto out;
+			hl = t;
+		}
+		curl_easy_setopt(e, CURLOPT_HTTPHEADER, hl);
+	}
 	if (curl_easy_setopt(e, CURLOPT_URL, url.p) != CURLE_OK)
 		goto out;
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, to_stdout);
@@ -115,12 +168,17 @@ cli_ctl(const struct cm_config *c, int argc, char **argv)
 	}
 	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
 	rv = code == 200 ? 0 : 1;
+	if (code == 401 || code == 403)
+		fprintf(stderr, "cachalot ctl: the master refused the request (%ld): is "
+		    "cluster-secret the cluster's?\n", code);
 	goto out;
 usage:
 	fprintf(stderr, "cachalot ctl: usage: status | workers | ring | stats [BUCKET] | drain WORKER | "
 	    "undrain WORKER | purge BUCKET[/PREFIX]\n");
 	rv = 2;
 out:
+	curl_slist_free_all(hl);
+	clu_auth_key_fini(&key);
 	cm_buf_free(&url);
 	if (e != NULL)
 		curl_easy_cleanup(e);

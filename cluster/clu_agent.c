@@ -123,7 +123,7 @@ heartbeat(struct clu_agent *a, struct cm_buf *ans)
 	if (st != NULL)
 		clu_counts_as_stats(snap, n, st);
 	if (st == NULL || clu_hb_write(&body, &hb, st, n) != 0 ||
-	    clu_link_ask(&a->link, "/v1/heartbeat", body.p, ans) != 0) {
+	    clu_link_ask(&a->link, "/v1/heartbeat", body.p, 0, ans) != 0) {
 		clu_counts_give_back(&a->counts, snap, n);	/* counted again next time */
 		goto out;
 	}
@@ -204,7 +204,7 @@ clu_agent_new(const struct clu_agent_conf *ac, const struct clu_agent_ops *ops, 
 	snprintf(a->addr, sizeof a->addr, "%s", ac->addr != NULL ? ac->addr : "");
 	a->weight = ac->weight;
 	a->heartbeat_s = ac->heartbeat_s;
-	if (clu_link_init(&a->link, ac->master, err, errlen) != 0)
+	if (clu_link_init(&a->link, ac->master, ac->cluster_secret, err, errlen) != 0)
 		goto fail;
 	have_link = 1;
 	if (clu_counts_init(&a->counts) != 0 || pthread_mutex_init(&a->mtx, NULL) != 0) {

@@ -37,19 +37,28 @@
 
 struct clu_link {
 	char		url[1024];	/* no trailing '/' */
+	char		host[300];	/* the Host header: the URL's authority */
+	char		base[700];	/* the URL's path before ours ("" none) */
 	void		*easy;		/* CURL *, the cluster thread only */
+	struct clu_auth_key key;	/* every request is signed with it */
 	pthread_mutex_t	mtx;
 	/* -1 unknown, 0 no, 1 yes; why (under mtx) names the failure. */
 	_Atomic int	ok;
+	_Atomic int	refused;	/* 0, 1 our requests, 2 its answers (said once) */
 	char		why[256];
 };
 
-/* 0, or -1 with err. */
-int clu_link_init(struct clu_link *l, const char *url, char *err, size_t errlen);
+/* 0, or -1 with err (no master, no cluster secret or one too short). */
+int clu_link_init(struct clu_link *l, const char *url, const char *secret, char *err,
+    size_t errlen);
 void clu_link_fini(struct clu_link *l);
-/* One request (POST body when not NULL, else GET) to url + path: 0 and the
- * answer in out when the master said 200. Cluster thread. */
-int clu_link_ask(struct clu_link *l, const char *path, const char *body, struct cm_buf *out);
+/* One request (POST body when not NULL, else GET) to url + path, signed
+ * with the cluster secret (clu_auth.h): 0 and the answer in out when the
+ * master said 200 (and, signed_answer set, proved with a signature bound
+ * to this request's nonce that it knows the secret: else -1, the answer
+ * refused and said once). Cluster thread. */
+int clu_link_ask(struct clu_link *l, const char *path, const char *body, int signed_answer,
+    struct cm_buf *out);
 int clu_link_reachable(struct clu_link *l, char *why, size_t len);
 
 /* ---- Per-bucket statistics, lock-free ---- */
@@ -151,6 +160,15 @@ struct master {
 	uint64_t			purge_seq;
 	uint64_t			evictions;	/* reported since this process started */
 	int64_t				started;	/* wall clock */
+	/* The API's authentication (master_routes.c): the key and the seen
+	 * nonces are set before the daemon starts; refused counts by reason,
+	 * atomics (no lock). */
+	struct clu_auth_key		key;
+	struct clu_auth_seen		*seen;
+	_Atomic uint64_t		refused[CLU_AUTH_NRESULTS];
+	/* Peers already logged as refused (MHD's one thread only). */
+	char				(*refused_peer)[48];
+	size_t				nrefused_peer;
 };
 
 /* master_model.c: the rules, no I/O of its own. */

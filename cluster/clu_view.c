@@ -52,7 +52,7 @@ poll_ring(struct clu_view *v, struct cm_buf *ans)
 	struct ring *r, *old = NULL;
 	char err[256];
 
-	if (clu_link_ask(&v->link, "/v1/ring", NULL, ans) != 0)
+	if (clu_link_ask(&v->link, "/v1/ring", NULL, 1, ans) != 0)
 		return;		/* the master is away: the last ring stays */
 	r = ring_parse(ans->p != NULL ? ans->p : "", ans->len, err, sizeof err);
 	if (r == NULL) {
@@ -92,7 +92,7 @@ post_stats(struct clu_view *v, struct cm_buf *ans)
 	if (st != NULL)
 		clu_counts_as_stats(snap, n, st);
 	if (st == NULL || clu_gwstats_write(&body, v->id, st, n) != 0 ||
-	    clu_link_ask(&v->link, "/v1/stats", body.p, ans) != 0)
+	    clu_link_ask(&v->link, "/v1/stats", body.p, 0, ans) != 0)
 		clu_counts_give_back(&v->counts, snap, n);	/* counted again next time */
 out:
 	cm_buf_free(&body);
@@ -145,7 +145,7 @@ clu_view_new(const struct clu_view_conf *vc, char *err, size_t errlen)
 	}
 	v->conf = *vc;
 	snprintf(v->id, sizeof v->id, "%s", vc->id);
-	if (clu_link_init(&v->link, vc->master, err, errlen) != 0)
+	if (clu_link_init(&v->link, vc->master, vc->cluster_secret, err, errlen) != 0)
 		goto fail;
 	have_link = 1;
 	if (clu_counts_init(&v->counts) != 0 || pthread_mutex_init(&v->mtx, NULL) != 0) {

@@ -11,6 +11,8 @@
  *   - a worker's agent (struct clu_agent, clu_agent.c): heartbeats, purges,
  *     revalidation on (re)admission, statistics, evictions; what it needs
  *     of the local cache comes through struct clu_agent_ops;
+ *   - the cluster's secret (clu_auth.h): signing and verifying requests
+ *     and answers between the processes of a cluster;
  *   - the master (`cachalot master`, master_*.c): master_run.
  *
  * Threads: a view and an agent each run one thread of their own (the
@@ -24,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "cluster/clu_auth.h"
 #include "cluster/clu_proto.h"
 #include "cluster/ring.h"
 #include "common/common.h"
@@ -37,6 +40,7 @@ struct clu_view_conf {
 	const char	*master;	/* the master's URL */
 	const char	*id;		/* names this gateway in its statistics */
 	uint64_t	heartbeat_s;	/* seconds between polls (0: 1) */
+	const char	*cluster_secret;	/* required (clu_auth.h) */
 	/* The cluster's key: gateways sign toward workers with it. */
 	const char	*access_key, *secret_key, *region;
 };
@@ -84,6 +88,7 @@ struct clu_agent_conf {
 	const char	*addr;		/* host:port its block server is reached at */
 	uint64_t	weight;		/* 1 to 1000 */
 	uint64_t	heartbeat_s;	/* seconds between heartbeats (0: 1) */
+	const char	*cluster_secret;	/* required (clu_auth.h) */
 };
 
 /* What the local cache tells the agent. */

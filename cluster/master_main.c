@@ -79,6 +79,7 @@ master_run(const struct cm_config *c)
 	struct sockaddr_in sin;
 	pthread_t sw;
 	sigset_t stop;
+	struct clu_auth_key key;
 	char path[4200], err[4400];
 	int rv = 1, sig = 0, have_sweeper = 0, have_model = 0;
 
@@ -87,8 +88,15 @@ master_run(const struct cm_config *c)
 		fprintf(stderr, "cachalot master: --listen '%s': expected IPv4:PORT\n", c->listen);
 		return (2);
 	}
+	/* Every request that changes state is signed with the cluster secret
+	 * (master_routes.c): no secret, no master. */
+	if (clu_auth_key_init(&key, c->cluster_secret, err, sizeof err) != 0) {
+		fprintf(stderr, "cachalot master: %s\n", err);
+		return (2);
+	}
 	if (cm_listen_check(c->listen, path, sizeof path) != 0) {
 		fprintf(stderr, "cachalot master: %s (choose another with --listen HOST:PORT)\n", path);
+		clu_auth_key_fini(&key);
 		return (2);
 	}
 	snprintf(path, sizeof path, "%s/master", c->data_dir);
@@ -106,6 +114,12 @@ master_run(const struct cm_config *c)
 		goto out;
 	}
 	have_model = 1;
+	m.key = key;
+	m.seen = clu_auth_seen_new();
+	if (m.seen == NULL) {
+		fprintf(stderr, "cachalot master: out of memory\n");
+		goto out;
+	}
 	if (master_store_load(store, &m) != 0) {
 		fprintf(stderr, "cachalot master: cannot read LevelDB at %s\n", path);
 		goto out;
@@ -144,8 +158,13 @@ out:
 		pthread_mutex_unlock(&m.mtx);
 		(void)pthread_join(sw, NULL);
 	}
-	if (have_model)
+	if (have_model) {
+		clu_auth_seen_free(&m.seen);
+		free(m.refused_peer);
+		clu_auth_key_fini(&m.key);
 		master_model_fini(&m);
+	}
+	clu_auth_key_fini(&key);
 	master_store_close(&store);
 	return (rv);
 }

@@ -250,6 +250,15 @@ master_view_metrics(struct master *m, struct cm_buf *out)
 	cm_prom_family(&p, "cachalot_master_evictions_total", "counter",
 	    "Blocks the workers evicted, as reported since this master started.");
 	cm_prom_u64(&p, m->evictions, NULL);
+	cm_prom_family(&p, "cachalot_master_auth_refused_total", "counter",
+	    "Requests that change state refused for want of a valid cluster-secret signature, by reason.");
+	{
+		enum clu_auth_result r;
+
+		for (r = CLU_AUTH_MISSING; r < CLU_AUTH_NRESULTS; r++)
+			cm_prom_u64(&p, atomic_load(&m->refused[r]), "reason", clu_auth_result_name[r],
+			    NULL);
+	}
 	(void)cm_prom_finish(&p);
 	pthread_mutex_unlock(&m->mtx);
 }

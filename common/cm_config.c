@@ -85,6 +85,10 @@ static const struct opt opts[] = {
 	  "seconds a cached object is served before it is revalidated" },
 	{ "master", T_URL, OFF(master), NULL, NULL, CM_ROLE_GATEWAY | CM_ROLE_WORKER | CM_ROLE_CTL,
 	  "URL of the master" },
+	{ "cluster-secret", T_SECRET, OFF(cluster_secret), NULL, NULL,
+	  CM_ROLE_MASTER | CM_ROLE_WORKER | CM_ROLE_GATEWAY | CM_ROLE_CTL,
+	  "secret every master, worker, gateway and ctl of a cluster shares (or "
+	  "CACHALOT_CLUSTER_SECRET); 16 to 256 characters, required in a cluster" },
 	{ "advertise", T_HOSTPORT, OFF(advertise), NULL, "listen", CM_ROLE_WORKER,
 	  "address gateways reach this worker's block server at" },
 	{ "worker-id", T_STR, OFF(worker_id), NULL, "advertise", CM_ROLE_WORKER,
@@ -512,6 +516,9 @@ cm_config_load_env(struct cm_config *c, FILE *err)
 
 	v = getenv("CACHALOT_SECRET_KEY");
 	if (v != NULL && cm_config_set(c, "secret-key", v, "CACHALOT_SECRET_KEY", err) != 0)
+		return (-1);
+	v = getenv("CACHALOT_CLUSTER_SECRET");
+	if (v != NULL && cm_config_set(c, "cluster-secret", v, "CACHALOT_CLUSTER_SECRET", err) != 0)
 		return (-1);
 	v = getenv("CACHALOT_ORIGIN_SECRET_KEY");
 	if (v != NULL &&

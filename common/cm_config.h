@@ -61,6 +61,7 @@ struct cm_config {
 	uint64_t	readahead;
 	uint64_t	freshness;
 	char		*master;
+	char		*cluster_secret;
 	char		*advertise;
 	char		*worker_id;
 	uint64_t	weight;

@@ -275,14 +275,14 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		if (gc.worker) {
 			struct clu_agent_conf ac = { .master = c->master, .addr = addr,
 			    .id = c->worker_id != NULL ? c->worker_id : addr, .weight = c->weight,
-			    .heartbeat_s = c->heartbeat };
+			    .heartbeat_s = c->heartbeat, .cluster_secret = c->cluster_secret };
 
 			gc.agent = clu_agent_new(&ac, &agent_ops, gc.cache, err, sizeof err);
 		} else {
 			struct clu_view_conf vc = { .master = c->master,
 			    .id = c->worker_id != NULL ? c->worker_id : addr, .heartbeat_s = c->heartbeat,
 			    .access_key = gc.creds[0].access_key, .secret_key = gc.creds[0].secret_key,
-			    .region = gc.region };
+			    .region = gc.region, .cluster_secret = c->cluster_secret };
 
 			gc.cluster = clu_view_new(&vc, err, sizeof err);
 		}

@@ -14,6 +14,11 @@ import urllib.request
 
 from rig import AK, SK, ORIGIN_AK, ORIGIN_SK, Rig, free_port, sanitizer_lines, stop_procs, wait_port
 
+# The cluster secret every process of the rig's cluster shares, given
+# through the environment (CACHALOT_CLUSTER_SECRET) as an operator would,
+# so that a binary from before it still starts (and fails the checks).
+CLUSTER_SECRET = "rig-cluster-secret-0123456789abcdef"
+
 
 def ring_of(master_url):
     """(epoch, [worker ids]) from a master's /v1/ring."""
@@ -34,6 +39,7 @@ class Cluster(Rig):
         self.nworkers, self.ngateways = workers, gateways
 
     def start(self):
+        os.environ["CACHALOT_CLUSTER_SECRET"] = CLUSTER_SECRET
         # s3rver and the front, as the single-process rig has them.
         self.s3rver_port, self.front_port = free_port(), free_port()
         data = os.path.join(self.tmp, "s3rver")

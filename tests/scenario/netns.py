@@ -21,8 +21,62 @@ import urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import (AK, SK, ORIGIN_AK, ORIGIN_SK, S3RVER, HERE, Checks, ReadLoad, free_port,  # noqa: E402
                  need_s3rver, sanitizer_lines, stop_procs, wait_port)
+from cluster import CLUSTER_SECRET  # noqa: E402
 
 MiB = 1 << 20
+WRONG = "not-the-cluster-secret-0123456789"
+
+# Run on the rogue host "r" (issue #12, part 2, across hosts): heartbeats
+# advertising r:9202 with weight 1000, unsigned and signed with a wrong
+# secret; unsigned drain and purge; a heartbeat of w2's signed with the
+# secret sent twice (the second is a replay) and once altered. Prints the
+# statuses as JSON.
+ROGUE = r"""
+import hashlib, hmac, http.client, json, secrets, sys, time
+master, port, me, secret, w2 = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+def sign(key, target, body):
+    d, n = str(int(time.time())), secrets.token_hex(16)
+    t = "\n".join(["cachalot-v1-request", "POST", target, f"{master}:{port}",
+                   "text/plain" if body else "", hashlib.sha256(body).hexdigest(), "", d, n])
+    return {"x-cachalot-date": d, "x-cachalot-nonce": n,
+            "x-cachalot-auth": "v1 " + hmac.new(key.encode(), t.encode(), hashlib.sha256).hexdigest()}
+def post(target, body=b"", h=None):
+    c = http.client.HTTPConnection(master, port, timeout=5)
+    hh = {"Host": f"{master}:{port}"}
+    if body:
+        hh["Content-Type"] = "text/plain"
+    hh.update(h or {})
+    c.request("POST", target, body=body, headers=hh)
+    return c.getresponse().status
+beat = f"worker rogue {me}:9202 1000\n".encode()
+out = {"unsigned": post("/v1/heartbeat", beat),
+       "wrong": post("/v1/heartbeat", beat, sign("WRONGSECRET-0123456789", "/v1/heartbeat", beat)),
+       "drain": post("/v1/drain?worker=w0"), "purge": post("/v1/purge?bucket=net")}
+good = f"worker w2 {w2} 1\n".encode()
+h = sign(secret, "/v1/heartbeat", good)
+out["signed"] = post("/v1/heartbeat", good, h)
+out["replay"] = post("/v1/heartbeat", good, h)
+out["altered"] = post("/v1/heartbeat", beat, sign(secret, "/v1/heartbeat", good))
+print(json.dumps(out), flush=True)
+# Then it keeps trying, while the gateway is read through.
+t0 = time.time()
+while time.time() - t0 < 8:
+    post("/v1/heartbeat", beat)
+    post("/v1/heartbeat", beat, sign("WRONGSECRET-0123456789", "/v1/heartbeat", beat))
+    time.sleep(0.3)
+"""
+LISTEN = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind((sys.argv[1], 9202))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    with open(sys.argv[2], "a") as f:
+        f.write("connection\n")
+    c.close()
+"""
 DOWN_AFTER = 2
 STATED = 6.0		# seconds the ring may take to show a lost worker
 
@@ -100,11 +154,13 @@ def main():
     procs = {}
     logs = []
 
-    def spawn(name, args, ns=None):
+    def spawn(name, args, ns=None, secret=CLUSTER_SECRET):
         f = open(os.path.join(tmp, f"{name}.log"), "ab")
         logs.append(f)
         env = dict(os.environ)
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":quarantine_size_mb=16"
+        # The cluster's processes share its secret (required).
+        env["CACHALOT_CLUSTER_SECRET"] = secret
         pre = ["ip", "netns", "exec", net.hosts[ns][0]] if ns else []
         p = subprocess.Popen(pre + args, stdout=f, stderr=subprocess.STDOUT, env=env,
                              start_new_session=True)
@@ -114,7 +170,7 @@ def main():
     try:
         net.up()
         ip = {n: net.host(n, last) for n, last in
-              (("m", 10), ("w0", 20), ("w1", 21), ("w2", 22), ("g", 30))}
+              (("m", 10), ("w0", 20), ("w1", 21), ("w2", 22), ("g", 30), ("r", 40))}
         s3p, fp = free_port(), free_port()
         os.makedirs(os.path.join(tmp, "s3rver"))
         p = spawn("s3rver", ["node", "--openssl-legacy-provider", S3RVER, "-d", os.path.join(tmp, "s3rver"),
@@ -200,6 +256,42 @@ def main():
         time.sleep(1.5)
         for k, v in objs.items():
             ck.check(s3.get_object(Bucket="net", Key=k)["Body"].read() == v, f"after rejoin {k}")
+
+        # Issue #12 part 2 across hosts: from host r, a real worker with a
+        # wrong secret and heartbeats of ours advertising r:9202 never enter
+        # the ring, so the gateway never connects there; a replayed or
+        # altered heartbeat and unsigned drain and purge change nothing.
+        conns = os.path.join(tmp, "rogue-connections")
+        spawn("rogue-listen", ["/usr/bin/python3", "-c", LISTEN, ip["r"], conns], "r")
+        spawn("rogue-worker", [cachalot, "worker", "--listen", f"{ip['r']}:9201", "--admin-listen",
+                               f"{ip['r']}:9001", "--master", master_url, "--worker-id", "rogue-real",
+                               "--data-dir", os.path.join(tmp, "rogue"), "--mem-cache", "16M",
+                               "--disk-cache", "0"] + common, "r", secret=WRONG)
+        wait_tcp(ip["r"], 9201, procs["rogue-worker"], "the wrongly keyed worker")
+        r = subprocess.Popen(["ip", "netns", "exec", net.hosts["r"][0], "/usr/bin/python3", "-c", ROGUE,
+                              ip["m"], "9100", ip["r"], CLUSTER_SECRET, f"{ip['w2']}:9201"],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        procs["rogue-beats"] = r
+        import json
+        try:
+            st = json.loads(r.stdout.readline())
+        except ValueError:
+            st = {}
+        ck.check(st.get("unsigned") == 401 and st.get("wrong") == 403,
+                 f"from another host: unsigned heartbeat 401, wrongly signed 403: {st}")
+        ck.check(st.get("drain") == 401 and st.get("purge") == 401, f"unsigned drain, purge: 401: {st}")
+        ck.check(st.get("signed") == 200 and st.get("replay") == 403 and st.get("altered") == 403,
+                 f"a signed heartbeat is taken once; replayed or altered, refused: {st}")
+        time.sleep(1.5)		# the gateway's next ring poll
+        ck.check(ring() == ["w0", "w1", "w2"], f"the ring did not move: {ring()}")
+        for k, v in objs.items():
+            ck.check(s3.get_object(Bucket="net", Key=k)["Body"].read() == v, f"after the rogues {k}")
+        n = open(conns).read().count("connection") if os.path.exists(conns) else 0
+        ck.check(n == 0, f"the rogue's advertised port saw no connection: {n}")
+        with open(os.path.join(tmp, "rogue-worker.log"), errors="replace") as f:
+            asked = f.read().count(" op=")
+        ck.check(asked == 0, f"the wrongly keyed worker was asked nothing: {asked} requests")
+        r.wait(timeout=30)
     finally:
         stop_procs(list(procs.values()), timeout=15)
         for f in logs:

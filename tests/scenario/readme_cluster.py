@@ -87,7 +87,23 @@ def main():
                         "mem-cache = 64M\ndisk-cache = 128M\n")
             servers = {}
             ctl_lines = []
+            env = dict(os.environ)
+            env.pop("CACHALOT_CLUSTER_SECRET", None)
             for i, line in enumerate(lines):
+                # `export NAME=VALUE` (VALUE may be `$(command)`): set for
+                # the lines after it, as the shell would.
+                m = re.fullmatch(r"export ([A-Z_][A-Z0-9_]*)=(.*)", line.strip())
+                if m is not None:
+                    value = m.group(2)
+                    sub = re.fullmatch(r"\$\((.*)\)", value)
+                    if sub is not None:
+                        value = subprocess.run(shlex.split(sub.group(1)), capture_output=True,
+                                               text=True, check=True, timeout=20).stdout.strip()
+                    else:
+                        value = " ".join(shlex.split(value))
+                    ck.check(value != "", f"README line {i + 1} sets {m.group(1)}")
+                    env[m.group(1)] = value
+                    continue
                 words = shlex.split(line)
                 ck.check(words[0] == "cachalot", f"README line starts with cachalot: {line!r}")
                 if words[-1] == "&":
@@ -95,7 +111,7 @@ def main():
                     logs.append(log)
                     with open(log, "wb") as lf:
                         p = subprocess.Popen([BIN] + words[1:-1], cwd=run, stdout=lf,
-                                             stderr=subprocess.STDOUT)
+                                             stderr=subprocess.STDOUT, env=env)
                     procs.append(p)
                     port = int(re.search(r"--listen 127\.0\.0\.1:(\d+)", line).group(1))
                     servers[words[1] + str(port)] = (p, port)
@@ -124,7 +140,7 @@ def main():
                     ck.check(st == 200, f"{name}: /healthz on its --listen port + 10000: {st}")
             for words in ctl_lines:
                 c = subprocess.run([BIN] + words[1:], capture_output=True, text=True, timeout=20,
-                                   cwd=run)
+                                   cwd=run, env=env)
                 ck.check(c.returncode == 0 and all(i in c.stdout for i in ids),
                          f"README's {' '.join(words[:2])} works and lists the workers: {c.stdout!r} "
                          f"{c.stderr!r}")

@@ -19,6 +19,11 @@ from rig import Checks, free_port, stop_procs, wait_port  # noqa: E402
 from cluster import ring_of as ring  # noqa: E402
 
 BIN = os.environ.get("CACHALOT_BIN", "cachalot")
+# A cluster's processes share a secret (required): given here through the
+# environment, so that the one-host cluster still starts with --listen flags
+# only (tests/scenario/cluster_auth.py checks that no role starts without it).
+CLUSTER_SECRET = "startup-cluster-secret-0123456789"
+os.environ["CACHALOT_CLUSTER_SECRET"] = CLUSTER_SECRET
 # An origin nobody listens on: start-up must not depend on it.
 ORIGIN = ["--origin", "http://127.0.0.1:9", "--origin-access-key", "o", "--origin-secret-key", "o",
           "--access-key", "ak", "--secret-key", "sk"]
