@@ -168,33 +168,17 @@ relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	struct cread *x = arg;
 	struct s3sig_hdr out[HTTP_MAX_HDRS];
 	char names[8192];
-	size_t i, k = 0, nused = 0;
+	size_t k;
 	int64_t len = -1;
-	uint64_t v;
-	int have_id = 0;
+	int have_id = 0, have_region = 0;
 
 	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	if (status < 400) {
 		x->result = "changed";
 		return (HTTP_CLIENT_ABORT);
 	}
-	for (i = 0; i < n && k < CM_ARRAY_LEN(out) - 1; i++) {
-		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
-			if (cm_parse_u64(cm_slice_trim(hdrs[i].value), RELAY_MAX, &v) == 0)
-				len = (int64_t)v;
-			continue;
-		}
-		if (http_hdr_hop_by_hop(hdrs[i].name))
-			continue;
-		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
-		    sizeof names - nused);
-		if (out[k].name.p == names + nused)
-			nused += out[k].name.len;
-		out[k].value = hdrs[i].value;
-		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-request-id")))
-			have_id = 1;
-		k++;
-	}
+	k = gw_relay_headers(x->ctx->conf, hdrs, n, out, CM_ARRAY_LEN(out) - 1, names, sizeof names,
+	    RELAY_MAX, &len, &have_id, &have_region);
 	if (!have_id)
 		gw_cr_add_hdr(out, &k, "x-amz-request-id", cm_slice_str(x->req->id));
 	x->status = status;

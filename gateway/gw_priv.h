@@ -215,6 +215,11 @@ void gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_r
     const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
     const struct s3sig_hdr *hdrs, size_t nhdrs);
 
+/* gw_s3.c: the origin's answer headers as a client gets them (see there). */
+size_t gw_relay_headers(const struct gw_conf *gc, const struct s3sig_hdr *hdrs, size_t n,
+    struct s3sig_hdr *out, size_t max, char *names, size_t namesz, uint64_t maxlen, int64_t *len,
+    int *have_id, int *have_region);
+
 /* gw_s3.c: counts a finished request and writes its access-log line. */
 void gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r,
     enum gw_op op, struct cm_slice bucket, struct cm_slice key, int status, uint64_t in,

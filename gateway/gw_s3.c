@@ -132,9 +132,43 @@ kick(struct xfer *x)
 
 /* ---- Origin callbacks ---- */
 
+/*
+ * The origin's answer headers as a client gets them: Content-Length taken
+ * out into *len (-1 when absent or above maxlen), hop-by-hop headers dropped,
+ * names as S3 spells them (an OSS origin's renamed into names[], at most
+ * namesz bytes); *have_id and *have_region say whether x-amz-request-id and
+ * x-amz-bucket-region came. Returns how many of out[max] it filled; values
+ * borrow from hdrs. For the pass-through and the cached read's relays.
+ */
+size_t
+gw_relay_headers(const struct gw_conf *gc, const struct s3sig_hdr *hdrs, size_t n,
+    struct s3sig_hdr *out, size_t max, char *names, size_t namesz, uint64_t maxlen, int64_t *len,
+    int *have_id, int *have_region)
+{
+	size_t i, k = 0, nused = 0;
+	uint64_t v;
 
-
-
+	*len = -1;
+	for (i = 0; i < n && k < max; i++) {
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
+			if (cm_parse_u64(cm_slice_trim(hdrs[i].value), maxlen, &v) == 0)
+				*len = (int64_t)v;
+			continue;
+		}
+		if (http_hdr_hop_by_hop(hdrs[i].name))
+			continue;
+		out[k].name = gc->origin.ops->resp_name(hdrs[i].name, names + nused, namesz - nused);
+		if (out[k].name.p == names + nused)
+			nused += out[k].name.len;
+		out[k].value = hdrs[i].value;
+		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-request-id")))
+			*have_id = 1;
+		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-bucket-region")))
+			*have_region = 1;
+		k++;
+	}
+	return (k);
+}
 
 static int
 o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
@@ -142,33 +176,15 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	struct xfer *x = arg;
 	struct s3sig_hdr out[MAX_OUT_HDRS];
 	char names[16384];
-	size_t i, k = 0, nused = 0;
+	size_t i, k;
 	int64_t len = -1;
 	int have_id = 0, have_region = 0;
-	uint64_t v;
 
 	x->status = status;
 	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
-	for (i = 0; i < n && k < MAX_OUT_HDRS - 2; i++) {
-		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
-			if (cm_parse_u64(hdrs[i].value, INT64_MAX, &v) == 0)
-				len = (int64_t)v;
-			continue;
-		}
-		if (http_hdr_hop_by_hop(hdrs[i].name))
-			continue;
-		out[k].name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, names + nused,
-		    sizeof names - nused);
-		if (out[k].name.p == names + nused)
-			nused += out[k].name.len;
-		out[k].value = hdrs[i].value;
-		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-request-id")))
-			have_id = 1;
-		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-bucket-region")))
-			have_region = 1;
-		k++;
-	}
+	k = gw_relay_headers(x->ctx->conf, hdrs, n, out, MAX_OUT_HDRS - 2, names, sizeof names,
+	    INT64_MAX, &len, &have_id, &have_region);
 	if (!have_id) {
 		out[k].name = CM_SLICE_LIT("x-amz-request-id");
 		out[k++].value = cm_slice_str(x->req->id);
