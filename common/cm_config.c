@@ -62,7 +62,7 @@ static const struct opt opts[] = {
 	{ "origin-secret-key", T_SECRET, OFF(origin_secret_key), NULL, NULL, R_DATA,
 	  "secret key for the origin (or CACHALOT_ORIGIN_SECRET_KEY)" },
 	{ "access-key", T_STR, OFF(access_key), NULL, NULL, R_DATA | CM_ROLE_PRESIGN,
-	  "access key that clients sign with (gateways sign toward workers with it too)" },
+	  "access key that clients sign with (a worker of a cluster needs none)" },
 	{ "secret-key", T_SECRET, OFF(secret_key), NULL, NULL, R_DATA | CM_ROLE_PRESIGN,
 	  "secret key that clients sign with (or CACHALOT_SECRET_KEY)" },
 	{ "credential", T_CRED, 0, NULL, NULL, CM_ROLE_GATEWAY | CM_ROLE_SERVE,

@@ -15,6 +15,7 @@
  * Threads: a read's loop; clu_view locks for itself (cluster.h).
  */
 #include <string.h>
+#include <time.h>
 
 #include "cache/cache.h"
 #include "cluster/cluster.h"
@@ -56,6 +57,52 @@ cluster_count(const struct gw_blksrc *s, const struct cread *x)
 	clu_view_count(s->view, x->bucket, x->blk_hits, x->blk_misses,
 	    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
 	    x->origin_bytes);
+}
+
+/* The request toward a worker, signed with the cluster secret over what
+ * it sends: method, target (path and query as in its URL), Host,
+ * Content-Type, and the hash of its (empty) body. The SigV4 Authorization
+ * origin_req_build made with a client key is dropped: workers check the
+ * cluster signature only. */
+int
+gw_worker_sign(struct origin_req *f, const struct gw_conf *gc, const char *method)
+{
+	struct clu_auth_msg m;
+	struct clu_auth_hdrs h;
+	const char *u = f->url.p, *p;
+	size_t i, j, l;
+
+	AN(gc);
+	if (!gc->ckey_set || u == NULL)
+		return (-1);
+	memset(&m, 0, sizeof m);
+	m.method = cm_slice_str(method);
+	p = strstr(u, "://");
+	if (p == NULL || (p = strchr(p + 3, '/')) == NULL)
+		return (-1);
+	m.target = cm_slice(p, strlen(p));
+	m.host = cm_slice("", 0);
+	m.content_type = cm_slice("", 0);
+	for (i = 0, j = 0; i < f->n; i++) {
+		if (cm_slice_eq_nocase(f->hdrs[i].name, CM_SLICE_LIT("authorization")))
+			continue;	/* the client key's: not for workers */
+		if (cm_slice_eq_nocase(f->hdrs[i].name, CM_SLICE_LIT("host")))
+			m.host = f->hdrs[i].value;
+		else if (cm_slice_eq_nocase(f->hdrs[i].name, CM_SLICE_LIT("content-type")))
+			m.content_type = f->hdrs[i].value;
+		f->hdrs[j++] = f->hdrs[i];
+	}
+	f->n = j;
+	clu_auth_body_sha256("", 0, m.body_sha256);
+	if (clu_auth_sign(&gc->ckey, &m, (int64_t)time(NULL), NULL, &h) != 0)
+		return (-1);
+	l = strlen(CLU_AUTH_DATE);
+	if (origin_req_add_hdr(f, CLU_AUTH_DATE, l, h.date, strlen(h.date)) != 0 ||
+	    origin_req_add_hdr(f, CLU_AUTH_NONCE, strlen(CLU_AUTH_NONCE), h.nonce,
+	    strlen(h.nonce)) != 0 ||
+	    origin_req_add_hdr(f, CLU_AUTH_MAC, strlen(CLU_AUTH_MAC), h.mac, strlen(h.mac)) != 0)
+		return (-1);
+	return (0);
 }
 
 const struct gw_blksrc_ops gw_blksrc_cluster = {

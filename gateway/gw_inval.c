@@ -125,7 +125,8 @@ invalidate_workers(struct xfer *x)
 			origin_req_fini(&x->fwd);
 			origin_req_init(&x->fwd);
 			if (origin_req_build(&x->fwd, &t[i], r.method, r.query, r.hdrs,
-			    r.nhdrs, x->bucket_s, key, 0, NULL, time(NULL)) != 0)
+			    r.nhdrs, x->bucket_s, key, 0, NULL, time(NULL)) != 0 ||
+			    gw_worker_sign(&x->fwd, x->ctx->conf, "DELETE") != 0)
 				continue;
 			/* The URL and headers are copied: one fwd serves all. */
 			x->inval[x->ninval].x = x;

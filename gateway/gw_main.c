@@ -90,7 +90,7 @@ static const struct clu_agent_ops agent_ops = {
 };
 
 static int
-conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errlen)
+conf_from(struct gw_conf *gc, const struct cm_config *c, int role, char *err, size_t errlen)
 {
 	const char *u, *h, *slash;
 	size_t i, n = 0;
@@ -106,7 +106,9 @@ conf_from(struct gw_conf *gc, const struct cm_config *c, char *err, size_t errle
 		    "--origin-secret-key (or CACHALOT_ORIGIN_SECRET_KEY)");
 		return (-1);
 	}
-	if (c->access_key == NULL && c->ncreds == 0) {
+	/* A worker of a cluster checks the cluster's signature, not clients'. */
+	if (c->access_key == NULL && c->ncreds == 0 &&
+	    !(role == CM_ROLE_WORKER && c->master != NULL && c->cluster_secret != NULL)) {
 		snprintf(err, errlen, "no client credentials: set --access-key and --secret-key "
 		    "(or CACHALOT_SECRET_KEY), or credential = AK:SK lines");
 		return (-1);
@@ -171,7 +173,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 	if (getenv("CACHALOT_TEST_LOOPS") != NULL && atoi(getenv("CACHALOT_TEST_LOOPS")) > 0 &&
 	    atoi(getenv("CACHALOT_TEST_LOOPS")) <= 64)
 		nthreads = atoi(getenv("CACHALOT_TEST_LOOPS"));
-	if (conf_from(&gc, c, err, sizeof err) != 0) {
+	if (conf_from(&gc, c, role, err, sizeof err) != 0) {
 		fprintf(stderr, "cachalot: %s\n", err);
 		return (2);
 	}
@@ -288,6 +290,17 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		}
 		if (gc.cluster == NULL && gc.agent == NULL) {
 			fprintf(stderr, "cachalot: cluster: %s\n", err);
+			goto out;
+		}
+		/* Signs (a gateway) or checks (a worker) every request between
+		 * them; the agent and the view checked the secret already. */
+		if (clu_auth_key_init(&gc.ckey, c->cluster_secret, err, sizeof err) != 0) {
+			fprintf(stderr, "cachalot: cluster: %s\n", err);
+			goto out;
+		}
+		gc.ckey_set = 1;
+		if (gc.worker && (gc.seen = clu_auth_seen_new()) == NULL) {
+			fprintf(stderr, "cachalot: cannot allocate the cluster's seen nonces\n");
 			goto out;
 		}
 	}
@@ -429,6 +442,9 @@ out:
 		gc.src.ops->fini(&gc.src);
 	clu_view_free(&gc.cluster);
 	clu_agent_free(&gc.agent);
+	clu_auth_seen_free(&gc.seen);
+	if (gc.ckey_set)
+		clu_auth_key_fini(&gc.ckey);
 	cache_writer_close(&gc.writer);		/* writes what is queued */
 	cache_store_free(&gc.cache);
 	cache_disk_close(&disk);

@@ -369,6 +369,8 @@ gw_cr_origin_request(struct cread *x, const struct origin_target *t, const char 
 	if (origin_req_build(x->fwd, t != NULL ? t : &x->ctx->conf->origin, r.method, r.query, r.hdrs,
 	    r.nhdrs, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
 		return (NULL);
+	if (t != NULL && gw_worker_sign(x->fwd, x->ctx->conf, method) != 0)
+		return (NULL);		/* a worker: the cluster's signature */
 	/* The URL and headers are copied: one fwd serves every request. */
 	return (http_creq_start_ex(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
 	    t != NULL ? HTTP_CREQ_INTERNAL : 0, ops, arg));

@@ -163,6 +163,13 @@ gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
 	    SUM(origin_errors));
 	counter1(p, "cachalot_auth_refused_total",
 	    "Requests refused by signature checks (never sent to the origin).", SUM(auth_refused));
+	if (role == GW_ROLE_WORKER) {
+		cm_prom_family(p, "cachalot_worker_auth_refused_total", "counter",
+		    "Requests refused for want of a valid cluster signature, by reason.");
+		for (i = 1; i < CLU_AUTH_NRESULTS; i++)
+			cm_prom_u64(p, SUM(worker_auth_refused[i]), "reason", clu_auth_result_name[i],
+			    NULL);
+	}
 	cm_prom_family(p, "cachalot_errors_total", "counter",
 	    "Errors the gateway answered itself, by S3 code.");
 	for (i = 0; i < CM_ARRAY_LEN(err_codes); i++) {

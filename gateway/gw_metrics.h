@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
+#include "cluster/clu_auth.h"
 
 /* The S3 operations that requests are counted under. */
 #define GW_OPS(X) \
@@ -63,6 +64,9 @@ struct gw_metrics {
 	_Atomic uint64_t	origin_requests;
 	_Atomic uint64_t	origin_errors;		/* transport failures */
 	_Atomic uint64_t	auth_refused;		/* refused before the origin */
+	/* A worker: requests without a valid cluster signature, by
+	 * enum clu_auth_result (CLU_AUTH_OK unused). */
+	_Atomic uint64_t	worker_auth_refused[CLU_AUTH_NRESULTS];
 	_Atomic uint64_t	lat_bucket[GW_LAT_BUCKETS + 1];	/* +Inf last */
 	_Atomic uint64_t	lat_sum_us;
 	_Atomic uint64_t	lat_count;

@@ -179,7 +179,20 @@ struct gw_conf {
 	struct cache_writer	*writer;		/* its disk tier's write-behind, or NULL */
 	struct gw_log		*alog;			/* the access log, or NULL (off) */
 	struct cache_io		*io;			/* its disk tier's I/O thread, or NULL */
+	/* A cluster's gateway or worker: the cluster secret, which signs
+	 * every gateway-to-worker request (gw_worker_sign) and which a worker
+	 * checks on every request before anything else; ckey_set 0 outside
+	 * a cluster. seen: a worker's nonces, one set shared by its loops
+	 * (its own mutex, a leaf). */
+	struct clu_auth_key	ckey;
+	int			ckey_set;
+	struct clu_auth_seen	*seen;
 };
+
+/* gw_blksrc_cluster.c: adds the cluster signature to f, a request built
+ * toward a worker (no body), and drops its SigV4 Authorization (workers
+ * hold no client key). 0, or -1. */
+int gw_worker_sign(struct origin_req *f, const struct gw_conf *gc, const char *method);
 
 /* The header a gateway's invalidation DELETE carries to the workers. */
 #define GW_INVALIDATE_HDR	"x-cachalot-invalidate"
@@ -196,6 +209,11 @@ struct gw_ctx {
 	struct gw_metrics	metrics;
 	struct gw_log_loop	*alog;			/* this loop's access-log buffer, or NULL */
 };
+
+/* gw_wgate.c: CLU_AUTH_OK when r carries a valid, fresh, unseen cluster
+ * signature; else counted and (once per peer) logged. */
+enum clu_auth_result gw_worker_gate(struct gw_ctx *ctx, struct http_conn *conn,
+    const struct http_req *r);
 
 /* gw_s3.c */
 extern const struct http_server_ops gw_s3_ops;

@@ -17,6 +17,10 @@
  *   origin body    -> client (paused both ways by high-water marks)
  *   origin done    -> response ended, log line, counters
  *
+ * A worker checks the cluster signature of every request before anything
+ * else (gw_wgate.c): gateways sign theirs with the cluster secret, and a
+ * worker holds no client key.
+ *
  * Back-pressure crosses between the HTTP core and libcurl only through the
  * deferred 'kick' event: neither side is resumed from inside the other's
  * callbacks. Threads: every xfer lives on one loop.
@@ -524,6 +528,30 @@ h_request(struct http_conn *conn, struct http_req *r)
 		return (HTTP_OK);
 	}
 
+	/* A worker: nothing but a gateway's signed request is looked at.
+	 * A client's request that a worker would not take from a gateway
+	 * either (a write, a listing) is told so (405, send it to a
+	 * gateway); any other gets 403. Counted and logged either way. */
+	if (gc->worker && gc->ckey_set) {
+		enum clu_auth_result a = gw_worker_gate(ctx, conn, r);
+
+		if (a != CLU_AUTH_OK) {
+			if (a == CLU_AUTH_MISSING && host != NULL &&
+			    gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
+			    &bucket, &key, &vhost) == 0) {
+				x->op = gw_s3_classify(r->method, r->query, bucket.len > 0,
+				    key.len > 0, http_req_hdr(r, "x-amz-copy-source") != NULL);
+				if (!worker_accepts(x, r, key)) {
+					send_gw_error(x, GW_E_WORKER_ONLY, NULL);
+					xfer_done(x, END_OK);
+					return (HTTP_OK);
+				}
+			}
+			send_gw_error(x, GW_E_CLUSTER_AUTH, NULL);
+			xfer_done(x, END_OK);
+			return (HTTP_OK);
+		}
+	}
 	if (host == NULL || gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
 	    &bucket, &key, &vhost) != 0) {
 		send_gw_error(x, GW_E_INVALID_REQUEST,
@@ -546,7 +574,10 @@ h_request(struct http_conn *conn, struct http_req *r)
 	sreq.nhdrs = r->nhdrs;
 	if (vhost)
 		sreq.vhost_bucket = bucket;
-	e = s3sig_verify(ctx->verifier, &sreq, time(NULL), &auth, &x->body);
+	memset(&auth, 0, sizeof auth);
+	/* A worker in a cluster checked the cluster's signature above. */
+	e = gc->worker && gc->ckey_set ? S3SIG_OK :
+	    s3sig_verify(ctx->verifier, &sreq, time(NULL), &auth, &x->body);
 	if (e != S3SIG_OK) {
 		GW_INC(&ctx->metrics, auth_refused, 1);
 		CM_LOGI("req=%s refused: %s (%s) key=%s", r->id, s3sig_err_name(e),

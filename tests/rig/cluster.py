@@ -55,6 +55,11 @@ class Cluster(Rig):
         self.common = ["--origin", f"http://127.0.0.1:{self.front_port}", "--origin-access-key",
                        ORIGIN_AK, "--origin-secret-key", ORIGIN_SK, "--access-key", AK,
                        "--secret-key", SK] + self.extra
+        # Workers hold no client credentials: they take gateways' requests
+        # signed with the cluster secret only (issue #12, part 2).
+        self.worker_common = ["--origin", f"http://127.0.0.1:{self.front_port}",
+                              "--origin-access-key", ORIGIN_AK, "--origin-secret-key",
+                              ORIGIN_SK] + self.extra
         self.master_port = free_port()
         self.master_url = f"http://127.0.0.1:{self.master_port}"
         self.master_args = [self.cachalot, "master", "--listen", f"127.0.0.1:{self.master_port}",
@@ -67,7 +72,7 @@ class Cluster(Rig):
             args = [self.cachalot, "worker", "--listen", f"127.0.0.1:{port}", "--admin-listen",
                     f"127.0.0.1:{admin}", "--master", self.master_url, "--worker-id", f"w{i}",
                     "--data-dir", os.path.join(self.tmp, f"w{i}"), "--mem-cache", "64M",
-                    "--disk-cache", "256M"] + self.common
+                    "--disk-cache", "256M"] + self.worker_common
             self.worker_args.append(args)
             self.worker_ports.append((port, admin))
             self.workers.append(self._spawn(args, f"worker{i}.log"))
