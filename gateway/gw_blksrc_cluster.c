@@ -10,7 +10,9 @@
  * store in memory only: one fetch per block however many clients ask at
  * once. A fill is one block (each block has its own owner). A write's
  * invalidation goes to every worker of the ring (gw_inval_workers).
- * Counts go to the master with the view's heartbeats.
+ * Every request to a worker carries the cluster signature
+ * (gw_worker_sign, here; workers check it in gw_wgate.c). Counts go to
+ * the master with the view's heartbeats.
  *
  * Threads: a read's loop; clu_view locks for itself (cluster.h).
  */
