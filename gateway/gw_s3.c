@@ -531,7 +531,8 @@ h_request(struct http_conn *conn, struct http_req *r)
 	/* A worker: nothing but a gateway's signed request is looked at.
 	 * A client's request that a worker would not take from a gateway
 	 * either (a write, a listing) is told so (405, send it to a
-	 * gateway); any other gets 403. Counted and logged either way. */
+	 * gateway); any other gets 403 (but 503 SlowDown when the seen set
+	 * is full). Counted and logged either way. */
 	if (gc->worker && gc->ckey_set) {
 		enum clu_auth_result a = gw_worker_gate(ctx, conn, r);
 
@@ -547,7 +548,10 @@ h_request(struct http_conn *conn, struct http_req *r)
 					return (HTTP_OK);
 				}
 			}
-			send_gw_error(x, GW_E_CLUSTER_AUTH, NULL);
+			/* Too many nonces held to take one more: not the
+			 * gateway's fault; a 5xx makes it ask the next owner. */
+			send_gw_error(x, a == CLU_AUTH_BUSY ? GW_E_SLOW_DOWN : GW_E_CLUSTER_AUTH,
+			    NULL);
 			xfer_done(x, END_OK);
 			return (HTTP_OK);
 		}

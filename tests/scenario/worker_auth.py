@@ -15,6 +15,8 @@ started without client credentials (--master and the cluster secret only).
   3. one signed with a wrong cluster secret is refused (403);
   4. one signed with the secret is answered; the same again (a replay) is
      refused (403);
+     a valid one whose nonce finds the seen set full gets 503 SlowDown
+     (gateways ask the next owner), not 403;
   5. a client's write sent to the worker gets a clear error (405, send it
      to a gateway), and the origin saw nothing of it;
   6. refusals are counted by reason (cachalot_worker_auth_refused_total)
@@ -137,6 +139,19 @@ def main():
         st, text = get(port, target, other)
         ck.check(st == 403, f"a signature over another target is refused: {st}")
 
+        # The seen set's bucket of a nonce is its first two bytes, four
+        # nonces each: a fifth valid request there is not refused as a
+        # forgery but answered 503 SlowDown, so that gateways ask the next
+        # owner (a 403 would fail the client's read).
+        answers = []
+        for i in range(5):
+            n = "beef" + f"{i:028x}"
+            answers.append(get(port, target, sign(CLUSTER_SECRET, "GET", target, host, "", b"", nonce=n))[0])
+        st, text = get(port, target, sign(CLUSTER_SECRET, "GET", target, host, "", b"",
+                                          nonce="beef" + "f" * 28))
+        ck.check(answers[:4] == [200] * 4 and (answers[4], st) == (503, 503) and "SlowDown" in text,
+                 f"a full bucket of the seen set answers 503 SlowDown: {answers} {st} {text[:120]!r}")
+
         # 5. A client's write to the worker.
         cl.reset()
         st, code, msg = status_of(lambda: wk.put_object(Bucket=b, Key=k, Body=b"thrown away?"))
@@ -147,7 +162,7 @@ def main():
 
         # 6. Counted by reason, logged once per peer.
         t = cl.worker_metrics(0)
-        for reason, least in (("missing", 2), ("signature", 2), ("replay", 1)):
+        for reason, least in (("missing", 2), ("signature", 2), ("replay", 1), ("busy", 2)):
             v = metric(t, f'cachalot_worker_auth_refused_total{{reason="{reason}"}}')
             ck.check(v >= least, f"refusals counted: {reason} = {v} (at least {least})")
         with open(os.path.join(cl.tmp, "worker0.log"), errors="replace") as f:
