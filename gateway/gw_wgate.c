@@ -52,8 +52,9 @@ worker_refused_log(const struct http_req *r, const char *peer, enum clu_auth_res
 		    clu_auth_result_name[a], last ? ", and no more peers will be named" : "");
 }
 
-/* CLU_AUTH_OK when r carries a valid, fresh, unseen cluster signature
- * over what it is (a gateway's requests have no body). */
+/* CLU_AUTH_OK when r carries a valid, fresh cluster signature over what it
+ * is (a gateway's requests have no body), and, for an invalidation, one
+ * whose nonce was not seen before. */
 static enum clu_auth_result
 verify(const struct gw_conf *gc, const struct http_req *r)
 {
@@ -77,7 +78,14 @@ verify(const struct gw_conf *gc, const struct http_req *r)
 	m.content_type = (h = http_req_hdr(r, "content-type")) != NULL ? h->value :
 	    cm_slice("", 0);
 	clu_auth_body_sha256("", 0, m.body_sha256);
-	return (clu_auth_verify(&gc->ckey, &m, date, nonce, mac, (int64_t)time(NULL), gc->seen));
+	/* Nonces are remembered for what changes a worker (invalidations)
+	 * only: a block read or metadata HEAD replayed within the date's
+	 * window changes nothing and returns what the wire already carried,
+	 * while remembering every read's nonce would fill the seen set at the
+	 * data path's rates (it holds 4 per bucket for the window) and turn
+	 * hits into failovers. */
+	return (clu_auth_verify(&gc->ckey, &m, date, nonce, mac, (int64_t)time(NULL),
+	    cm_slice_eq(r->method, "GET") || cm_slice_eq(r->method, "HEAD") ? NULL : gc->seen));
 }
 
 enum clu_auth_result

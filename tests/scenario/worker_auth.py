@@ -25,6 +25,7 @@ started without client credentials (--master and the cluster secret only).
 import http.client
 import os
 import sys
+import time
 import urllib.error
 import urllib.request
 
@@ -48,12 +49,12 @@ def status_of(fn):
     return 200, "ok", ""
 
 
-def get(port, target, headers):
+def get(port, target, headers, method="GET"):
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     h = {"Host": f"127.0.0.1:{port}"}
     h.update(headers)
     try:
-        c.request("GET", target, headers=h)
+        c.request(method, target, headers=h)
         r = c.getresponse()
         return r.status, r.read().decode(errors="replace")
     finally:
@@ -128,29 +129,43 @@ def main():
         ck.check(st == 403 and "AccessDenied" in text and "cluster signature" in text,
                  f"a GET signed with a wrong cluster secret is refused: {st} {text[:200]!r}")
 
-        # 4. The right secret, then the same request again.
+        # 4. The right secret; an invalidation replayed is refused (reads
+        # are not remembered: a replayed read changes nothing, and the
+        # date's window bounds it).
         hdrs = sign(CLUSTER_SECRET, "GET", target, host, "", b"")
         st, text = get(port, target, hdrs)
         ck.check(st == 200, f"a GET signed with the cluster secret is answered: {st} {text[:200]!r}")
-        st, text = get(port, target, hdrs)
-        ck.check(st == 403 and "AccessDenied" in text, f"the same GET replayed is refused: {st} {text[:200]!r}")
+        inval = {"x-cachalot-invalidate": "1"}
+        hdrs = dict(sign(CLUSTER_SECRET, "DELETE", target, host, "", b""), **inval)
+        st, text = get(port, target, hdrs, "DELETE")
+        ck.check(st in (200, 204), f"a signed invalidation is taken: {st} {text[:200]!r}")
+        st, text = get(port, target, hdrs, "DELETE")
+        ck.check(st == 403 and "AccessDenied" in text, f"the same invalidation replayed is refused: {st} {text[:200]!r}")
+        stale = sign(CLUSTER_SECRET, "GET", target, host, "", b"", date=int(time.time()) - 3600)
+        st, text = get(port, target, stale)
+        ck.check(st == 403, f"a GET signed an hour ago is refused: {st}")
         # Signed over another target than the one sent: refused.
         other = sign(CLUSTER_SECRET, "GET", f"/{b}/other", host, "", b"")
         st, text = get(port, target, other)
         ck.check(st == 403, f"a signature over another target is refused: {st}")
 
         # The seen set's bucket of a nonce is its first two bytes, four
-        # nonces each: a fifth valid request there is not refused as a
-        # forgery but answered 503 SlowDown, so that gateways ask the next
-        # owner (a 403 would fail the client's read).
+        # nonces each: a fifth valid invalidation there is not refused as a
+        # forgery but answered 503 SlowDown, so that the gateway tries again.
         answers = []
         for i in range(5):
             n = "beef" + f"{i:028x}"
-            answers.append(get(port, target, sign(CLUSTER_SECRET, "GET", target, host, "", b"", nonce=n))[0])
-        st, text = get(port, target, sign(CLUSTER_SECRET, "GET", target, host, "", b"",
-                                          nonce="beef" + "f" * 28))
-        ck.check(answers[:4] == [200] * 4 and (answers[4], st) == (503, 503) and "SlowDown" in text,
+            answers.append(get(port, target, dict(sign(CLUSTER_SECRET, "DELETE", target, host, "", b"",
+                                                       nonce=n), **inval), "DELETE")[0])
+        st, text = get(port, target, dict(sign(CLUSTER_SECRET, "DELETE", target, host, "", b"",
+                                               nonce="beef" + "f" * 28), **inval), "DELETE")
+        ck.check(all(a in (200, 204) for a in answers[:4]) and (answers[4], st) == (503, 503) and
+                 "SlowDown" in text,
                  f"a full bucket of the seen set answers 503 SlowDown: {answers} {st} {text[:120]!r}")
+        # Reads never fill it: many GETs in that one bucket are answered.
+        reads = [get(port, target, sign(CLUSTER_SECRET, "GET", target, host, "", b"",
+                                         nonce="beef" + f"{i + 100:028x}"))[0] for i in range(8)]
+        ck.check(reads == [200] * 8, f"signed reads are not held back by the seen set: {reads}")
 
         # 5. A client's write to the worker.
         cl.reset()

@@ -61,8 +61,8 @@ def main():
         gw.delete_object(Bucket=b, Key="k")
         st, code = code_of(lambda: gw.get_object(Bucket=b, Key="k"))
         ck.check(st == 404, f"deleted through the gateway: {st} {code}")
-    ck.done()
+    return ck.done()
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
