@@ -52,6 +52,26 @@ def holder(port, reuseport):
     return s
 
 
+def free_with_admin():
+    """A free port whose admin port (+ 10000) is free too, both below the
+    ephemeral range's top, so that the derived default can be tested
+    without fixed ports (tests run side by side)."""
+    while True:
+        s, a = socket.socket(), socket.socket()
+        try:
+            s.bind(("127.0.0.1", 0))
+            p = s.getsockname()[1]
+            if p + 10000 > 65535:
+                continue
+            a.bind(("127.0.0.1", p + 10000))
+            return p
+        except OSError:
+            continue
+        finally:
+            s.close()
+            a.close()
+
+
 def http_get(url):
     with urllib.request.urlopen(url, timeout=5) as r:
         return r.status, r.read().decode()
@@ -272,8 +292,7 @@ def test_cluster_on_one_host_with_listen_flags_only(ck, tmp):
     only their --listen flags (their admin ports follow from them); each
     answers /healthz on its derived admin port."""
     procs = Procs(tmp)
-    base = 20000 + (os.getpid() % 2000) * 10
-    mport, w1, w2, gw = base, base + 1, base + 2, base + 3
+    mport, w1, w2, gw = free_with_admin(), free_with_admin(), free_with_admin(), free_with_admin()
     master = f"http://127.0.0.1:{mport}"
     try:
         # Each process in its own directory: the default data dir is
