@@ -214,15 +214,11 @@ clu_view_free(struct clu_view **vp)
 }
 
 static void
-target_of(const struct clu_view *v, const struct ring_worker *w, struct clu_target *t)
+target_of(const struct ring_worker *w, struct clu_target *t)
 {
 	memset(t, 0, sizeof *t);
 	snprintf(t->id, sizeof t->id, "%s", w->id);
 	snprintf(t->host, sizeof t->host, "%s", w->addr);
-	t->signer.access_key = v->conf.access_key;
-	t->signer.secret_key = v->conf.secret_key;
-	t->signer.region = v->conf.region;
-	t->signer.service = "s3";
 }
 
 static int
@@ -255,7 +251,7 @@ clu_view_targets(struct clu_view *v, uint64_t h, struct clu_target *out, size_t 
 	for (pass = 0; pass < 2; pass++)
 		for (i = 0; i < n; i++)
 			if (suspect_locked(v, v->ring->w[idx[i]].addr, now) == (int)pass)
-				target_of(v, &v->ring->w[idx[i]], &out[k++]);
+				target_of(&v->ring->w[idx[i]], &out[k++]);
 	pthread_mutex_unlock(&v->mtx);
 	return (k);
 }
@@ -268,7 +264,7 @@ clu_view_all(struct clu_view *v, struct clu_target *out, size_t max)
 	CLU_CHECK(v, CLU_VIEW_MAGIC);
 	pthread_mutex_lock(&v->mtx);
 	for (i = 0; v->ring != NULL && i < v->ring->n && k < max; i++)
-		target_of(v, &v->ring->w[i], &out[k++]);
+		target_of(&v->ring->w[i], &out[k++]);
 	pthread_mutex_unlock(&v->mtx);
 	return (k);
 }

@@ -41,15 +41,12 @@ struct clu_view_conf {
 	const char	*id;		/* names this gateway in its statistics */
 	uint64_t	heartbeat_s;	/* seconds between polls (0: 1) */
 	const char	*cluster_secret;	/* required (clu_auth.h) */
-	/* The cluster's key: gateways sign toward workers with it. */
-	const char	*access_key, *secret_key, *region;
 };
 
 /* A worker to send a block request to. */
 struct clu_target {
 	char			id[RING_ID_MAX];
 	char			host[RING_ADDR_MAX];	/* host:port of its block server */
-	struct s3sig_signer	signer;			/* the cluster's key (borrowed) */
 };
 
 /* NULL with err on failure (no master, an ID too long, out of memory). */

@@ -86,8 +86,6 @@ gw_worker_sign(struct origin_req *f, const struct gw_conf *gc, const char *metho
 	m.host = cm_slice("", 0);
 	m.content_type = cm_slice("", 0);
 	for (i = 0, j = 0; i < f->n; i++) {
-		if (cm_slice_eq_nocase(f->hdrs[i].name, CM_SLICE_LIT("authorization")))
-			continue;	/* the client key's: not for workers */
 		if (cm_slice_eq_nocase(f->hdrs[i].name, CM_SLICE_LIT("host")))
 			m.host = f->hdrs[i].value;
 		else if (cm_slice_eq_nocase(f->hdrs[i].name, CM_SLICE_LIT("content-type")))

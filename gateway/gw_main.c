@@ -283,8 +283,7 @@ gw_run(const struct cm_config *c, void (*ready)(const struct cm_config *, int po
 		} else {
 			struct clu_view_conf vc = { .master = c->master,
 			    .id = c->worker_id != NULL ? c->worker_id : addr, .heartbeat_s = c->heartbeat,
-			    .access_key = gc.creds[0].access_key, .secret_key = gc.creds[0].secret_key,
-			    .region = gc.region, .cluster_secret = c->cluster_secret };
+			    .cluster_secret = c->cluster_secret };
 
 			gc.cluster = clu_view_new(&vc, err, sizeof err);
 		}

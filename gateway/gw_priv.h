@@ -30,10 +30,9 @@ static inline void
 gw_target_of_worker(struct origin_target *t, const struct clu_target *w)
 {
 	memset(t, 0, sizeof *t);
-	t->ops = &origin_s3_ops;	/* workers speak S3 */
+	t->ops = &origin_worker_ops;	/* S3, signed with the cluster's key */
 	snprintf(t->scheme, sizeof t->scheme, "http");
 	snprintf(t->host, sizeof t->host, "%s", w->host);
-	t->signer = w->signer;
 }
 
 /* clu_view_targets and clu_view_all, as gateway targets. */

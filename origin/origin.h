@@ -48,6 +48,9 @@ struct origin_ops {
 };
 
 extern const struct origin_ops origin_s3_ops, origin_oss_ops;
+/* S3's addressing with no signature of its own (sign leaves authz empty and
+ * no Authorization is sent): for requests the caller signs otherwise. */
+extern const struct origin_ops origin_worker_ops;
 /* "s3" or "oss" (the origin_type option); NULL when unknown. */
 const struct origin_ops *origin_ops_by_name(const char *name);
 

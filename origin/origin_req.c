@@ -182,7 +182,7 @@ origin_req_build(struct origin_req *f, const struct origin_target *t, struct cm_
 	sreq.nhdrs = f->n;
 	if (ops->sign(&t->signer, &sreq, bucket, rawkey, now, &authz) != 0)
 		goto out;
-	if (origin_req_add_hdr(f, "Authorization", 13, authz.p, authz.len) != 0)
+	if (authz.len > 0 && origin_req_add_hdr(f, "Authorization", 13, authz.p, authz.len) != 0)
 		goto out;
 	rv = 0;
 out:
