@@ -47,11 +47,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	/* What we sign ourselves verifies once, then is a replay. */
 	if (clu_auth_sign(&k, &m, now, NULL, &h) == 0) {
-		if (clu_auth_verify(&k, &m, cm_slice_str(h.date), cm_slice_str(h.nonce),
-		    cm_slice_str(h.mac), now, seen) != CLU_AUTH_OK)
+		/* BUSY: the random nonce's bucket of the seen set, shared by
+		 * every run, is full (a capacity answer, not a verdict): then
+		 * nothing was taken and there is no replay to check. */
+		r = clu_auth_verify(&k, &m, cm_slice_str(h.date), cm_slice_str(h.nonce),
+		    cm_slice_str(h.mac), now, seen);
+		if (r != CLU_AUTH_OK && r != CLU_AUTH_BUSY)
 			__builtin_trap();
-		if (clu_auth_verify(&k, &m, cm_slice_str(h.date), cm_slice_str(h.nonce),
-		    cm_slice_str(h.mac), now, seen) != CLU_AUTH_REPLAY)
+		if (r == CLU_AUTH_OK && clu_auth_verify(&k, &m, cm_slice_str(h.date),
+		    cm_slice_str(h.nonce), cm_slice_str(h.mac), now, seen) != CLU_AUTH_REPLAY)
 			__builtin_trap();
 		m.method = CM_SLICE_LIT("GET");
 		if (clu_auth_verify(&k, &m, cm_slice_str(h.date), cm_slice_str(h.nonce),
