@@ -217,6 +217,13 @@ clu_agent_new(const struct clu_agent_conf *ac, const struct clu_agent_ops *ops, 
 		goto fail;
 	}
 	a->magic = CLU_AGENT_MAGIC;
+	/* What this process loaded from its disk was fresh when it was
+	 * written, but writes may have gone through the gateways while it
+	 * was not running, and the master does not tell a worker restarted
+	 * within down-after that it was away: nothing held from before this
+	 * start is served before the origin confirms it (same versions keep
+	 * their blocks). Here, before any listener is up. */
+	a->ops.expire_all(a->arg);
 	return (a);
 fail:
 	if (a != NULL) {

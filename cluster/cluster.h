@@ -105,8 +105,9 @@ struct clu_agent_ops {
 	 * store's canonical form (that of a literal key); prefix len 0: the
 	 * whole bucket. */
 	void		(*purge)(void *arg, struct cm_slice bucket, struct cm_slice prefix);
-	/* The worker was (re)admitted to the ring: while it was out, writes
-	 * through the gateways did not reach it; every object is to be checked
+	/* The worker was (re)admitted to the ring, or the agent was just made
+	 * (clu_agent_new: what the process loaded from disk): writes through
+	 * the gateways may not have reached it; every object is to be checked
 	 * with the origin before its next use. */
 	void		(*expire_all)(void *arg);
 };

@@ -34,9 +34,10 @@ def ring_of(master_url):
 
 
 class Cluster(Rig):
-    def __init__(self, workers=3, gateways=2, extra=()):
+    def __init__(self, workers=3, gateways=2, extra=(), down_after=2):
         super().__init__(extra=extra)
         self.nworkers, self.ngateways = workers, gateways
+        self.down_after = down_after
 
     def start(self):
         os.environ["CACHALOT_CLUSTER_SECRET"] = CLUSTER_SECRET
@@ -63,7 +64,7 @@ class Cluster(Rig):
         self.master_port = free_port()
         self.master_url = f"http://127.0.0.1:{self.master_port}"
         self.master_args = [self.cachalot, "master", "--listen", f"127.0.0.1:{self.master_port}",
-                            "--data-dir", os.path.join(self.tmp, "master"), "--down-after", "2"]
+                            "--data-dir", os.path.join(self.tmp, "master"), "--down-after", str(self.down_after)]
         self.master = self._spawn(self.master_args, "master.log")
         wait_port(self.master_port, self.master, "master")
         self.workers, self.worker_args, self.worker_ports = [], [], []
@@ -80,18 +81,24 @@ class Cluster(Rig):
             wait_port(self.worker_ports[i][0], p, f"worker {i}")
         self.gateways, self.gateway_ports = [], []
         for i in range(self.ngateways):
-            port, admin = free_port(), free_port()
-            p = self._spawn([self.cachalot, "gateway", "--listen", f"127.0.0.1:{port}",
-                             "--admin-listen", f"127.0.0.1:{admin}", "--master", self.master_url] +
-                            self.common, f"gateway{i}.log")
-            self.gateways.append(p)
-            self.gateway_ports.append((port, admin))
-            wait_port(port, p, f"gateway {i}")
+            self.add_gateway()
         self.gateway = self.gateways[0]
         self.port, self.admin_port = self.gateway_ports[0]
         self.endpoint = self.gateway_endpoint(0)
         self.wait_ring(self.nworkers)
         return self
+
+    def add_gateway(self, master_url=None):
+        """Starts one more gateway (on the master, or on master_url); its index."""
+        i = len(self.gateways)
+        port, admin = free_port(), free_port()
+        p = self._spawn([self.cachalot, "gateway", "--listen", f"127.0.0.1:{port}",
+                         "--admin-listen", f"127.0.0.1:{admin}", "--master",
+                         master_url or self.master_url] + self.common, f"gateway{i}.log")
+        self.gateways.append(p)
+        self.gateway_ports.append((port, admin))
+        wait_port(port, p, f"gateway {i}")
+        return i
 
     def gateway_endpoint(self, i):
         return f"http://127.0.0.1:{self.gateway_ports[i][0]}"
