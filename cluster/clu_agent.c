@@ -42,6 +42,7 @@ struct clu_agent {
 	struct clu_link		link;		/* the cluster thread */
 	uint64_t		purge_seen;	/* the cluster thread */
 	uint64_t		evictions_sent;	/* the cluster thread */
+	_Atomic uint64_t	epoch;		/* the ring's, as the master last said */
 };
 
 /* ---- Default slots ---- */
@@ -129,6 +130,8 @@ heartbeat(struct clu_agent *a, struct cm_buf *ans)
 	}
 	a->evictions_sent = cs.evictions;
 	clu_hb_answer_parse(cm_buf_slice(ans), &an);
+	if (an.epoch > atomic_load(&a->epoch))
+		atomic_store(&a->epoch, an.epoch);
 	if (cm_slice_eq(an.state, "drained"))
 		CM_LOGD("cluster: this worker is drained (out of the ring)");
 	if (an.joined) {
@@ -235,6 +238,13 @@ fail:
 		free(a);
 	}
 	return (NULL);
+}
+
+uint64_t
+clu_agent_epoch(struct clu_agent *a)
+{
+	CLU_CHECK(a, CLU_AGENT_MAGIC);
+	return (atomic_load(&a->epoch));
 }
 
 int

@@ -39,6 +39,7 @@ struct clu_view {
 	pthread_mutex_t		mtx;
 	pthread_cond_t		cv;
 	int			stop;		/* under mtx */
+	int			poll_now;	/* under mtx: clu_view_poll_soon */
 	struct ring		*ring;		/* under mtx; NULL until the first */
 	struct suspect		sus[16];	/* under mtx */
 	struct clu_counts	counts;		/* lock-free */
@@ -110,13 +111,14 @@ view_main(void *arg)
 	cm_buf_init(&ans, CLU_MAX_ANSWER);
 	pthread_mutex_lock(&v->mtx);
 	while (!v->stop) {
+		v->poll_now = 0;
 		pthread_mutex_unlock(&v->mtx);
 		poll_ring(v, &ans);
 		post_stats(v, &ans);
 		pthread_mutex_lock(&v->mtx);
 		clock_gettime(CLOCK_REALTIME, &ts);
 		ts.tv_sec += (time_t)(v->conf.heartbeat_s > 0 ? v->conf.heartbeat_s : 1);
-		while (!v->stop && pthread_cond_timedwait(&v->cv, &v->mtx, &ts) == 0)
+		while (!v->stop && !v->poll_now && pthread_cond_timedwait(&v->cv, &v->mtx, &ts) == 0)
 			;
 	}
 	pthread_mutex_unlock(&v->mtx);
@@ -287,6 +289,16 @@ clu_view_suspect(struct clu_view *v, const char *host)
 	}
 	snprintf(v->sus[pick].host, sizeof v->sus[pick].host, "%s", host);
 	v->sus[pick].until_ms = now + SUSPECT_MS;
+	pthread_mutex_unlock(&v->mtx);
+}
+
+void
+clu_view_poll_soon(struct clu_view *v)
+{
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	pthread_mutex_lock(&v->mtx);
+	v->poll_now = 1;
+	pthread_cond_signal(&v->cv);
 	pthread_mutex_unlock(&v->mtx);
 }
 

@@ -64,7 +64,11 @@ size_t clu_view_targets(struct clu_view *v, uint64_t h, struct clu_target *out, 
 size_t clu_view_all(struct clu_view *v, struct clu_target *out, size_t max);
 /* A request to the worker at host failed: tried last for a few seconds. */
 void clu_view_suspect(struct clu_view *v, const char *host);
+/* The ring's epoch (0: no ring yet). Any thread. */
 uint64_t clu_view_epoch(struct clu_view *v);
+/* Asks the cluster thread to fetch the ring now rather than at the next
+ * heartbeat (a worker said the ring has moved on). Any thread. */
+void clu_view_poll_soon(struct clu_view *v);
 size_t clu_view_size(struct clu_view *v);
 /* One answer's outcome for the master's statistics: blocks read cached
  * (hits), blocks fetched from the origin (misses), bytes served to the
@@ -123,6 +127,9 @@ void clu_agent_free(struct clu_agent **ap);
 void clu_agent_count(struct clu_agent *a, struct cm_slice bucket, uint64_t hits, uint64_t misses,
     uint64_t served, uint64_t from_origin);
 int clu_agent_master_reachable(struct clu_agent *a, char *why, size_t len);
+/* The ring's epoch as the master's last heartbeat answer gave it (0: none
+ * yet). Any thread (an atomic). */
+uint64_t clu_agent_epoch(struct clu_agent *a);
 
 /* ---- The master ---- */
 
