@@ -11,7 +11,6 @@
 #include "common/common.h"
 #include "common/cm_config.h"
 #include "cli/cli.h"
-#include "gateway/gateway.h"
 #include "cluster/cluster.h"
 
 #define EXIT_USAGE	2
@@ -156,7 +155,7 @@ main(int argc, char **argv)
 		goto out;
 	}
 	if (r->bit == CM_ROLE_SERVE || r->bit == CM_ROLE_GATEWAY || r->bit == CM_ROLE_WORKER) {
-		rv = gw_run(&c, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL, r->bit);
+		rv = cli_role_run(&c, r->bit, r->bit == CM_ROLE_SERVE ? cli_serve_ready : NULL);
 		goto out;
 	}
 	if (r->bit == CM_ROLE_MASTER) {

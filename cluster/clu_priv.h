@@ -211,9 +211,10 @@ void master_view_status(struct master *m, struct cm_buf *out, int json);
 void master_view_html(struct master *m, struct cm_buf *out);
 void master_view_metrics(struct master *m, struct cm_buf *out);
 
-/* master_routes.c: the HTTP API on libmicrohttpd. */
-struct MHD_Daemon;
-struct sockaddr_in;
-struct MHD_Daemon *master_routes_start(struct master *m, const struct sockaddr_in *sin);
+/* master_routes.c: the HTTP API, a route table over http_admin (http.h):
+ * listening on hostport, or NULL with "cannot listen on ..." in err. */
+struct http_admin;
+struct http_admin *master_routes_start(struct master *m, const char *hostport, char *err,
+    size_t errlen);
 
 #endif

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cluster.h: what cluster/ offers the other directories, and the only
- * cluster/ header they include.
+ * cluster/ header they include (ring.h, clu_proto.h and clu_auth.h are
+ * its parts, included here; tests/deploy/layering.sh checks that no other
+ * directory includes them, nor clu_priv.h, itself).
  *
  *   - the ring (ring.h): placement of blocks on workers, its text form;
  *   - the protocol (clu_proto.h): the messages between the master and the

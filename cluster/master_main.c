@@ -2,7 +2,8 @@
 /*
  * master_main.c: `cachalot master`: the wiring of the model
  * (master_model.c), its LevelDB store (master_store.c) and the HTTP API
- * (master_routes.c), and the sweeper that marks silent workers down.
+ * (master_routes.c, over http/http_admin.c), and the sweeper that marks
+ * silent workers down.
  *
  * A worker silent for down-after seconds is marked down and leaves the
  * ring (the epoch goes up); its next heartbeat brings it back (and the
@@ -11,7 +12,7 @@
  * heard from before it changes the ring.
  *
  * Threads: the main thread (start-up, then sigwait for SIGINT/SIGTERM),
- * libmicrohttpd's polling thread (every request), the sweeper (every
+ * the admin thread (http_admin.c: every request), the sweeper (every
  * 200 ms). Lock: the model's mutex, which the sweeper holds while it
  * sweeps and waits on m->cv (signalled to stop).
  */
@@ -26,12 +27,11 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include <microhttpd.h>
-
 #include "cluster/clu_priv.h"
 #include "common/cm_config.h"
 #include "common/cm_log.h"
 #include "common/cm_net.h"
+#include "http/http.h"
 
 static void *
 sweeper(void *arg)
@@ -54,6 +54,7 @@ sweeper(void *arg)
 	return (NULL);
 }
 
+/* The master takes an IPv4 HOST:PORT (checked first: tests/cli/run.sh). */
 static int
 parse_listen(const char *hostport, struct sockaddr_in *sin)
 {
@@ -75,7 +76,7 @@ master_run(const struct cm_config *c)
 {
 	struct master m;
 	struct master_store *store = NULL;
-	struct MHD_Daemon *d = NULL;
+	struct http_admin *d = NULL;
 	struct sockaddr_in sin;
 	pthread_t sw;
 	sigset_t stop;
@@ -131,10 +132,10 @@ master_run(const struct cm_config *c)
 	sigaddset(&stop, SIGINT);
 	sigaddset(&stop, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &stop, NULL);
-	d = master_routes_start(&m, &sin);
+	d = master_routes_start(&m, c->listen, err, sizeof err);
 	if (d == NULL) {
-		fprintf(stderr, "cachalot master: cannot listen on %s: %s (choose another with "
-		    "--listen HOST:PORT)\n", c->listen, strerror(errno));
+		fprintf(stderr, "cachalot master: %s (choose another with --listen HOST:PORT)\n",
+		    err);
 		rv = 2;
 		goto out;
 	}
@@ -149,8 +150,7 @@ master_run(const struct cm_config *c)
 	CM_LOGI("master stopping (signal %d)", sig);
 	rv = 0;
 out:
-	if (d != NULL)
-		MHD_stop_daemon(d);
+	http_admin_stop(&d);
 	if (have_sweeper) {
 		pthread_mutex_lock(&m.mtx);
 		m.stop = 1;

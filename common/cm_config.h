@@ -9,6 +9,7 @@
  * other options (admin-listen from listen) are resolved. A bad value stops
  * the program with a message naming the flag (or file and line) and the
  * value; so does a key repeated in a file (except credential).
+ * cm_config.c parses; cm_config_check.c resolves and checks.
  * Main thread only, at start-up.
  */
 #ifndef CACHALOT_CM_CONFIG_H
@@ -142,6 +143,15 @@ int cm_config_check_capacity(const struct cm_config *c, int role, char *err, siz
 int cm_mem_limit(const char *cgroot, const char *self_cgroup, uint64_t *bytes,
     char *which, size_t whichlen);
 int cm_fs_size(const char *dir, uint64_t *bytes, char *at, size_t atlen);
+/*
+ * What a data-path role (serve, gateway, worker; 0 for the others) needs
+ * before it touches anything, in this order: an origin and its
+ * credentials, client credentials (not a cluster's worker: it checks the
+ * cluster's signature), caches that fit (cm_config_check_capacity), and
+ * for a cluster's worker listening on a wildcard address, --advertise.
+ * Returns 0, or -1 with the message in err (cm_config_check.c).
+ */
+int cm_config_check_role(const struct cm_config *c, int role, char *err, size_t errlen);
 /* Prints every option that the role uses, with its default. */
 void cm_config_usage(FILE *out, int role);
 /* For the docs check: the i-th option's name, or NULL past the end; its

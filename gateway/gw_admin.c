@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_admin.c: the operations endpoints on admin-listen, served by
- * libmicrohttpd (simplicity over speed, off the data path):
+ * gw_admin.c: the data-path roles' operations endpoints on admin-listen, a
+ * route table over http/http_admin.c (libmicrohttpd, off the data path):
  *   /healthz  liveness: 200 "ok" while the process answers
  *   /readyz   readiness: 200 or 503 with a JSON body naming what is wrong
  *             (the origin unreachable, the master unreachable where one is
@@ -16,7 +16,7 @@
  * (open, writable, no new write errors). Each change of a part's state is
  * logged once, at warn.
  *
- * Threads: libmicrohttpd's own thread answers; the probe thread writes the
+ * Threads: the admin thread (http_admin.c) answers; the probe thread writes the
  * readiness state (under a->mtx, which nothing else takes). Counters
  * written by the loops are read with relaxed atomics (see gw_metrics.h).
  */
@@ -28,11 +28,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-
 #include <curl/curl.h>
-#include <microhttpd.h>
 
 #include "common/cm_log.h"
 #include "common/cm_prom.h"
@@ -54,11 +50,10 @@ struct part {
 enum { P_ORIGIN, P_MASTER, P_DISK, P__MAX };
 
 struct gw_admin {
-	struct MHD_Daemon	*d;
+	struct http_admin	*http;
 	struct gw_ctx		**ctxs;
 	size_t			n;
 	struct http_server	*srv;
-	int			port;
 	enum gw_role		role;
 	time_t			started;
 	/* The probe thread. */
@@ -374,69 +369,62 @@ metrics(struct gw_admin *a, struct cm_buf *out)
 	return (cm_prom_finish(&p));
 }
 
-/* ---- Answers ---- */
+/* ---- The routes (the admin thread) ---- */
 
-static enum MHD_Result
-reply(struct MHD_Connection *mc, unsigned status, const char *type, char *body, size_t len,
-    enum MHD_ResponseMemoryMode mode)
+static void
+h_healthz(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, body, mode);
-	enum MHD_Result rc;
-
-	if (r == NULL) {
-		if (mode == MHD_RESPMEM_MUST_FREE)
-			free(body);
-		return (MHD_NO);
-	}
-	(void)MHD_add_response_header(r, "Content-Type", type);
-	rc = MHD_queue_response(mc, status, r);
-	MHD_destroy_response(r);
-	return (rc);
+	(void)arg;
+	(void)rq;
+	(void)http_admin_text(rs, 200, "ok\n");
 }
 
-static enum MHD_Result
-on_request(void *cls, struct MHD_Connection *mc, const char *url, const char *method,
-    const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+static void
+h_readyz(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 {
-	struct gw_admin *a = cls;
-	struct cm_buf out;
+	struct gw_admin *a = arg;
 	int ready;
 
-	(void)version;
-	(void)upload_data;
-	(void)con_cls;
-	if (*upload_size != 0) {
-		*upload_size = 0;
-		return (MHD_YES);
+	(void)rq;
+	ready = readiness(a, &rs->body);
+	rs->type = "application/json";
+	rs->status = ready ? 200 : 503;
+	if (rs->body.p == NULL) {
+		rs->status = 503;
+		(void)cm_buf_adds(&rs->body, "{\"ready\":false}\n");
 	}
-	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return (reply(mc, 405, "text/plain", "method not allowed\n", 19,
-		    MHD_RESPMEM_PERSISTENT));
-	if (strcmp(url, "/healthz") == 0)
-		return (reply(mc, 200, "text/plain", "ok\n", 3, MHD_RESPMEM_PERSISTENT));
-	if (strcmp(url, "/readyz") == 0) {
-		cm_buf_init(&out, 64 * 1024);
-		ready = readiness(a, &out);
-		if (out.p == NULL)
-			return (reply(mc, 503, "application/json", "{\"ready\":false}\n", 16,
-			    MHD_RESPMEM_PERSISTENT));
-		/* MHD frees the buffer (MUST_FREE) once sent. */
-		return (reply(mc, ready ? 200 : 503, "application/json", out.p, out.len,
-		    MHD_RESPMEM_MUST_FREE));
-	}
-	if (strcmp(url, "/metrics") == 0) {
-		cm_buf_init(&out, 4u << 20);
-		if (a->n == 0 || metrics(a, &out) != 0) {
-			cm_buf_free(&out);
-			return (reply(mc, 500, "text/plain", "metrics too large\n", 18,
-			    MHD_RESPMEM_PERSISTENT));
-		}
-		/* MHD frees the buffer (MUST_FREE) once sent. */
-		return (reply(mc, 200, "text/plain; version=0.0.4", out.p, out.len,
-		    MHD_RESPMEM_MUST_FREE));
-	}
-	return (reply(mc, 404, "text/plain", "not found\n", 10, MHD_RESPMEM_PERSISTENT));
 }
+
+static void
+h_metrics(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
+{
+	struct gw_admin *a = arg;
+
+	(void)rq;
+	if (a->n == 0 || metrics(a, &rs->body) != 0) {
+		(void)http_admin_text(rs, 500, "metrics too large\n");
+		return;
+	}
+	rs->type = "text/plain; version=0.0.4";
+}
+
+/* GET and HEAD only: anything else is answered 405. */
+static const struct http_admin_route routes[] = {
+	{ "GET", "/healthz", 0, h_healthz },
+	{ "GET", "/readyz", 0, h_readyz },
+	{ "GET", "/metrics", 0, h_metrics },
+};
+
+static const struct http_admin_ops admin_ops = {
+	.name = "gateway",
+	.routes = routes,
+	.nroutes = CM_ARRAY_LEN(routes),
+	.gate = http_admin_def_gate,
+	.body_max = 0,			/* no route takes a body */
+	.answer_max = 4u << 20,		/* /metrics */
+	.timeout_s = 10,
+	.max_conns = 64,
+};
 
 /* ---- Start and stop ---- */
 
@@ -445,13 +433,10 @@ gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct http
     char *err, size_t errlen)
 {
 	struct gw_admin *a;
-	struct sockaddr_in sin;
-	char host[64];
-	const char *colon = strrchr(hostport, ':');
-	const union MHD_DaemonInfo *info;
 	const struct gw_conf *gc;
 
 	CM_ASSERT(n > 0);
+	CM_ASSERT(ctxs[0]->magic == GW_CTX_MAGIC);
 	a = calloc(1, sizeof *a);
 	if (a == NULL) {
 		snprintf(err, errlen, "out of memory");
@@ -479,19 +464,6 @@ gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct http
 		snprintf(err, errlen, "out of memory");
 		return (NULL);
 	}
-	memset(&sin, 0, sizeof sin);
-	sin.sin_family = AF_INET;
-	if (colon == NULL || (size_t)(colon - hostport) >= sizeof host) {
-		snprintf(err, errlen, "admin-listen '%s': expected IPv4:PORT", hostport);
-		goto fail;
-	}
-	memcpy(host, hostport, (size_t)(colon - hostport));
-	host[colon - hostport] = '\0';
-	sin.sin_port = htons((uint16_t)atoi(colon + 1));
-	if (inet_pton(AF_INET, strcmp(host, "*") == 0 ? "0.0.0.0" : host, &sin.sin_addr) != 1) {
-		snprintf(err, errlen, "admin-listen '%s': expected an IPv4 address", hostport);
-		goto fail;
-	}
 	a->easy = curl_easy_init();
 	if (a->easy == NULL) {
 		snprintf(err, errlen, "libcurl: cannot make a handle for the readiness probe");
@@ -502,16 +474,9 @@ gw_admin_start(const char *hostport, struct gw_ctx **ctxs, size_t n, struct http
 		goto fail;
 	}
 	a->have_thr = 1;
-	a->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL,
-	    on_request, a, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sin,
-	    MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-	    MHD_OPTION_END);
-	if (a->d == NULL) {
-		snprintf(err, errlen, "cannot listen on admin-listen %s", hostport);
+	a->http = http_admin_start(hostport, &admin_ops, a, err, errlen);
+	if (a->http == NULL)
 		goto fail;
-	}
-	info = MHD_get_daemon_info(a->d, MHD_DAEMON_INFO_BIND_PORT);
-	a->port = info != NULL ? info->port : 0;
 	return (a);
 fail:
 	gw_admin_stop(&a);
@@ -521,7 +486,7 @@ fail:
 int
 gw_admin_port(const struct gw_admin *a)
 {
-	return (a->port);
+	return (http_admin_port(a->http));
 }
 
 void
@@ -532,8 +497,7 @@ gw_admin_stop(struct gw_admin **ap)
 	*ap = NULL;
 	if (a == NULL)
 		return;
-	if (a->d != NULL)
-		MHD_stop_daemon(a->d);
+	http_admin_stop(&a->http);	/* no handler runs past it */
 	if (a->have_thr) {
 		pthread_mutex_lock(&a->mtx);
 		a->stop = 1;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "common/common.h"
-#include "cluster/clu_auth.h"
+#include "cluster/cluster.h"
 
 /* The S3 operations that requests are counted under. */
 #define GW_OPS(X) \

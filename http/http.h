@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * http.h: the one header of http/, the S3-agnostic data path: the HTTP/1.1
- * server core (http_server.c) and the libcurl client (http_client.c).
+ * server core (http_server.c) and the libcurl client (http_client.c); and
+ * every role's operations endpoints on libmicrohttpd (http_admin.c).
  *
  * The server: Cachalot's HTTP/1.1 data-path server core.
  *
@@ -265,5 +266,98 @@ void http_creq_resume_write(struct http_creq *r);
 void http_creq_cancel(struct http_creq **rp);
 /* Microseconds from start to the response's headers (0 until then). */
 uint64_t http_creq_ttfb_us(const struct http_creq *r);
+
+
+/* ==== The operations endpoints (http_admin.c) ==== */
+
+/*
+ * Every role's operations endpoints (--admin-listen; the master's API on
+ * --listen) on libmicrohttpd, one server for all: a role gives a const
+ * table of routes and a gate, the server listens, finds the route, keeps a
+ * request's body within a bound and sends what the handler filled in.
+ *
+ * Threads: one internal thread of libmicrohttpd (the admin thread) runs
+ * the gate and every handler, one request at a time; start and stop are
+ * the main thread's.
+ */
+struct http_admin;
+struct http_admin_req;		/* one request, valid during its handler's call */
+
+#define HTTP_ADMIN_MAX_HDRS	4
+
+/* The answer a handler fills in: 200 text/plain and an empty body when
+ * it sets nothing. The body is bounded by the table's answer_max (a
+ * handler whose answer does not fit says so with http_admin_text). */
+struct http_admin_resp {
+	unsigned	status;
+	const char	*type;		/* static */
+	struct cm_buf	body;		/* sent, then freed, by the server */
+	size_t		nhdrs;
+	struct {
+		char	name[64];
+		char	value[128];
+	}		hdrs[HTTP_ADMIN_MAX_HDRS];	/* extra headers (a signature) */
+};
+
+typedef void http_admin_handler_f(void *arg, const struct http_admin_req *rq,
+    struct http_admin_resp *rs);
+/* Before any route: 0 to go on, else rs is the answer (a refusal). */
+typedef int http_admin_gate_f(void *arg, const struct http_admin_req *rq,
+    struct http_admin_resp *rs);
+http_admin_gate_f http_admin_def_gate;	/* every request goes on */
+
+#define HTTP_ADMIN_PREFIX	0x1	/* path is a prefix of the request's */
+
+struct http_admin_route {
+	const char		*method;	/* "GET" (takes HEAD too), "POST", ... */
+	const char		*path;		/* the decoded path, without the query */
+	unsigned		flags;		/* HTTP_ADMIN_PREFIX */
+	http_admin_handler_f	*handler;
+};
+
+/*
+ * A role's endpoints. Every slot is set (gate: http_admin_def_gate). A
+ * method no route takes is answered 405, a path no route of the method
+ * takes 404 (after the gate), "method not allowed" and "not found".
+ */
+struct http_admin_ops {
+	const char			*name;		/* "gateway", "master" */
+	const struct http_admin_route	*routes;
+	size_t				nroutes;
+	http_admin_gate_f		*gate;
+	size_t				body_max;	/* a request body's bytes kept; 0:
+							 * none read; longer: dropped */
+	size_t				answer_max;	/* an answer body's bytes */
+	unsigned			timeout_s;	/* an idle connection is closed */
+	unsigned			max_conns;
+};
+
+/* Listens on hostport (HOST:PORT, [V6]:PORT, *:PORT) and serves ops's
+ * routes with arg (borrowed, must outlive the server). NULL with "cannot
+ * listen on HOSTPORT: REASON" in err. Main thread. */
+struct http_admin *http_admin_start(const char *hostport, const struct http_admin_ops *ops,
+    void *arg, char *err, size_t errlen);
+int http_admin_port(const struct http_admin *a);	/* the port bound */
+/* Stops the thread (no handler runs after it returns); *ap = NULL. */
+void http_admin_stop(struct http_admin **ap);
+
+/* The request. Strings and slices are the server's, valid during the
+ * call. method, path (decoded) and target (the request line's, as sent);
+ * arg: a query argument, decoded, NULL when absent; hdr: a header's value
+ * (len 0 when absent); body: what was kept (see body_max); peer: the
+ * client's address, "?" when unknown. */
+const char *http_admin_method(const struct http_admin_req *rq);
+const char *http_admin_path(const struct http_admin_req *rq);
+const char *http_admin_target(const struct http_admin_req *rq);
+const char *http_admin_arg(const struct http_admin_req *rq, const char *name);
+struct cm_slice http_admin_hdr(const struct http_admin_req *rq, const char *name);
+struct cm_slice http_admin_body(const struct http_admin_req *rq);
+const char *http_admin_peer(const struct http_admin_req *rq);
+
+/* The answer: status, text/plain and text as the body (what was there
+ * goes); 0, or -1 when it does not fit. An extra header: 0, or -1 when
+ * there are HTTP_ADMIN_MAX_HDRS already or it is too long. */
+int http_admin_text(struct http_admin_resp *rs, unsigned status, const char *text);
+int http_admin_header(struct http_admin_resp *rs, const char *name, const char *value);
 
 #endif

@@ -3,7 +3,8 @@
  * check_config.c: the configuration: defaults, file, environment and flags
  * in that order of precedence; bad values refused with a message naming the
  * option and the value, and repeated keys naming both lines; admin-listen
- * derived from listen; caches larger than the machine refused; docs/CONFIG.md
+ * derived from listen; caches larger than the machine refused; what a
+ * data-path role needs, checked in order; docs/CONFIG.md
  * and cachalot.conf.example in step with the option table.
  */
 #include <check.h>
@@ -370,6 +371,57 @@ START_TEST(capacity_refuses_caches_the_machine_cannot_hold)
 }
 END_TEST
 
+/* What a data-path role needs before it starts, in order: an origin, its
+ * credentials, client credentials (not a cluster's worker), then the
+ * caches' fit, then --advertise for a cluster's worker on a wildcard. */
+START_TEST(role_needs_in_order)
+{
+	struct cm_config c;
+	char err[512];
+
+	ck_assert_int_eq(cm_config_init(&c), 0);
+	c.mem_cache = 1000000ull << 40;		/* too big: said after the rest */
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_SERVE, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "no origin: ", 11) == 0, "%s", err);
+	/* Not a data-path role: nothing is asked of it. */
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_MASTER, err, sizeof err), 0);
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_CTL, err, sizeof err), 0);
+	c.origin = strdup("http://127.0.0.1:1");
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_GATEWAY, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "no origin credentials: ", 23) == 0, "%s", err);
+	c.origin_access_key = strdup("OAK");
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_WORKER, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "no client credentials: ", 23) == 0, "%s", err);
+	/* A gateway holds no cache: its size is not checked. */
+	c.access_key = strdup("AK");
+	c.secret_key = strdup("SK");
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_GATEWAY, err, sizeof err), 0);
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_SERVE, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "--mem-cache: ", 13) == 0, "%s", err);
+	c.mem_cache = 1 << 20;
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_SERVE, err, sizeof err), 0);
+	/* A cluster's worker checks the cluster's signature, not clients'; it
+	 * needs an address gateways reach when it listens on a wildcard. */
+	free(c.access_key);
+	free(c.secret_key);
+	c.access_key = c.secret_key = NULL;
+	c.master = strdup("http://127.0.0.1:2");
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_WORKER, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "no client credentials: ", 23) == 0, "%s", err);
+	c.cluster_secret = strdup("0123456789abcdef0123");
+	free(c.listen);
+	c.listen = strdup("0.0.0.0:9201");
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_WORKER, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "--advertise: required when --listen is a wildcard address "
+	    "(0.0.0.0:9201)", 70) == 0, "%s", err);
+	c.advertise = strdup("10.0.0.2:9201");
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_WORKER, err, sizeof err), 0);
+	ck_assert_int_eq(cm_config_check_role(&c, CM_ROLE_SERVE, err, sizeof err), -1);
+	ck_assert_msg(strncmp(err, "no client credentials: ", 23) == 0, "%s", err);
+	cm_config_free(&c);
+}
+END_TEST
+
 /* The example's option lines: "#name = value", commented out. */
 struct ex_line {
 	char	name[64];
@@ -535,6 +587,7 @@ main(void)
 		mem_limit_reads_cgroups,
 		fs_size_measures_nearest_parent,
 		capacity_refuses_caches_the_machine_cannot_hold,
+		role_needs_in_order,
 		example_lists_every_option_at_its_default,
 		docs_table_lists_every_option,
 		example_parses_uncommented,
