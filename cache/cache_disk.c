@@ -591,3 +591,36 @@ cache_disk_dir(const struct cache_disk *d)
 	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	return (d->dir);
 }
+
+void
+cache_disk_meta_scan(struct cache_disk *d, cache_disk_meta_cb *cb, void *arg)
+{
+	char dir[4200], p[4500];
+	struct dirent *de;
+	DIR *dh;
+	int i;
+
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
+	for (i = 0; i < 256; i++) {
+		snprintf(dir, sizeof dir, "%s/meta/%02x", d->dir, i);
+		dh = opendir(dir);
+		if (dh == NULL)
+			continue;
+		while ((de = readdir(dh)) != NULL) {
+			struct cache_meta m;
+			char bucket[1025], key[4097];
+			size_t bl, kl;
+			int64_t vw;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+			if (cache_disk_meta_load(p, &m, &vw, bucket, &bl, key, &kl) != 0) {
+				(void)unlink(p);
+				continue;
+			}
+			cb(arg, cm_slice(bucket, bl), cm_slice(key, kl), &m, vw);
+		}
+		closedir(dh);
+	}
+}
