@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache.h: the one header of cache/. The block cache of a worker: object metadata and fixed-size
- * blocks of object versions, in memory, with single-flight filling.
+ * blocks of object versions, held by a chain of tiers (memory, then disk), with single-flight
+ * filling.
  *
  * A version is (bucket, key, ETag, size); it gets a number (vid) when its
  * metadata is stored, and blocks are keyed by (vid, index), so that bytes of
- * two versions can never be stitched together. The store does no I/O: the
- * caller that opens a missing block is told to fill it (from the origin)
- * and appends bytes as they arrive; every other reader of that block waits
- * on it and is woken (on its own event loop) as bytes land.
+ * two versions can never be stitched together. The store (cache_store.c:
+ * blocks and single-flight; cache_meta.c: versions and metadata) does no
+ * I/O: the caller that opens a missing block is told to fill it (from the
+ * tier below, through cache_blk_promote, or from the origin) and appends
+ * bytes as they arrive; every other reader of that block waits on it and is
+ * woken (on its own event loop) as bytes land. A READY block enters the
+ * memory tier (cache_tier_mem.c), whose eviction policy decides when it
+ * leaves; readers hold references, so its bytes are lent without a copy.
  *
- * Threads: any. One mutex guards the tables and the eviction policy; block
- * bytes are written by their one filler and read without the lock up to
- * the published fill mark. Wake-ups use event_active, safe across loops.
+ * Threads: any. One mutex per store guards its tables, the memory tier and
+ * its eviction policy; block bytes are written by their one filler and read
+ * without the lock up to the published fill mark. Wake-ups use
+ * event_active, safe across loops. The tiers below memory are called
+ * without it (see "Tiers").
  */
 #ifndef CACHALOT_CACHE_H
 #define CACHALOT_CACHE_H
@@ -69,7 +76,7 @@ extern const struct cache_evict_ops cache_evict_s3fifo_ops;
 /* "lru" or "s3fifo" to its ops; NULL for anything else. */
 const struct cache_evict_ops *cache_evict_by_name(const char *name);
 
-/* ==== The store (cache_store.c) ==== */
+/* ==== The store (cache_store.c, cache_meta.c) ==== */
 struct event;
 struct cache_store;
 struct cache_blk;
@@ -105,15 +112,16 @@ struct cache_stats {
 	uint64_t	misses;			/* block opens that had to fill it */
 	uint64_t	waiters;		/* opens of a block still filling */
 	uint64_t	mem_cap;		/* bytes of blocks the memory tier may hold */
-	uint64_t	evictions;
-	uint64_t	mem_bytes;		/* ready blocks held */
-	uint64_t	blocks;
+	uint64_t	evictions;		/* from the memory tier */
+	uint64_t	mem_bytes;		/* ready blocks the memory tier holds */
+	uint64_t	blocks;			/* held in memory or being filled */
 	uint64_t	meta_entries;
 };
 
 struct cache_disk;
 
-/* *out: a store holding mem_bytes of blocks of block_size bytes. */
+/* A store whose memory tier holds mem_bytes of blocks of block_size bytes,
+ * evicted by policy (no tier below it until cache_store_attach_tier). */
 struct cache_store *cache_store_new(uint64_t mem_bytes, uint64_t block_size,
     const struct cache_evict_ops *policy);
 void cache_store_free(struct cache_store **sp);

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_disk.c: the disk tier (see cache.h).
+ * cache_disk.c: the disk tier's files (see cache.h): block files (read by
+ * the I/O thread, written by the writer thread, through the tier's table in
+ * cache_tier_disk.c), metadata files (written by the I/O thread, loaded at
+ * start by cache_disk_meta_scan, on the main thread before any loop).
  *
- * Lock: d->mtx guards the eviction policy (the index of what is on disk)
- * and the counters; file I/O is done outside it, except the unlink of an
- * evicted block, which the policy asks for while the lock is held.
+ * Threads: the I/O thread, the writer thread, the main thread at start;
+ * the loops and the admin thread only for cache_disk_has and
+ * cache_disk_stats (the index, no I/O). Never called with the store's lock
+ * held. Lock: d->mtx guards the eviction policy (the index of what is on
+ * disk) and the counters; file I/O is done outside it, except the unlink of
+ * an evicted block, which the policy asks for while the lock is held.
  * No fsync: a crash of the process (kill -9) loses nothing the kernel has;
  * a power loss may leave torn blocks, which their CRC32C catches.
  */

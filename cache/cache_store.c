@@ -135,7 +135,7 @@ flight_unlink(struct cache_store *s, struct cache_blk *b)
 }
 
 /* Drops a reference (the one a table held), freeing b at the last. */
-static void
+static inline void
 blk_put(struct cache_blk *b)
 {
 	if (atomic_fetch_sub(&b->refs, 1) == 1)

@@ -39,7 +39,8 @@ struct tier_mem {
 	struct cache_tier_stats		st;
 };
 
-static struct tier_mem *
+/* Inline: on every open (the hit path). */
+static inline struct tier_mem *
 tier_mem(struct cache_tier *t)
 {
 	struct tier_mem *tm;
@@ -56,7 +57,7 @@ mem_slot(struct tier_mem *tm, uint64_t vid, uint64_t idx)
 	return (&tm->bt[cache_blk_slot(vid, idx, tm->nbt)]);
 }
 
-static struct cache_blk *
+static inline struct cache_blk *
 mem_find(struct tier_mem *tm, uint64_t vid, uint64_t idx)
 {
 	struct cache_blk *b;
