@@ -152,6 +152,9 @@ void cache_meta_fini(struct cache_store *s);
  * version vid (size bytes) held in memory or being filled (the first 65536;
  * any others age out, unreachable). */
 void cache_blk_drop_version(struct cache_store *s, uint64_t vid, uint64_t size);
+/* cache_tiers.c: asserts t is a tier with every slot set, and that it runs
+ * under its owner's lock (caller_locks 1: memory) or not (0: below). */
+void cache_tier_check(const struct cache_tier *t, int caller_locks);
 /* cache_tiers.c, for cache_blk_finish, under s->mtx: a block just READY
  * (out of every table) enters the memory tier: 0 kept, -1 not (too big). */
 int cache_tiers_admit(struct cache_store *s, struct cache_blk *b);

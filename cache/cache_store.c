@@ -167,7 +167,7 @@ cache_store_new(uint64_t mem_bytes, uint64_t block_size, const struct cache_evic
 		return (NULL);
 	}
 	/* Its slots run under s->mtx: a tier that locks or does I/O may not. */
-	CM_ASSERT(s->mem->ops->caller_locks);
+	cache_tier_check(s->mem, 1);
 	return (s);
 }
 

@@ -46,12 +46,24 @@ cache_tier_def_stats(struct cache_tier *t, struct cache_tier_stats *out)
 }
 
 void
+cache_tier_check(const struct cache_tier *t, int caller_locks)
+{
+	CM_ASSERT(t != NULL && t->magic == CACHE_TIER_MAGIC && t->ops != NULL);
+	/* Every slot set (defaults where a tier has nothing to do): callers
+	 * never test for NULL. */
+	CM_ASSERT(t->ops->name != NULL && t->ops->lookup != NULL && t->ops->store != NULL &&
+	    t->ops->remove != NULL && t->ops->stats != NULL && t->ops->fini != NULL);
+	CM_ASSERT(!t->ops->caller_locks == !caller_locks);
+}
+
+void
 cache_store_attach_tier(struct cache_store *s, struct cache_tier *t)
 {
 	size_t i;
 
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	CM_ASSERT(t == NULL || (t->magic == CACHE_TIER_MAGIC && !t->ops->caller_locks));
+	if (t != NULL)
+		cache_tier_check(t, 0);	/* below memory: its own locks, never s->mtx */
 	for (i = 0; i < s->nbelow; i++)
 		s->below[i]->ops->fini(&s->below[i]);
 	s->nbelow = 0;
