@@ -406,6 +406,7 @@ cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok)
 
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC && b->magic == CACHE_BLK_MAGIC);
 	pthread_mutex_lock(&s->mtx);
+	CM_ASSERT(b->where != CACHE_BLK_MEM);	/* finished once, by its filler */
 	/* Not in flight: its version was forgotten meanwhile, it is its
 	 * readers' only (never admitted). */
 	flying = b->where == CACHE_BLK_FLIGHT;
