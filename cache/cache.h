@@ -1,18 +1,25 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache.h: the one header of cache/. The block cache of a worker: object metadata and fixed-size
- * blocks of object versions, in memory, with single-flight filling.
+ * blocks of object versions, held by a chain of tiers (memory, then disk), with single-flight
+ * filling.
  *
  * A version is (bucket, key, ETag, size); it gets a number (vid) when its
  * metadata is stored, and blocks are keyed by (vid, index), so that bytes of
- * two versions can never be stitched together. The store does no I/O: the
- * caller that opens a missing block is told to fill it (from the origin)
- * and appends bytes as they arrive; every other reader of that block waits
- * on it and is woken (on its own event loop) as bytes land.
+ * two versions can never be stitched together. The store (cache_store.c:
+ * blocks and single-flight; cache_meta.c: versions and metadata) does no
+ * I/O: the caller that opens a missing block is told to fill it (from the
+ * tier below, through cache_blk_promote, or from the origin) and appends
+ * bytes as they arrive; every other reader of that block waits on it and is
+ * woken (on its own event loop) as bytes land. A READY block enters the
+ * memory tier (cache_tier_mem.c), whose eviction policy decides when it
+ * leaves; readers hold references, so its bytes are lent without a copy.
  *
- * Threads: any. One mutex guards the tables and the eviction policy; block
- * bytes are written by their one filler and read without the lock up to
- * the published fill mark. Wake-ups use event_active, safe across loops.
+ * Threads: any. One mutex per store guards its tables, the memory tier and
+ * its eviction policy; block bytes are written by their one filler and read
+ * without the lock up to the published fill mark. Wake-ups use
+ * event_active, safe across loops. The tiers below memory are called
+ * without it (see "Tiers").
  */
 #ifndef CACHALOT_CACHE_H
 #define CACHALOT_CACHE_H
@@ -69,7 +76,7 @@ extern const struct cache_evict_ops cache_evict_s3fifo_ops;
 /* "lru" or "s3fifo" to its ops; NULL for anything else. */
 const struct cache_evict_ops *cache_evict_by_name(const char *name);
 
-/* ==== The store (cache_store.c) ==== */
+/* ==== The store (cache_store.c, cache_meta.c) ==== */
 struct event;
 struct cache_store;
 struct cache_blk;
@@ -105,15 +112,16 @@ struct cache_stats {
 	uint64_t	misses;			/* block opens that had to fill it */
 	uint64_t	waiters;		/* opens of a block still filling */
 	uint64_t	mem_cap;		/* bytes of blocks the memory tier may hold */
-	uint64_t	evictions;
-	uint64_t	mem_bytes;		/* ready blocks held */
-	uint64_t	blocks;
+	uint64_t	evictions;		/* from the memory tier */
+	uint64_t	mem_bytes;		/* ready blocks the memory tier holds */
+	uint64_t	blocks;			/* held in memory or being filled */
 	uint64_t	meta_entries;
 };
 
 struct cache_disk;
 
-/* *out: a store holding mem_bytes of blocks of block_size bytes. */
+/* A store whose memory tier holds mem_bytes of blocks of block_size bytes,
+ * evicted by policy (no tier below it until cache_store_attach_tier). */
 struct cache_store *cache_store_new(uint64_t mem_bytes, uint64_t block_size,
     const struct cache_evict_ops *policy);
 void cache_store_free(struct cache_store **sp);
@@ -185,11 +193,11 @@ size_t cache_blk_len(const struct cache_blk *b);
 int cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct event *ev);
 void cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev);
 
-/* Filler only: the whole block from read(arg, buf, len); on success (0)
+/* Filler only: the whole block from fill(arg, buf, len); on success (0)
  * the block is finished, else it is still the caller's to fill. Returns
- * read's result. */
+ * fill's result. */
 int cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
-    int (*read)(void *arg, char *buf, size_t len), void *arg);
+    int (*fill)(void *arg, char *buf, size_t len), void *arg);
 /* Filler only: more bytes (at most the length opened); the end. */
 void cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size_t len);
 void cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok);
@@ -322,40 +330,78 @@ void cache_writer_close(struct cache_writer **wp);
 /* Bytes waiting to be written; blocks dropped because the queue was full. */
 void cache_writer_stats(struct cache_writer *w, uint64_t *queued, uint64_t *dropped);
 
-/* ==== Tiers below memory (cache_tiers.c, cache_tier_disk.c) ====
+/* ==== Tiers (cache_tiers.c, cache_tier_mem.c, cache_tier_disk.c) ====
  *
- * A tier holds the blocks memory let go of, behind a const table of
- * function pointers; how it names and keeps them is its own (the disk
- * tier's names, cache_disk_block_id, are used by cache_tier_disk.c only).
- * Promotion (a tier's block -> memory) and demotion (a filled block -> the
- * tier) are done in one place, cache_tiers.c, by cache_blk_promote and
- * cache_blk_demote. Neither does file I/O on the caller's thread: lookup
- * queues the read on the I/O thread, store queues the write on the writer.
+ * The store (versions, metadata, single-flight) sits over a chain of tiers
+ * behind one const table of function pointers: memory first
+ * (cache_tier_mem.c: the resident blocks and the eviction policy), then the
+ * tiers below it (cache_tier_disk.c: the block files). How a tier names and
+ * keeps its blocks is its own (the disk tier's names, cache_disk_block_id,
+ * are used by cache_tier_disk.c only). Promotion (a block found below ->
+ * memory) and demotion (a filled block -> the tiers below) are done in one
+ * place, cache_tiers.c (cache_blk_promote, cache_blk_demote, and the
+ * admission of a READY block into memory).
+ *
+ * Locks: the memory tier has no lock of its own (caller_locks): its slots
+ * run under the store's mutex, so that a memory hit takes one lock. A tier
+ * below memory has its own locks and does I/O (on its threads): its slots
+ * are called by cache_tiers.c only, never under the store's mutex (lookup
+ * queues the read on the I/O thread, store queues the write on the writer).
  * Every slot is set (cache_tier_def_* where a tier has nothing to do).
  */
 struct cache_tier;
 
-/* Queues the read of block idx of the version vhash into r->b (opened
- * CACHE_FILL) on the I/O thread; r is borrowed until posted to r->q.
- * 0 queued; -1 not held by the tier (no I/O done) or not queued. */
-typedef int  cache_tier_lookup_f(struct cache_tier *t, const unsigned char vhash[32],
-    uint64_t idx, struct cache_io_req *r);
-/* Queues b (a finished, whole block; borrowed, the tier takes a reference
- * of its own) to be kept. 0 queued; -1 not (busy: counted). */
-typedef int  cache_tier_store_f(struct cache_tier *t, const unsigned char vhash[32],
-    uint64_t idx, struct cache_blk *b);
-/* Forgets block idx of the version vhash (the tier may keep it until it
- * is evicted: its versions keep stale bytes apart). */
-typedef void cache_tier_remove_f(struct cache_tier *t, const unsigned char vhash[32],
-    uint64_t idx);
-/* Frees the tier (not what it borrows). *tp = NULL. */
+/* A block as the tiers know it: the version's number (vid: memory's name
+ * of it, for this process's life), its lasting name (vhash[32]: the
+ * disk's; NULL where only the number is known, as in memory's slots) and
+ * its index. */
+struct cache_blk_key {
+	uint64_t		vid;
+	uint64_t		idx;
+	const unsigned char	*vhash;
+};
+
+enum cache_tier_rc {
+	CACHE_TIER_MISS = -1,	/* not held (no I/O done), or not queued */
+	CACHE_TIER_QUEUED = 0,	/* a tier below memory: the read is queued */
+	CACHE_TIER_HIT = 1,	/* the memory tier: *bp is the block, READY */
+};
+
+/* Finds block k. The memory tier: CACHE_TIER_HIT with *bp a new reference
+ * (r unused, may be NULL). A tier below memory: CACHE_TIER_QUEUED, the read
+ * of the block into r->b (opened CACHE_FILL) queued on its thread, r
+ * borrowed until posted to r->q (bp unused, may be NULL). Else
+ * CACHE_TIER_MISS. */
+typedef int  cache_tier_lookup_f(struct cache_tier *t, const struct cache_blk_key *k,
+    struct cache_blk **bp, struct cache_io_req *r);
+/* Keeps b (a finished, whole block; borrowed, the tier takes a reference
+ * of its own). The memory tier: b is READY and in no tier's table; it is
+ * resident from now on (the policy may evict others). A tier below: the
+ * write is queued. 0, or -1 not kept (larger than memory; busy: counted). */
+typedef int  cache_tier_store_f(struct cache_tier *t, const struct cache_blk_key *k,
+    struct cache_blk *b);
+/* Forgets block k (a tier below may keep it until it is evicted: its
+ * versions keep stale bytes apart). Not an eviction: not counted. */
+typedef void cache_tier_remove_f(struct cache_tier *t, const struct cache_blk_key *k);
+
+struct cache_tier_stats {
+	uint64_t	cap;		/* bytes the tier may hold */
+	uint64_t	blocks;
+	uint64_t	bytes;
+	uint64_t	evictions;
+};
+typedef void cache_tier_stats_f(struct cache_tier *t, struct cache_tier_stats *out);
+/* Frees the tier (not what it borrows; its own block references are
+ * dropped). *tp = NULL. */
 typedef void cache_tier_fini_f(struct cache_tier **tp);
 
 struct cache_tier_ops {
-	const char		*name;		/* "disk" */
+	const char		*name;		/* "mem", "disk" */
+	int			caller_locks;	/* 1: no lock of its own, no I/O (memory) */
 	cache_tier_lookup_f	*lookup;	/* required */
 	cache_tier_store_f	*store;		/* required */
 	cache_tier_remove_f	*remove;	/* cache_tier_def_remove: nothing */
+	cache_tier_stats_f	*stats;		/* cache_tier_def_stats: zeros */
 	cache_tier_fini_f	*fini;		/* required */
 };
 
@@ -367,23 +413,32 @@ struct cache_tier {
 };
 
 cache_tier_remove_f cache_tier_def_remove;
+cache_tier_stats_f cache_tier_def_stats;
+extern const struct cache_tier_ops cache_tier_mem_ops;
 extern const struct cache_tier_ops cache_tier_disk_ops;
 
+/* The memory tier: at most cap bytes of blocks of at most block_size
+ * bytes, evicted by policy. Its slots are called by one thread at a time
+ * (the store's mutex). NULL: out of memory. cache_store_new makes the
+ * store's own. */
+struct cache_tier *cache_tier_mem_new(uint64_t cap, uint64_t block_size,
+    const struct cache_evict_ops *policy);
 /* The disk tier over d, reading through io and writing through w (all
  * three borrowed: they outlive the tier's last use). NULL: out of memory. */
 struct cache_tier *cache_tier_disk_new(struct cache_disk *d, struct cache_io *io,
     struct cache_writer *w);
-/* Puts t below the store's memory (the store takes it and frees it with
- * itself); before any loop runs. */
+/* Puts t below the store's memory, in place of any tier there (the store
+ * takes it and frees it with itself; NULL: none); before any loop runs. */
 void cache_store_attach_tier(struct cache_store *s, struct cache_tier *t);
 /* Promotion: block idx of the version vhash, missing in memory (r->b opened
- * CACHE_FILL), is asked of the tier below; 0: queued, r is posted to r->q
- * once read (r->rc 0: READY); -1: no tier, not there, or not queued (r is
- * the caller's, the block to be filled from the origin). */
+ * CACHE_FILL), is asked of the tiers below; 0: queued, r is posted to r->q
+ * once read (r->rc 0: READY, and admitted to memory); -1: no tier, not
+ * there, or not queued (r is the caller's, the block to be filled from the
+ * origin). */
 int cache_blk_promote(struct cache_store *s, const unsigned char vhash[32], uint64_t idx,
     struct cache_io_req *r);
-/* Demotion: a block just filled (b, borrowed) is handed to the tier below.
- * 0 queued (or no tier); -1 the tier is busy, b is not kept there. */
+/* Demotion: a block just filled (b, borrowed) is handed to the tiers below.
+ * 0 queued (or no tier); -1 a tier is busy, b is not kept there. */
 int cache_blk_demote(struct cache_store *s, const unsigned char vhash[32], uint64_t idx,
     struct cache_blk *b);
 

@@ -1,10 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_disk.c: the disk tier (see cache.h).
+ * cache_disk.c: the disk tier's files (see cache.h): block files (read by
+ * the I/O thread, written by the writer thread, through the tier's table in
+ * cache_tier_disk.c), metadata files (written by the I/O thread, loaded at
+ * start by cache_disk_meta_scan, on the main thread before any loop).
  *
- * Lock: d->mtx guards the eviction policy (the index of what is on disk)
- * and the counters; file I/O is done outside it, except the unlink of an
- * evicted block, which the policy asks for while the lock is held.
+ * Threads: the I/O thread, the writer thread, the main thread at start;
+ * the loops and the admin thread only for cache_disk_has and
+ * cache_disk_stats (the index, no I/O). Never called with the store's lock
+ * held. Lock: d->mtx guards the eviction policy (the index of what is on
+ * disk) and the counters; file I/O is done outside it, except the unlink of
+ * an evicted block, which the policy asks for while the lock is held.
  * No fsync: a crash of the process (kill -9) loses nothing the kernel has;
  * a power loss may leave torn blocks, which their CRC32C catches.
  */
@@ -590,4 +596,37 @@ cache_disk_dir(const struct cache_disk *d)
 {
 	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
 	return (d->dir);
+}
+
+void
+cache_disk_meta_scan(struct cache_disk *d, cache_disk_meta_cb *cb, void *arg)
+{
+	char dir[4200], p[4500];
+	struct dirent *de;
+	DIR *dh;
+	int i;
+
+	CM_ASSERT(d->magic == CACHE_DISK_MAGIC);
+	for (i = 0; i < 256; i++) {
+		snprintf(dir, sizeof dir, "%s/meta/%02x", d->dir, i);
+		dh = opendir(dir);
+		if (dh == NULL)
+			continue;
+		while ((de = readdir(dh)) != NULL) {
+			struct cache_meta m;
+			char bucket[1025], key[4097];
+			size_t bl, kl;
+			int64_t vw;
+
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
+			if (cache_disk_meta_load(p, &m, &vw, bucket, &bl, key, &kl) != 0) {
+				(void)unlink(p);
+				continue;
+			}
+			cb(arg, cm_slice(bucket, bl), cm_slice(key, kl), &m, vw);
+		}
+		closedir(dh);
+	}
 }

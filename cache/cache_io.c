@@ -20,9 +20,11 @@
  * the I/O thread holds neither the store's lock nor io->mtx while it reads
  * or writes a file: it unlinks a job under io->mtx, then drops it before
  * the I/O. That is how the store's "no file I/O under its lock" holds: the
- * only disk calls left in cache_store.c are cache_io_meta_* (a malloc and
- * a queue push) and the start-up load, which runs before any loop, without
- * the lock.
+ * only disk calls of the files that run under it (cache_store.c,
+ * cache_meta.c, cache_tier_mem.c) are cache_io_meta_* (a malloc and a queue
+ * push); block reads are asked by the disk tier's lookup, which
+ * cache_tiers.c calls without the lock; the start-up load is
+ * cache_disk_meta_scan's, before any loop, without the lock.
  */
 #include <pthread.h>
 #include <stdlib.h>

@@ -1,31 +1,38 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * cache_store.c: the memory tier of blocks and the metadata of objects
- * (see cache.h).
+ * cache_store.c: the store's blocks and their single-flight (see cache.h):
+ * an open of a block finds it in the memory tier (a hit: a reference, the
+ * bytes lent without a copy), or among the blocks being filled (a waiter),
+ * or makes it (the caller fills it); its filler appends bytes, readers wait
+ * on it and are woken on their own loops; a finished block enters the
+ * memory tier (cache_tiers.c). The store's versions and metadata are
+ * cache_meta.c's, the tiers cache_tier_*.c's behind struct cache_tier_ops.
  *
- * Lock: one mutex (s->mtx) guards the block table, the metadata table, the
- * bucket generations, the eviction policy, waiter lists and reference
- * counts. No file I/O is done under it: the metadata files are written
- * and removed by the I/O thread (cache_io.c), to which this file hands
- * copies with cache_io_meta_* (lock order: s->mtx -> the I/O queue's
- * mutex); the only other disk access, the start-up load in
- * cache_store_attach_disk, runs before any loop and not under s->mtx
- * (cache_meta_put takes it per entry, with s->io still NULL). Blocks
- * are read from disk by the I/O thread too (cache_io_read, asked through
- * the disk tier's ops by cache_tiers.c), never here. A block's bytes are
- * written by its single filler without the
- * lock; 'filled' is published with release ordering and read with acquire,
- * so readers never see bytes that are not there yet.
+ * A block's life: FILLING (in the store's table of blocks being filled,
+ * s->ft, where every other open of it finds it and waits) -> READY (out of
+ * s->ft, admitted to the memory tier, which evicts it when its policy says)
+ * -> freed when the last reference goes. A FAILED block leaves s->ft at
+ * once: the next reader fills it anew. A version forgotten while its block
+ * fills (cache_blk_drop_version) leaves the block to its readers only.
  *
- * A block's life: FILLING (in the table, not in the policy, readers may
- * wait) -> READY (admitted to the policy, counted in mem_bytes) -> evicted
- * (out of the table; freed when the last reader releases it). A FAILED
- * block leaves the table at once: the next reader fills it anew.
+ * Threads: any. Lock: one mutex (s->mtx) guards the table of blocks being
+ * filled, waiter lists, where each block is, the counts, and the memory
+ * tier, whose slots are called with it held (it has no lock of its own).
+ * A memory hit takes s->mtx once and nothing else: no allocation, no copy.
+ * No file I/O is done under it: this file calls no file function and no
+ * tier below memory (those are cache_tiers.c's, called without s->mtx);
+ * the memory tier does no I/O (caller_locks, asserted in cache_store_new).
+ * A block's bytes are written by its single filler without the lock;
+ * 'filled' is published with release ordering and read with acquire, so
+ * readers never see bytes that are not there yet. References are atomic:
+ * given back without the lock. Lock order: s->mtx -> the I/O queue's
+ * mutex (cache_meta.c's metadata jobs) -> nothing.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <event2/event.h>
 
@@ -33,36 +40,9 @@
 #include "cache/cache_priv.h"
 #include "common/cm_log.h"
 
-#include <dirent.h>
-#include <stdio.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
-
-struct waiter {
-	struct event	*ev;
-	struct waiter	*next;
-};
-
-struct cache_blk {
-	unsigned		magic;
-#define CACHE_BLK_MAGIC		0xb10cb10c
-	uint64_t		vid;
-	uint64_t		idx;
-	size_t			len;
-	_Atomic size_t		filled;
-	_Atomic int		state;
-	/* References: the table holds one while the block is in it, so only
-	 * a block out of the table can reach 0; taking one needs one already
-	 * (or the lock, to find it in the table). No lock to give one back. */
-	_Atomic int		refs;
-	int			in_table;
-	struct waiter		*waiters;
-	struct cache_blk	*hnext;
-	struct cache_store	*store;		/* for cache_blk_unref */
-	int			mapped;		/* allocated with mmap (big blocks) */
-	char			data[];		/* len bytes, one allocation with the rest */
+struct cache_waiter {
+	struct event		*ev;
+	struct cache_waiter	*next;
 };
 
 /* Big blocks get a mapping of their own: freed, their memory goes back to
@@ -92,52 +72,18 @@ blk_alloc(size_t len)
 	return (b);
 }
 
-struct meta_ent {
-	char		*bucket;
-	size_t		blen;
-	char		*key;
-	size_t		klen;
-	uint64_t	gen;		/* the bucket's generation when stored */
-	struct cache_meta *m;
-	struct meta_ent	*hnext;
-};
-
-struct bucket_gen {
-	char			*name;
-	size_t			len;
-	uint64_t		gen;
-	struct bucket_gen	*next;
-};
-
-static uint64_t
-mix(uint64_t a, uint64_t b)
-{
-	uint64_t h = a * 0x9E3779B97F4A7C15ull ^ (b + 0x7F4A7C159E3779B9ull + (a << 6) + (a >> 2));
-
-	h ^= h >> 29;
-	h *= 0xBF58476D1CE4E5B9ull;
-	return (h ^ (h >> 32));
-}
-
-/* The policy's id of a block: the version in the high half. */
-static uint64_t
-blk_id(uint64_t vid, uint64_t idx)
-{
-	return (vid << 32 | (idx & 0xffffffffu));
-}
-
 static struct cache_blk **
-blk_slot(struct cache_store *s, uint64_t vid, uint64_t idx)
+flight_slot(struct cache_store *s, uint64_t vid, uint64_t idx)
 {
-	return (&s->bt[mix(vid, idx) & (s->nbt - 1)]);
+	return (&s->ft[cache_blk_slot(vid, idx, s->nft)]);
 }
 
 static struct cache_blk *
-blk_find(struct cache_store *s, uint64_t vid, uint64_t idx)
+flight_find(struct cache_store *s, uint64_t vid, uint64_t idx)
 {
 	struct cache_blk *b;
 
-	for (b = *blk_slot(s, vid, idx); b != NULL; b = b->hnext)
+	for (b = *flight_slot(s, vid, idx); b != NULL; b = b->hnext)
 		if (b->vid == vid && b->idx == idx)
 			return (b);
 	return (NULL);
@@ -146,7 +92,8 @@ blk_find(struct cache_store *s, uint64_t vid, uint64_t idx)
 static void
 blk_free(struct cache_blk *b)
 {
-	CM_ASSERT(atomic_load(&b->refs) == 0 && !b->in_table && b->waiters == NULL);
+	CM_ASSERT(atomic_load(&b->refs) == 0 && b->where == CACHE_BLK_NOWHERE &&
+	    b->waiters == NULL);
 	b->magic = 0;
 	if (b->mapped) {
 		if (munmap(b, sizeof *b + b->len) != 0)
@@ -159,7 +106,7 @@ blk_free(struct cache_blk *b)
 static void
 wake_all(struct cache_blk *b)
 {
-	struct waiter *w, *next;
+	struct cache_waiter *w, *next;
 
 	for (w = b->waiters; w != NULL; w = next) {
 		next = w->next;
@@ -169,122 +116,84 @@ wake_all(struct cache_blk *b)
 	b->waiters = NULL;
 }
 
-/* Takes b out of the table (under the lock); drops the table's reference. */
+/* Takes b out of the table of blocks being filled (under the lock),
+ * keeping the table's reference: the caller gives it back. */
 static void
-blk_unlink(struct cache_store *s, struct cache_blk *b)
+flight_unlink(struct cache_store *s, struct cache_blk *b)
 {
 	struct cache_blk **pp;
 
-	if (!b->in_table)
-		return;
-	for (pp = blk_slot(s, b->vid, b->idx); *pp != NULL; pp = &(*pp)->hnext)
+	CM_ASSERT(b->where == CACHE_BLK_FLIGHT);
+	for (pp = flight_slot(s, b->vid, b->idx); *pp != NULL; pp = &(*pp)->hnext)
 		if (*pp == b) {
 			*pp = b->hnext;
 			break;
 		}
-	b->in_table = 0;
+	b->hnext = NULL;
+	b->where = CACHE_BLK_NOWHERE;
 	s->st.blocks--;
-	if (atomic_load(&b->state) == CACHE_BLK_READY)
-		s->st.mem_bytes -= b->len;
+}
+
+/* Drops a reference (the one a table held), freeing b at the last. */
+static inline void
+blk_put(struct cache_blk *b)
+{
 	if (atomic_fetch_sub(&b->refs, 1) == 1)
 		blk_free(b);
 }
 
-/* The policy evicts a block (under the lock, from inside access()). */
-static void
-on_evict(void *arg, uint64_t id, uint64_t size)
-{
-	struct cache_store *s = arg;
-	struct cache_blk *b = blk_find(s, id >> 32, id & 0xffffffffu);
-
-	(void)size;
-	s->st.evictions++;
-	if (b != NULL)
-		blk_unlink(s, b);
-}
+#define FLIGHT_SLOTS	4096	/* blocks being filled at once: readahead times clients */
 
 struct cache_store *
 cache_store_new(uint64_t mem_bytes, uint64_t block_size, const struct cache_evict_ops *policy)
 {
 	struct cache_store *s = calloc(1, sizeof *s);
-	uint64_t want;
 
 	if (s == NULL)
 		return (NULL);
 	CM_ASSERT(block_size > 0);
 	s->magic = CACHE_STORE_MAGIC;
 	s->block_size = block_size;
-	s->mem_cap = mem_bytes;
-	s->pol = policy;
-	s->next_vid = 1;
-	want = mem_bytes / block_size + 1024;	/* chains of one on average */
-	for (s->nbt = 1024; s->nbt < want && s->nbt < (1u << 24); s->nbt *= 2)
-		;
-	s->nmt = 65536;
-	/* Metadata of objects whose blocks are long gone must not pile up:
-	 * sixteen entries per block the tier holds, 65536 at least. */
-	s->meta_cap = 16 * (mem_bytes / block_size);
-	if (s->meta_cap < 65536)
-		s->meta_cap = 65536;
-	s->bt = calloc(s->nbt, sizeof *s->bt);
-	s->mt = calloc(s->nmt, sizeof *s->mt);
-	s->ev = policy->create(mem_bytes, on_evict, s);
-	if (s->bt == NULL || s->mt == NULL || s->ev == NULL ||
+	s->nft = FLIGHT_SLOTS;
+	s->ft = calloc(s->nft, sizeof *s->ft);
+	s->mem = cache_tier_mem_new(mem_bytes, block_size, policy);
+	if (s->ft == NULL || s->mem == NULL || cache_meta_init(s, mem_bytes) != 0 ||
 	    pthread_mutex_init(&s->mtx, NULL) != 0) {
-		if (s->ev != NULL)
-			policy->fini(&s->ev);
-		free(s->bt);
-		free(s->mt);
+		if (s->mem != NULL)
+			s->mem->ops->fini(&s->mem);
+		cache_meta_fini(s);
+		free(s->ft);
 		free(s);
 		return (NULL);
 	}
+	/* Its slots run under s->mtx: a tier that locks or does I/O may not. */
+	cache_tier_check(s->mem, 1);
 	return (s);
-}
-
-static void
-meta_free(struct meta_ent *e)
-{
-	free(e->bucket);
-	free(e->key);
-	free(e->m);
-	free(e);
 }
 
 void
 cache_store_free(struct cache_store **sp)
 {
 	struct cache_store *s = *sp;
-	struct bucket_gen *g, *gn;
-	struct meta_ent *e, *en;
 	size_t i;
 
 	*sp = NULL;
 	if (s == NULL)
 		return;
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	for (i = 0; i < s->nbt; i++)
-		while (s->bt[i] != NULL) {
-			struct cache_blk *b = s->bt[i];
+	for (i = 0; i < s->nft; i++)
+		while (s->ft[i] != NULL) {
+			struct cache_blk *b = s->ft[i];
 
 			wake_all(b);
-			blk_unlink(s, b);
+			flight_unlink(s, b);
+			blk_put(b);
 		}
-	for (i = 0; i < s->nmt; i++)
-		for (e = s->mt[i]; e != NULL; e = en) {
-			en = e->hnext;
-			meta_free(e);
-		}
-	for (g = s->gens; g != NULL; g = gn) {
-		gn = g->next;
-		free(g->name);
-		free(g);
-	}
-	s->pol->fini(&s->ev);
+	cache_meta_fini(s);
+	s->mem->ops->fini(&s->mem);
+	cache_store_attach_tier(s, NULL);
 	pthread_mutex_destroy(&s->mtx);
-	free(s->bt);
-	free(s->mt);
-	if (s->tier != NULL)
-		s->tier->ops->fini(&s->tier);
+	free(s->ft);
 	s->magic = 0;
 	free(s);
 }
@@ -299,288 +208,35 @@ cache_block_size(const struct cache_store *s)
 void
 cache_stats(struct cache_store *s, struct cache_stats *out)
 {
+	struct cache_tier_stats ms;
+
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
 	*out = s->st;
-	out->mem_cap = s->mem_cap;
+	s->mem->ops->stats(s->mem, &ms);
 	pthread_mutex_unlock(&s->mtx);
+	out->mem_cap = ms.cap;
+	out->mem_bytes = ms.bytes;
+	out->evictions = ms.evictions;
+	out->blocks += ms.blocks;	/* being filled, and resident */
 }
 
-/* ---- Metadata ---- */
-
-static uint64_t
-bucket_gen(struct cache_store *s, struct cm_slice bucket)
+void
+cache_blk_drop_version(struct cache_store *s, uint64_t vid, uint64_t size)
 {
-	struct bucket_gen *g;
-
-	for (g = s->gens; g != NULL; g = g->next)
-		if (g->len == bucket.len && memcmp(g->name, bucket.p, bucket.len) == 0)
-			return (g->gen);
-	return (0);
-}
-
-static struct meta_ent **
-meta_slot(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
-{
-	uint64_t h = cm_fnv1a(key.p, key.len, cm_fnv1a(bucket.p, bucket.len, 0));
-
-	return (&s->mt[h & (s->nmt - 1)]);
-}
-
-static struct meta_ent **
-meta_find(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
-{
-	struct meta_ent **pp;
-
-	for (pp = meta_slot(s, bucket, key); *pp != NULL; pp = &(*pp)->hnext)
-		if ((*pp)->blen == bucket.len && (*pp)->klen == key.len &&
-		    memcmp((*pp)->bucket, bucket.p, bucket.len) == 0 &&
-		    memcmp((*pp)->key, key.p, key.len) == 0)
-			return (pp);
-	return (NULL);
-}
-
-/* Drops the blocks of a version that are in the table (the first ones;
- * any others age out, unreachable). */
-static void
-drop_version(struct cache_store *s, const struct cache_meta *m)
-{
-	uint64_t n = (m->size + s->block_size - 1) / s->block_size, i;
+	uint64_t n = (size + s->block_size - 1) / s->block_size, i;
+	struct cache_blk_key k = { .vid = vid };
 	struct cache_blk *b;
 
 	for (i = 0; i < n && i < 65536; i++) {
-		b = blk_find(s, m->vid, i);
-		if (b == NULL)
-			continue;
-		if (atomic_load(&b->state) == CACHE_BLK_READY)
-			s->pol->remove(s->ev, blk_id(b->vid, b->idx));
-		blk_unlink(s, b);
-	}
-}
-
-static void
-meta_drop(struct cache_store *s, struct meta_ent **pp)
-{
-	struct meta_ent *e = *pp;
-
-	*pp = e->hnext;
-	if (s->io != NULL)
-		cache_io_meta_remove(s->io, cm_slice(e->bucket, e->blen), cm_slice(e->key, e->klen));
-	drop_version(s, e->m);
-	s->st.meta_entries--;
-	meta_free(e);
-}
-
-/* Over the cap: one entry leaves memory (its copy on disk stays, and with
- * it the way back to its blocks there), taken round-robin over the chains;
- * never keep, the entry just stored. */
-static void
-meta_shed(struct cache_store *s, const struct meta_ent *keep)
-{
-	size_t i;
-
-	for (i = 0; i < s->nmt; i++) {
-		struct meta_ent **pp = &s->mt[s->meta_hand], *e;
-
-		s->meta_hand = (s->meta_hand + 1) % s->nmt;
-		if (*pp == keep && *pp != NULL)
-			pp = &(*pp)->hnext;
-		if (*pp == NULL)
-			continue;
-		e = *pp;
-		*pp = e->hnext;
-		drop_version(s, e->m);
-		s->st.meta_entries--;
-		meta_free(e);
-		return;
-	}
-}
-
-int
-cache_meta_get(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
-    struct cache_meta *out)
-{
-	struct meta_ent **pp;
-	int rv = -1;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	pp = meta_find(s, bucket, key);
-	if (pp != NULL && (*pp)->gen != bucket_gen(s, bucket)) {
-		meta_drop(s, pp);	/* the bucket was invalidated since */
-		pp = NULL;
-	}
-	if (pp != NULL) {
-		memcpy(out, (*pp)->m, CACHE_META_USED((*pp)->m));
-		rv = 0;
-	}
-	pthread_mutex_unlock(&s->mtx);
-	return (rv);
-}
-
-void
-cache_meta_put(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
-    struct cache_meta *m, uint64_t now_ms)
-{
-	struct meta_ent **pp, *e;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	m->validated_ms = now_ms;
-	pp = meta_find(s, bucket, key);
-	if (pp != NULL && (*pp)->gen == bucket_gen(s, bucket) && (*pp)->m->size == m->size &&
-	    strcmp((*pp)->m->etag, m->etag) == 0) {
-		struct cache_meta *nm;
-
-		m->vid = (*pp)->m->vid;
-		/* Same version, maybe other headers: sized anew. */
-		nm = realloc((*pp)->m, CACHE_META_USED(m));
-		if (nm == NULL) {
-			meta_drop(s, pp);
-			goto out;
-		}
-		memcpy(nm, m, CACHE_META_USED(m));
-		(*pp)->m = nm;
-		if (s->io != NULL)
-			cache_io_meta_put(s->io, bucket, key, m, (int64_t)time(NULL));
-		goto out;
-	}
-	if (pp != NULL)
-		meta_drop(s, pp);
-	m->vid = s->next_vid++;
-	e = calloc(1, sizeof *e);
-	if (e == NULL)
-		goto out;
-	e->bucket = malloc(bucket.len + 1);
-	e->key = malloc(key.len + 1);
-	e->m = malloc(CACHE_META_USED(m));	/* only the headers in use */
-	if (e->bucket == NULL || e->key == NULL || e->m == NULL) {
-		meta_free(e);
-		goto out;
-	}
-	memcpy(e->bucket, bucket.p, bucket.len);
-	memcpy(e->key, key.p, key.len);
-	e->blen = bucket.len;
-	if (s->io != NULL)
-		cache_io_meta_put(s->io, bucket, key, m, (int64_t)time(NULL));
-	e->klen = key.len;
-	e->gen = bucket_gen(s, bucket);
-	memcpy(e->m, m, CACHE_META_USED(m));
-	pp = meta_slot(s, bucket, key);
-	e->hnext = *pp;
-	*pp = e;
-	s->st.meta_entries++;
-	if (s->st.meta_entries > s->meta_cap)
-		meta_shed(s, e);
-out:
-	pthread_mutex_unlock(&s->mtx);
-}
-
-void
-cache_meta_touch(struct cache_store *s, struct cm_slice bucket, struct cm_slice key,
-    uint64_t vid, uint64_t now_ms)
-{
-	struct meta_ent **pp;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	pp = meta_find(s, bucket, key);
-	if (pp != NULL && (*pp)->m->vid == vid) {
-		(*pp)->m->validated_ms = now_ms;
-		if (s->io != NULL)
-			cache_io_meta_put(s->io, bucket, key, (*pp)->m, (int64_t)time(NULL));
-	}
-	pthread_mutex_unlock(&s->mtx);
-}
-
-void
-cache_meta_expire_all(struct cache_store *s)
-{
-	struct meta_ent *e;
-	size_t i;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	for (i = 0; i < s->nmt; i++)
-		for (e = s->mt[i]; e != NULL; e = e->hnext)
-			e->m->validated_ms = 0;
-	pthread_mutex_unlock(&s->mtx);
-}
-
-void
-cache_meta_invalidate(struct cache_store *s, struct cm_slice bucket, struct cm_slice key)
-{
-	struct meta_ent **pp;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	pp = meta_find(s, bucket, key);
-	if (pp != NULL)
-		meta_drop(s, pp);
-	pthread_mutex_unlock(&s->mtx);
-}
-
-void
-cache_meta_invalidate_prefix(struct cache_store *s, struct cm_slice bucket, struct cm_slice prefix)
-{
-	struct meta_ent **pp;
-	size_t i;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	if (prefix.len == 0) {
-		cache_meta_invalidate_bucket(s, bucket);
-		return;
-	}
-	pthread_mutex_lock(&s->mtx);
-	for (i = 0; i < s->nmt; i++)
-		for (pp = &s->mt[i]; *pp != NULL; )
-			if ((*pp)->blen == bucket.len && (*pp)->klen >= prefix.len &&
-			    memcmp((*pp)->bucket, bucket.p, bucket.len) == 0 &&
-			    memcmp((*pp)->key, prefix.p, prefix.len) == 0)
-				meta_drop(s, pp);
-			else
-				pp = &(*pp)->hnext;
-	pthread_mutex_unlock(&s->mtx);
-}
-
-void
-cache_meta_invalidate_bucket(struct cache_store *s, struct cm_slice bucket)
-{
-	struct bucket_gen *g;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	for (g = s->gens; g != NULL; g = g->next)
-		if (g->len == bucket.len && memcmp(g->name, bucket.p, bucket.len) == 0)
-			break;
-	if (g == NULL && (g = calloc(1, sizeof *g)) != NULL) {
-		g->name = malloc(bucket.len + 1);
-		if (g->name == NULL) {
-			free(g);
-			g = NULL;
-		} else {
-			memcpy(g->name, bucket.p, bucket.len);
-			g->len = bucket.len;
-			g->next = s->gens;
-			s->gens = g;
+		k.idx = i;
+		s->mem->ops->remove(s->mem, &k);
+		b = flight_find(s, vid, i);
+		if (b != NULL) {
+			flight_unlink(s, b);
+			blk_put(b);
 		}
 	}
-	if (g != NULL)
-		g->gen++;
-	/* With a disk, the bucket's entries go now, and their files with
-	 * them: a restart must not bring them back. */
-	if (s->disk != NULL) {
-		size_t i;
-		struct meta_ent **pp;
-
-		for (i = 0; i < s->nmt; i++)
-			for (pp = &s->mt[i]; *pp != NULL; )
-				if ((*pp)->blen == bucket.len && memcmp((*pp)->bucket, bucket.p, bucket.len) == 0)
-					meta_drop(s, pp);
-				else
-					pp = &(*pp)->hnext;
-	}
-	pthread_mutex_unlock(&s->mtx);
 }
 
 /* ---- Blocks ---- */
@@ -589,6 +245,7 @@ int
 cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
     struct cache_blk **bp)
 {
+	struct cache_blk_key k = { .vid = vid, .idx = idx };
 	struct cache_blk *b, **slot;
 	int rv;
 
@@ -596,14 +253,18 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 	*bp = NULL;
 	CM_ASSERT(len > 0 && len <= s->block_size);
 	pthread_mutex_lock(&s->mtx);
-	b = blk_find(s, vid, idx);
+	/* A memory hit: a reference, the policy told. */
+	if (s->mem->ops->lookup(s->mem, &k, bp, NULL) == CACHE_TIER_HIT) {
+		s->st.hits++;
+		rv = CACHE_READ;
+		goto out;
+	}
+	/* Being filled: wait on it (single-flight). */
+	b = flight_find(s, vid, idx);
 	if (b != NULL) {
 		atomic_fetch_add(&b->refs, 1);
 		s->st.hits++;
-		if (atomic_load(&b->state) == CACHE_BLK_READY)
-			(void)s->pol->access(s->ev, blk_id(vid, idx), b->len);
-		else
-			s->st.waiters++;
+		s->st.waiters++;
 		*bp = b;
 		rv = CACHE_READ;
 		goto out;
@@ -620,8 +281,8 @@ cache_blk_open(struct cache_store *s, uint64_t vid, uint64_t idx, size_t len,
 	b->len = len;
 	atomic_store(&b->state, CACHE_BLK_FILLING);
 	atomic_store(&b->refs, 2);	/* the table's and the caller's */
-	b->in_table = 1;
-	slot = blk_slot(s, vid, idx);
+	b->where = CACHE_BLK_FLIGHT;
+	slot = flight_slot(s, vid, idx);
 	b->hnext = *slot;
 	*slot = b;
 	s->st.blocks++;
@@ -643,8 +304,7 @@ cache_blk_release(struct cache_store *s, struct cache_blk **bp)
 	if (b == NULL)
 		return;
 	CM_ASSERT(b->magic == CACHE_BLK_MAGIC && b->store == s);
-	if (atomic_fetch_sub(&b->refs, 1) == 1)
-		blk_free(b);	/* out of the table already: ours alone */
+	blk_put(b);	/* the last: out of every table already, ours alone */
 }
 
 void
@@ -686,7 +346,7 @@ cache_blk_len(const struct cache_blk *b)
 int
 cache_blk_wait(struct cache_store *s, struct cache_blk *b, size_t seen, struct event *ev)
 {
-	struct waiter *w;
+	struct cache_waiter *w;
 	int rv = 1;
 
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
@@ -708,7 +368,7 @@ out:
 void
 cache_blk_unwait(struct cache_store *s, struct cache_blk *b, struct event *ev)
 {
-	struct waiter **pp, *w;
+	struct cache_waiter **pp, *w;
 
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
 	pthread_mutex_lock(&s->mtx);
@@ -742,33 +402,39 @@ cache_blk_append(struct cache_store *s, struct cache_blk *b, const char *p, size
 void
 cache_blk_finish(struct cache_store *s, struct cache_blk *b, int ok)
 {
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
+	int flying;
+
+	CM_ASSERT(s->magic == CACHE_STORE_MAGIC && b->magic == CACHE_BLK_MAGIC);
 	pthread_mutex_lock(&s->mtx);
+	CM_ASSERT(b->where != CACHE_BLK_MEM);	/* finished once, by its filler */
+	/* Not in flight: its version was forgotten meanwhile, it is its
+	 * readers' only (never admitted). */
+	flying = b->where == CACHE_BLK_FLIGHT;
+	if (flying)
+		flight_unlink(s, b);
 	if (ok && atomic_load(&b->filled) == b->len) {
-		/* Too big to keep: out while still FILLING (nothing counted). */
-		if (b->in_table && b->len > s->mem_cap)
-			blk_unlink(s, b);
 		atomic_store_explicit(&b->state, CACHE_BLK_READY, memory_order_release);
-		if (b->in_table) {
-			s->st.mem_bytes += b->len;
-			(void)s->pol->access(s->ev, blk_id(b->vid, b->idx), b->len);
-		}
+		/* Into memory (cache_tiers.c), with a reference of its own;
+		 * too big to keep: its readers' only. */
+		if (flying)
+			(void)cache_tiers_admit(s, b);
 	} else {
 		atomic_store_explicit(&b->state, CACHE_BLK_FAILED, memory_order_release);
-		blk_unlink(s, b);
 	}
 	wake_all(b);
+	if (flying)
+		blk_put(b);	/* the flight table's: the caller holds one */
 	pthread_mutex_unlock(&s->mtx);
 }
 
 int
 cache_blk_fill_from(struct cache_store *s, struct cache_blk *b,
-    int (*read)(void *arg, char *buf, size_t len), void *arg)
+    int (*fill)(void *arg, char *buf, size_t len), void *arg)
 {
 	int rv;
 
 	CM_ASSERT(s->magic == CACHE_STORE_MAGIC && b->magic == CACHE_BLK_MAGIC);
-	rv = read(arg, b->data, b->len);
+	rv = fill(arg, b->data, b->len);
 	if (rv == 0) {
 		atomic_store_explicit(&b->filled, b->len, memory_order_release);
 		cache_blk_finish(s, b, 1);
@@ -781,66 +447,4 @@ cache_blk_store(const struct cache_blk *b)
 {
 	CM_ASSERT(b->magic == CACHE_BLK_MAGIC);
 	return (b->store);
-}
-
-struct cache_disk *
-cache_store_disk(struct cache_store *s)
-{
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	return (s->disk);
-}
-
-void
-cache_store_attach_io(struct cache_store *s, struct cache_io *io)
-{
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	pthread_mutex_lock(&s->mtx);
-	s->io = io;
-	pthread_mutex_unlock(&s->mtx);
-}
-
-/* Loads the metadata files of the disk tier (at start, before any loop). */
-void
-cache_store_attach_disk(struct cache_store *s, struct cache_disk *d, uint64_t freshness_ms)
-{
-	char dir[4200], p[4500];
-	struct dirent *de;
-	uint64_t now_ms;
-	time_t wall = time(NULL);
-	DIR *dh;
-	int i;
-
-	CM_ASSERT(s->magic == CACHE_STORE_MAGIC);
-	now_ms = cm_mono_ms();
-	s->disk = NULL;		/* no writes back while loading */
-	for (i = 0; i < 256; i++) {
-		snprintf(dir, sizeof dir, "%s/meta/%02x", cache_disk_dir(d), i);
-		dh = opendir(dir);
-		if (dh == NULL)
-			continue;
-		while ((de = readdir(dh)) != NULL) {
-			struct cache_meta m;
-			char bucket[1025], key[4097];
-			size_t bl, kl;
-			int64_t vw;
-
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(p, sizeof p, "%s/%s", dir, de->d_name);
-			if (cache_disk_meta_load(p, &m, &vw, bucket, &bl, key, &kl) != 0) {
-				(void)unlink(p);
-				continue;
-			}
-			/* Validated vw (wall clock): as old now as it was then. */
-			{
-				uint64_t age = wall > vw ? (uint64_t)(wall - vw) * 1000u : 0;
-
-				if (age >= freshness_ms || age > now_ms)
-					continue;	/* stale: revalidated when asked */
-				cache_meta_put(s, cm_slice(bucket, bl), cm_slice(key, kl), &m, now_ms - age);
-			}
-		}
-		closedir(dh);
-	}
-	s->disk = d;
 }

@@ -8,8 +8,10 @@
  * (cache_disk_block_id) are made here and nowhere else outside cache_disk.c.
  *
  * Threads: lookup and store run on the loops (from cache_tiers.c), never
- * under the store's lock; they take only the disk index's and the queues'
- * own locks. The tier's fields are set once and read only.
+ * under the store's lock (caller_locks 0: cache_store_attach_tier puts it
+ * below memory only); they take only the disk index's and the queues' own
+ * locks, and do no I/O themselves (the I/O and writer threads do). stats
+ * takes the disk index's lock. The tier's fields are set once, read only.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -39,28 +41,43 @@ tier_disk(struct cache_tier *t)
 }
 
 static int
-disk_lookup(struct cache_tier *t, const unsigned char vhash[32], uint64_t idx,
+disk_lookup(struct cache_tier *t, const struct cache_blk_key *k, struct cache_blk **bp,
     struct cache_io_req *r)
 {
 	struct tier_disk *td = tier_disk(t);
 
-	CM_ASSERT(r->magic == CACHE_IO_REQ_MAGIC && r->b != NULL);
-	cache_disk_block_id(vhash, idx, r->id);
+	(void)bp;
+	AN(k->vhash);
+	CM_ASSERT(r != NULL && r->magic == CACHE_IO_REQ_MAGIC && r->b != NULL);
+	cache_disk_block_id(k->vhash, k->idx, r->id);
 	/* Not on disk (a cold block): the caller fills it at once. */
 	if (!cache_disk_has(td->disk, r->id))
-		return (-1);
-	return (cache_io_read(td->io, r));
+		return (CACHE_TIER_MISS);
+	return (cache_io_read(td->io, r) == 0 ? CACHE_TIER_QUEUED : CACHE_TIER_MISS);
 }
 
 static int
-disk_store(struct cache_tier *t, const unsigned char vhash[32], uint64_t idx,
-    struct cache_blk *b)
+disk_store(struct cache_tier *t, const struct cache_blk_key *k, struct cache_blk *b)
 {
 	struct tier_disk *td = tier_disk(t);
 	unsigned char id[32];
 
-	cache_disk_block_id(vhash, idx, id);
+	AN(k->vhash);
+	cache_disk_block_id(k->vhash, k->idx, id);
 	return (cache_writer_put(td->writer, b, id));
+}
+
+static void
+disk_stats(struct cache_tier *t, struct cache_tier_stats *out)
+{
+	struct tier_disk *td = tier_disk(t);
+	struct cache_disk_stats ds;
+
+	cache_disk_stats(td->disk, &ds);
+	out->cap = 0;		/* the disk's own (cache_disk_open) */
+	out->blocks = ds.blocks;
+	out->bytes = ds.bytes;
+	out->evictions = ds.evictions;
 }
 
 static void
@@ -76,9 +93,11 @@ disk_fini(struct cache_tier **tp)
 
 const struct cache_tier_ops cache_tier_disk_ops = {
 	.name = "disk",
+	.caller_locks = 0,
 	.lookup = disk_lookup,
 	.store = disk_store,
 	.remove = cache_tier_def_remove,
+	.stats = disk_stats,
 	.fini = disk_fini,
 };
 
