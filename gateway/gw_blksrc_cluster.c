@@ -42,7 +42,7 @@ cluster_owners(const struct gw_blksrc *s, const struct cread *x, uint64_t idx,
     struct origin_target *out, size_t max)
 {
 	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
-	return (gw_worker_targets(s->view, ring_hash(x->bucket, cm_buf_slice(&x->mkey), idx), out,
+	return (gw_worker_targets(s->view, ring_hash(x->q.bucket, cm_buf_slice(&x->mkey), idx), out,
 	    max));
 }
 
@@ -54,11 +54,10 @@ cluster_failed(const struct gw_blksrc *s, const char *host, const char *err)
 }
 
 static void
-cluster_count(const struct gw_blksrc *s, const struct cread *x)
+cluster_count(const struct gw_blksrc *s, const struct gw_req *q)
 {
-	clu_view_count(s->view, x->bucket, x->blk_hits, x->blk_misses,
-	    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
-	    x->origin_bytes);
+	clu_view_count(s->view, q->bucket, q->blk_hits, q->blk_misses, gw_req_served(q),
+	    q->origin_bytes);
 }
 
 /* The request toward a worker, signed with the cluster secret over what
