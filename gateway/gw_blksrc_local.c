@@ -23,6 +23,7 @@
 static void
 local_meta(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->have_meta && !x->meta.partial &&
 	    cm_mono_ms() - x->meta.validated_ms < x->q.ctx->conf->cfg->freshness * 1000) {
 		gw_cr_evaluate(x);
@@ -70,6 +71,7 @@ worker_block_request(struct cread *x)
 static void
 worker_meta(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (worker_block_request(x)) {
 		gw_cr_evaluate(x);	/* a gateway asks for blocks of a version */
 		return;

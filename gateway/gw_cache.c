@@ -62,6 +62,7 @@ void
 gw_cr_error(struct cread *x, enum gw_err e, const char *msg, const struct gw_err_field *f,
     size_t nf, const struct s3sig_hdr *h, size_t nh)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	gw_req_error(&x->q, gw_err_status(e), gw_err_code(e),
 	    msg != NULL ? msg : gw_err_message(e), f, nf, h, nh);
 }
@@ -234,6 +235,7 @@ gw_cr_send_more(struct cread *x)
 	size_t avail, off, want, n;
 	int rc;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->state != S_SEND || x->disk_wait)
 		return;
 	while (x->pos < x->end) {
@@ -330,6 +332,7 @@ gw_cr_evaluate(struct cread *x)
 	const struct s3sig_hdr *range = http_req_hdr(x->q.req, "range");
 	int s;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	o.etag = cm_slice_str(x->meta.etag);
 	o.size = x->meta.size;
 	o.last_modified = x->meta.last_modified;

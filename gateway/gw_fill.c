@@ -182,6 +182,7 @@ gw_cr_fills_cancel(struct cread *x)
 {
 	size_t i;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	for (i = 0; x->fills != NULL && i < x->nslots; i++) {
 		struct fill *f = &x->fills[i];
 
@@ -219,6 +220,7 @@ fill_window(const struct cread *x)
 int
 gw_cr_fills_init(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->fills != NULL)
 		return (0);
 	x->window = fill_window(x);
@@ -255,6 +257,7 @@ gw_cr_own_take(struct cread *x, uint64_t idx)
 	uint64_t bit = 1ull << (idx % 64), *w = &x->own[(idx % OWN_BITS) / 64];
 	int mine = (*w & bit) != 0;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	*w &= ~bit;
 	return (mine);
 }
@@ -264,6 +267,7 @@ gw_cr_block_len(const struct cread *x, uint64_t idx)
 {
 	uint64_t bs = cache_block_size(x->store), left = x->meta.size - idx * bs;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	return ((size_t)(left < bs ? left : bs));
 }
 
@@ -271,6 +275,7 @@ gw_cr_block_len(const struct cread *x, uint64_t idx)
 int
 gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	return (x->q.ctx->conf->src.ops->open(x, idx, bp, main));
 }
 
@@ -288,6 +293,7 @@ gw_blksrc_def_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int mai
 	int rc = cache_blk_open(x->store, x->meta.vid, idx, gw_cr_block_len(x, idx), bp);
 	struct dwait *dw;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (rc != CACHE_FILL || x->q.ctx->ioq == NULL || x->q.ctx->conf->io == NULL)
 		return (rc);
 	dw = calloc(1, sizeof *dw);
@@ -317,6 +323,7 @@ gw_cr_dwait_unlink(struct cread *x, struct dwait *dw)
 {
 	struct dwait **pp;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	for (pp = &x->dwaits; *pp != NULL; pp = &(*pp)->xnext)
 		if (*pp == dw) {
 			*pp = dw->xnext;
@@ -337,6 +344,8 @@ gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	uint64_t last = (x->end - 1) / cache_block_size(x->store);
 	struct fill *f = NULL;
 	size_t i;
+
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	for (i = 0; i < x->nslots && f == NULL; i++)
 		if (x->fills[i].oreq == NULL)
 			f = &x->fills[i];
@@ -416,6 +425,7 @@ gw_cr_run_room(const struct cread *x)
 	size_t room = x->window > x->inflight ? x->window - x->inflight : 0;
 	size_t half = x->window / 2 > 0 ? x->window / 2 : 1;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	/* Two runs in flight at least: the next starts while one streams. */
 	return (room < half ? room : half);
 }
@@ -429,6 +439,7 @@ gw_cr_read_ahead(struct cread *x)
 	struct cache_blk *b;
 	int rc;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->fills == NULL)
 		return;		/* no miss yet: hits need no help */
 	if (x->ahead <= x->bidx)

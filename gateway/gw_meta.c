@@ -237,6 +237,7 @@ static const struct http_creq_ops head_ops;
 void
 gw_cr_head_start(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	gw_try_init(x, &x->head, GW_BLK_META);
 	if (gw_cr_head_next(x) != 0) {
 		gw_cr_error(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
@@ -252,6 +253,7 @@ gw_cr_head_next(struct cread *x)
 	struct s3sig_hdr h[1];
 	size_t n = 0;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (gw_try_next(&x->head, &t) != 0)
 		return (-1);
 	if (x->have_meta && !x->meta.partial) {
@@ -348,6 +350,7 @@ gw_cr_origin_request(struct cread *x, const struct origin_target *t, const char 
 {
 	struct http_req r;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	memset(&r, 0, sizeof r);
 	r.method = cm_slice_str(method);
 	r.path = x->q.req->path;
