@@ -496,10 +496,7 @@ cread_abort(struct http_conn *conn)
 	struct cread *x = http_conn_get_data(conn);
 
 	CM_ASSERT(x != NULL && x->magic == CREAD_MAGIC);
-	if (x->q.status == 0)
-		x->q.status = 499;	/* client closed first, as nginx logs it */
-	x->q.result = "aborted";
-	gw_req_end(&x->q, GW_END_NONE);
+	gw_req_abort(&x->q);
 }
 
 /* A cached GET or HEAD: no body to read (a body is discarded). */

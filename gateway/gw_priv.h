@@ -365,6 +365,10 @@ void gw_req_init(struct gw_req *q, const struct gw_req_ops *ops, struct gw_ctx *
  * pipelined request on the connection at once.
  */
 void gw_req_end(struct gw_req *q, enum gw_end how);
+/* The client went away first (a request's abort): logged "aborted", with
+ * 499 when nothing was answered yet (as nginx logs it); gw_req_end with
+ * GW_END_NONE (the core closes the connection). */
+void gw_req_abort(struct gw_req *q);
 
 /* gw_log.c: the access log, buffered per loop, written by its own thread.
  * gw_log_open: spec is "off" (*out = NULL), "stderr" or a FILE appended to;

@@ -169,3 +169,13 @@ gw_req_end(struct gw_req *q, enum gw_end how)
 	else if (how == GW_END_FAIL)
 		http_conn_fail(conn);
 }
+
+void
+gw_req_abort(struct gw_req *q)
+{
+	CM_ASSERT(q->magic == GW_REQ_MAGIC);
+	if (q->status == 0)
+		q->status = 499;	/* client closed first, as nginx logs it */
+	q->result = "aborted";
+	gw_req_end(q, GW_END_NONE);
+}

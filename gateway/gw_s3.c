@@ -717,10 +717,7 @@ h_abort(struct http_conn *conn)
 	struct xfer *x = http_conn_get_data(conn);
 
 	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
-	x->q.result = "aborted";
-	if (x->q.status == 0)
-		x->q.status = 499;	/* client closed first, as nginx logs it */
-	gw_req_end(&x->q, GW_END_NONE);
+	gw_req_abort(&x->q);
 }
 
 /* A request passed through to the origin (every kind but a cached read). */
