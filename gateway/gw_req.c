@@ -13,7 +13,7 @@
  * Threads: the request's loop (its connection's). No lock: the metrics are
  * the loop's own (relaxed atomics, read by the admin thread), the access
  * log's buffer is the loop's (gw_log.c), the block source is read-only and
- * its count slot locks for itself (clu_counts: none).
+ * its count slot needs no lock (clu_counts is lock-free).
  */
 #include <stdio.h>
 #include <string.h>
