@@ -44,7 +44,7 @@ size_t
 gw_blksrc_def_owners(const struct gw_blksrc *s, const struct cread *x, uint64_t idx,
     struct origin_target *out, size_t max)
 {
-	(void)s;
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
 	(void)x;
 	(void)idx;
 	(void)out;
@@ -55,7 +55,7 @@ gw_blksrc_def_owners(const struct gw_blksrc *s, const struct cread *x, uint64_t 
 void
 gw_blksrc_def_failed(const struct gw_blksrc *s, const char *host, const char *err)
 {
-	(void)s;
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
 	(void)host;
 	(void)err;
 }
@@ -63,12 +63,12 @@ gw_blksrc_def_failed(const struct gw_blksrc *s, const char *host, const char *er
 /* A worker's counts go to the master with its heartbeats; serve keeps
  * only its own metrics. */
 void
-gw_blksrc_def_count(const struct gw_blksrc *s, const struct cread *x)
+gw_blksrc_def_count(const struct gw_blksrc *s, const struct gw_req *q)
 {
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC && q->magic == GW_REQ_MAGIC);
 	if (s->agent != NULL)
-		clu_agent_count(s->agent, x->bucket, x->blk_hits, x->blk_misses,
-		    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
-		    x->origin_bytes);
+		clu_agent_count(s->agent, q->bucket, q->blk_hits, q->blk_misses,
+		    gw_req_served(q), q->origin_bytes);
 }
 
 void
@@ -85,8 +85,9 @@ gw_blksrc_def_fini(struct gw_blksrc *s)
 void
 gw_try_init(struct cread *x, struct gw_try *t, uint64_t idx)
 {
-	const struct gw_blksrc *s = &x->ctx->conf->src;
+	const struct gw_blksrc *s = &x->q.ctx->conf->src;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
 	memset(t, 0, sizeof *t);
 	t->t = calloc(OWNERS_MAX, sizeof *t->t);
@@ -126,16 +127,17 @@ gw_try_head(struct gw_try *t, int status)
 int
 gw_try_failover(struct cread *x, struct gw_try *t, const char *err, const char *what)
 {
-	const struct gw_blksrc *s = &x->ctx->conf->src;
+	const struct gw_blksrc *s = &x->q.ctx->conf->src;
 	const char *host;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if ((err == NULL && !t->retry) || !gw_try_owner(t))
 		return (0);
 	host = t->t[t->tried - 1].host;
-	CM_LOGI("req=%s worker %s failed%s (%s): asking the next", x->req->id, host, what,
+	CM_LOGI("req=%s worker %s failed%s (%s): asking the next", x->q.req->id, host, what,
 	    err != NULL ? err : "server error");
 	s->ops->failed(s, host, err);
-	GW_INC(&x->ctx->metrics, worker_failovers, 1);
+	GW_INC(&x->q.ctx->metrics, worker_failovers, 1);
 	t->retry = 0;
 	return (1);
 }

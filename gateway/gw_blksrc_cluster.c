@@ -26,6 +26,7 @@
 static void
 cluster_meta(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	gw_cr_head_start(x);	/* cached or not: the owner's word */
 }
 
@@ -33,6 +34,7 @@ cluster_meta(struct cread *x)
 static int
 cluster_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	(void)main;
 	return (cache_blk_open(x->store, x->meta.vid, idx, gw_cr_block_len(x, idx), bp));
 }
@@ -42,23 +44,24 @@ cluster_owners(const struct gw_blksrc *s, const struct cread *x, uint64_t idx,
     struct origin_target *out, size_t max)
 {
 	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
-	return (gw_worker_targets(s->view, ring_hash(x->bucket, cm_buf_slice(&x->mkey), idx), out,
+	return (gw_worker_targets(s->view, ring_hash(x->q.bucket, cm_buf_slice(&x->mkey), idx), out,
 	    max));
 }
 
 static void
 cluster_failed(const struct gw_blksrc *s, const char *host, const char *err)
 {
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
 	if (err != NULL)
 		clu_view_suspect(s->view, host);	/* a 5xx: it is up, only failing */
 }
 
 static void
-cluster_count(const struct gw_blksrc *s, const struct cread *x)
+cluster_count(const struct gw_blksrc *s, const struct gw_req *q)
 {
-	clu_view_count(s->view, x->bucket, x->blk_hits, x->blk_misses,
-	    x->bytes_out - (x->worker_bytes < x->bytes_out ? x->worker_bytes : x->bytes_out),
-	    x->origin_bytes);
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC && q->magic == GW_REQ_MAGIC);
+	clu_view_count(s->view, q->bucket, q->blk_hits, q->blk_misses, gw_req_served(q),
+	    q->origin_bytes);
 }
 
 /* The request toward a worker, signed with the cluster secret over what

@@ -8,7 +8,8 @@
  * origin (gw_meta.c). Blocks open from memory, then are promoted from the
  * tier below it (cache_blk_promote: the disk tier, read on its I/O thread;
  * gw_blksrc_def_open, gw_fill.c); misses are filled from the origin and
- * demoted to the tier (cache_blk_demote). No disk block is named here. A write's invalidation: the store forgets at once
+ * demoted to the tier (cache_blk_demote). No disk block is named here.
+ * An invalidation: the store forgets at once, done at once
  * (gw_blksrc_def_invalidate, gw_inval.c).
  *
  * Threads: a read's loop. The store locks for itself (cache.h).
@@ -22,8 +23,9 @@
 static void
 local_meta(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->have_meta && !x->meta.partial &&
-	    cm_mono_ms() - x->meta.validated_ms < x->ctx->conf->cfg->freshness * 1000) {
+	    cm_mono_ms() - x->meta.validated_ms < x->q.ctx->conf->cfg->freshness * 1000) {
 		gw_cr_evaluate(x);
 		return;
 	}
@@ -41,8 +43,8 @@ local_meta(struct cread *x)
 static int
 worker_block_request(struct cread *x)
 {
-	const struct s3sig_hdr *hs = http_req_hdr(x->req, "x-cachalot-object-size");
-	const struct s3sig_hdr *im = http_req_hdr(x->req, "if-match");
+	const struct s3sig_hdr *hs = http_req_hdr(x->q.req, "x-cachalot-object-size");
+	const struct s3sig_hdr *im = http_req_hdr(x->q.req, "if-match");
 	struct cm_slice etag;
 	struct cache_meta *m;
 	uint64_t size;
@@ -60,8 +62,8 @@ worker_block_request(struct cread *x)
 	m->size = size;
 	m->last_modified = -1;
 	m->partial = 1;
-	cache_version_hash(x->bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
-	cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), m, cm_mono_ms());
+	cache_version_hash(x->q.bucket, cm_buf_slice(&x->mkey), m->etag, m->size, m->vhash);
+	cache_meta_put(x->store, x->q.bucket, cm_buf_slice(&x->mkey), m, cm_mono_ms());
 	x->have_meta = 1;
 	return (1);
 }
@@ -69,6 +71,7 @@ worker_block_request(struct cread *x)
 static void
 worker_meta(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (worker_block_request(x)) {
 		gw_cr_evaluate(x);	/* a gateway asks for blocks of a version */
 		return;

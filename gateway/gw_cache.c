@@ -22,10 +22,11 @@
  *         (origin error, object changed) fails the answer: the client sees
  *         a cut connection, never mixed bytes.
  *
- * Files: this one (answers, sending, evaluation, entry points, the
- * store's invalidations), gw_meta.c (META, RELAY), gw_fill.c (blocks:
- * opening, disk reads, fills, readahead), gw_blksrc*.c (the block
- * sources, and the one failover loop); what they share is in gw_priv.h.
+ * Files: this one (answers, sending, evaluation, entry points),
+ * gw_meta.c (META, RELAY), gw_fill.c (blocks: opening, disk reads, fills,
+ * readahead), gw_blksrc*.c (the block sources, and the one failover loop),
+ * gw_req.c (the end it shares with the pass-through: log line, counts,
+ * release); what they share is in gw_priv.h.
  *
  * Threads: a cread lives on its connection's loop; blocks are shared with
  * other loops through cache_store (see cache.h), which wakes this loop's
@@ -40,11 +41,11 @@
 
 #include "cache/cache.h"
 #include "common/cm_log.h"
-#include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
 #include "gateway/gw_priv.h"
 
 static const struct http_req_ops cread_ops;	/* below */
+static const struct gw_req_ops cread_req_ops;	/* below */
 
 /* ---- Answers made here ---- */
 
@@ -61,8 +62,8 @@ void
 gw_cr_error(struct cread *x, enum gw_err e, const char *msg, const struct gw_err_field *f,
     size_t nf, const struct s3sig_hdr *h, size_t nh)
 {
-	x->status = gw_err_status(e);
-	gw_s3_error(x->ctx, x->conn, x->req, x->status, gw_err_code(e),
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	gw_req_error(&x->q, gw_err_status(e), gw_err_code(e),
 	    msg != NULL ? msg : gw_err_message(e), f, nf, h, nh);
 }
 
@@ -98,7 +99,7 @@ object_head(struct cread *x, int status, uint64_t first, uint64_t last, int64_t 
 	struct tm tm;
 	const struct cache_meta *m = &x->meta;
 
-	gw_cr_add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
+	gw_cr_add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->q.req->id));
 	gw_cr_add_hdr(h, &n, "ETag", cm_slice_str(m->etag));
 	if (m->last_modified >= 0 && gmtime_r(&m->last_modified, &tm) != NULL &&
 	    strftime(lm, sizeof lm, "%a, %d %b %Y %H:%M:%S GMT", &tm) > 0)
@@ -112,8 +113,8 @@ object_head(struct cread *x, int status, uint64_t first, uint64_t last, int64_t 
 	/* Whole-object checksums only on whole-object answers. */
 	n += replay_hdrs(m, status == 200 ? m->hdrs_full_len : m->hdrs_len, h + n,
 	    CM_ARRAY_LEN(h) - n);
-	x->status = status;
-	http_conn_respond(x->conn, status, h, n, clen);
+	x->q.status = status;
+	http_conn_respond(x->q.conn, status, h, n, clen);
 }
 
 /* ---- Sending ---- */
@@ -154,23 +155,23 @@ blk_opened(struct cread *x, int rc)
 	    cache_blk_ref(x->store, x->blk), gw_cr_run_room(x) > 0 ? gw_cr_run_room(x) : 1) != 0))
 		rc = -1;
 	if (rc < 0) {
-		x->result = "fill-failed";
+		x->q.result = "fill-failed";
 		gw_cr_done(x, 0);
 		return (-1);
 	}
 	/* Fetched by this read (now or ahead), or not. */
 	x->blk_filled = gw_cr_own_take(x, x->bidx);
 	if (x->blk_filled)
-		x->result = "miss";
-	else if (x->result == NULL)
-		x->result = x->from_disk ? "hit-disk" : "hit";
+		x->q.result = "miss";
+	else if (x->q.result == NULL)
+		x->q.result = x->from_disk ? "hit-disk" : "hit";
 	/* Each block an answer reads is counted once. */
 	if (!x->blk_filled) {
-		x->blk_hits++;
+		x->q.blk_hits++;
 		if (x->from_disk)
-			GW_INC(&x->ctx->metrics, blk_hit_disk, 1);
+			GW_INC(&x->q.ctx->metrics, blk_hit_disk, 1);
 		else
-			GW_INC(&x->ctx->metrics, blk_hit_mem, 1);
+			GW_INC(&x->q.ctx->metrics, blk_hit_mem, 1);
 	}
 	return (0);
 }
@@ -234,6 +235,7 @@ gw_cr_send_more(struct cread *x)
 	size_t avail, off, want, n;
 	int rc;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->state != S_SEND || x->disk_wait)
 		return;
 	while (x->pos < x->end) {
@@ -261,21 +263,21 @@ gw_cr_send_more(struct cread *x)
 			/* Big pieces are lent to the socket with a reference
 			 * on the block: no copy; small ones are copied. */
 			if (n >= LEND_MIN)
-				rc = http_conn_write_ref(x->conn, cache_blk_data(x->blk) + off, n,
+				rc = http_conn_write_ref(x->q.conn, cache_blk_data(x->blk) + off, n,
 				    blk_lent_back, cache_blk_ref(x->store, x->blk));
 			else
-				rc = http_conn_write(x->conn, cache_blk_data(x->blk) + off, n);
+				rc = http_conn_write(x->q.conn, cache_blk_data(x->blk) + off, n);
 			if (rc == HTTP_ERROR) {
 				gw_cr_done(x, 0);
 				return;
 			}
 			x->pos += n;
-			x->bytes_out += n;
-			GW_INC(&x->ctx->metrics, bytes_out, n);
+			x->q.bytes_out += n;
+			GW_INC(&x->q.ctx->metrics, bytes_out, n);
 			if (x->from_disk)
-				GW_INC(&x->ctx->metrics, cache_bytes_disk, n);
+				GW_INC(&x->q.ctx->metrics, cache_bytes_disk, n);
 			else if (!x->blk_filled)
-				GW_INC(&x->ctx->metrics, cache_bytes_hit, n);
+				GW_INC(&x->q.ctx->metrics, cache_bytes_hit, n);
 			if (x->pos - x->bidx * bs == want) {
 				/* Only a registered wait costs the store lock
 				 * (a hit never registers one). */
@@ -293,7 +295,7 @@ gw_cr_send_more(struct cread *x)
 			continue;
 		}
 		if (st == CACHE_BLK_FAILED) {
-			x->result = "broken";
+			x->q.result = "broken";
 			gw_cr_done(x, 0);
 			return;
 		}
@@ -327,16 +329,17 @@ gw_cr_evaluate(struct cread *x)
 	struct cache_obj_info o;
 	struct cache_conds c;
 	struct cache_range rg;
-	const struct s3sig_hdr *range = http_req_hdr(x->req, "range");
+	const struct s3sig_hdr *range = http_req_hdr(x->q.req, "range");
 	int s;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	o.etag = cm_slice_str(x->meta.etag);
 	o.size = x->meta.size;
 	o.last_modified = x->meta.last_modified;
-	c.if_match = hv(x->req, "if-match");
-	c.if_none_match = hv(x->req, "if-none-match");
-	c.if_modified_since = hv(x->req, "if-modified-since");
-	c.if_unmodified_since = hv(x->req, "if-unmodified-since");
+	c.if_match = hv(x->q.req, "if-match");
+	c.if_none_match = hv(x->q.req, "if-none-match");
+	c.if_modified_since = hv(x->q.req, "if-modified-since");
+	c.if_unmodified_since = hv(x->q.req, "if-unmodified-since");
 	s = cache_cond_eval(&o, &c);
 	if (s == 412) {
 		gw_cr_error(x, GW_E_PRECONDITION, NULL, NULL, 0, NULL, 0);
@@ -375,8 +378,8 @@ gw_cr_evaluate(struct cread *x)
 		x->end = x->meta.size;
 	}
 	object_head(x, s, x->pos, x->end - 1, (int64_t)(x->end - x->pos));
-	if (x->req->head || x->end == x->pos) {
-		x->result = x->result != NULL ? x->result : "hit";
+	if (x->q.req->head || x->end == x->pos) {
+		x->q.result = x->q.result != NULL ? x->q.result : "hit";
 		gw_cr_done(x, 1);
 		return;
 	}
@@ -416,21 +419,29 @@ cread_free(struct cread *x)
 	free(x);
 }
 
+/* The cached read's own part of its end (gw_req_end). */
+static void
+cread_fini(struct gw_req *q)
+{
+	struct cread *x = GW_REQ_OF(struct cread, q);
+
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	cread_free(x);
+}
+
+static const struct gw_req_ops cread_req_ops = {
+	.name = "cached read",
+	.result = "hit",
+	.per_bucket = 1,
+	.fini = cread_fini,
+};
+
+/* The answer is over (ok) or cut: logged, counted, freed, ended. */
 void
 gw_cr_done(struct cread *x, int ok)
 {
-	struct http_conn *conn = x->conn;
-
-	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
-	    x->ttfb_us, x->result != NULL ? x->result : "hit");
-	if (!x->req->head && x->status >= 200 && x->status < 300)
-		x->ctx->conf->src.ops->count(&x->ctx->conf->src, x);
-	http_conn_clear_req(conn);
-	cread_free(x);
-	if (ok)
-		http_conn_end(conn);
-	else
-		http_conn_fail(conn);
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	gw_req_end(&x->q, ok ? GW_END_OK : GW_END_FAIL);
 }
 
 /* Starts a cached GET or HEAD; the request is verified and cacheable. */
@@ -448,13 +459,11 @@ gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req *r, e
 		return;
 	}
 	x->magic = CREAD_MAGIC;
-	x->ctx = ctx;
+	gw_req_init(&x->q, &cread_req_ops, ctx, conn, r);
 	x->store = ctx->conf->cache;
-	x->conn = conn;
-	x->req = r;
-	x->op = op;
-	x->bucket = bucket;
-	x->rawkey = rawkey;
+	x->q.op = op;
+	x->q.bucket = bucket;
+	x->q.rawkey = rawkey;
 	x->state = S_META;
 	cm_buf_init(&x->mkey, 64 * 1024);
 	cm_buf_init(&x->ehdrs, 16 * 1024);
@@ -487,12 +496,7 @@ cread_abort(struct http_conn *conn)
 	struct cread *x = http_conn_get_data(conn);
 
 	CM_ASSERT(x != NULL && x->magic == CREAD_MAGIC);
-	if (x->status == 0)
-		x->status = 499;	/* client closed first, as nginx logs it */
-	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket, x->rawkey, x->status, 0, x->bytes_out,
-	    x->ttfb_us, "aborted");
-	http_conn_clear_req(conn);
-	cread_free(x);
+	gw_req_abort(&x->q);
 }
 
 /* A cached GET or HEAD: no body to read (a body is discarded). */
@@ -503,67 +507,3 @@ static const struct http_req_ops cread_ops = {
 	.drain = cread_drain,
 	.abort = cread_abort,
 };
-
-/* The key of a write as the cache knows it (canonical form). */
-void
-gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
-    struct cm_slice rawkey)
-{
-	struct cm_buf k;
-
-	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
-	if (ctx->conf->cache == NULL)
-		return;
-	if (op == GW_OP_DeleteObjects || op == GW_OP_DeleteBucket) {
-		cache_meta_invalidate_bucket(ctx->conf->cache, bucket);
-		return;
-	}
-	cm_buf_init(&k, 64 * 1024);
-	if (s3sig_canon_uri(&k, rawkey) == 0)
-		cache_meta_invalidate(ctx->conf->cache, bucket, cm_buf_slice(&k));
-	cm_buf_free(&k);
-}
-
-struct forget_keys {
-	struct cache_store	*store;
-	struct cm_slice		bucket;
-	struct cm_buf		k;
-};
-
-static int
-forget_key(void *arg, const char *key, size_t len)
-{
-	struct forget_keys *f = arg;
-
-	(void)len;	/* NUL-terminated; XML cannot hold a NUL */
-	cm_buf_reset(&f->k);
-	if (s3sig_uri_encode_path(&f->k, key) != 0)
-		return (-1);
-	cache_meta_invalidate(f->store, f->bucket, cm_buf_slice(&f->k));
-	return (0);
-}
-
-/* The keys of a DeleteObjects body are literal (no percent-encoding): the
- * cache knows a key as its canonical encoding, which is the encoding of
- * the literal key. */
-void
-gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket, const struct cm_buf *body)
-{
-	struct forget_keys f;
-	int n = -1;
-
-	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
-	if (ctx->conf->cache == NULL)
-		return;
-	f.store = ctx->conf->cache;
-	f.bucket = bucket;
-	cm_buf_init(&f.k, 64 * 1024);
-	if (body != NULL && body->p != NULL)
-		n = gw_delete_keys(body->p, body->len, GW_DELETE_MAX_KEYS, forget_key, &f);
-	cm_buf_free(&f.k);
-	if (n < 0) {
-		CM_LOGI("DeleteObjects on %.*s: its keys could not be read: the bucket is forgotten",
-		    (int)bucket.len, bucket.p);
-		cache_meta_invalidate_bucket(ctx->conf->cache, bucket);
-	}
-}

@@ -16,7 +16,6 @@
 
 #include "cache/cache.h"
 #include "common/cm_log.h"
-#include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
 #include "gateway/gw_priv.h"
 
@@ -46,9 +45,9 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 
 	if (gw_try_head(&f->try, status))
 		return (HTTP_CLIENT_ABORT);	/* an owner's 5xx: the next one */
-	if (f->idx == x->bidx || x->ttfb_us == 0)
-		x->ttfb_us = http_creq_ttfb_us(f->oreq);
-	gw_metrics_origin_latency(&x->ctx->metrics, http_creq_ttfb_us(f->oreq));
+	if (f->idx == x->bidx || x->q.ttfb_us == 0)
+		x->q.ttfb_us = http_creq_ttfb_us(f->oreq);
+	gw_metrics_origin_latency(&x->q.ctx->metrics, http_creq_ttfb_us(f->oreq));
 	for (i = 0; i < n; i++) {
 		struct cm_slice v = cm_slice_trim(hdrs[i].value);
 
@@ -64,9 +63,9 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	}
 	if (!etag_ok || (status != 200 && status != 206)) {
 		/* Changed under us (412 to If-Match, another ETag) or failing. */
-		CM_LOGI("req=%s block %llu: origin answered %d%s", x->req->id,
+		CM_LOGI("req=%s block %llu: origin answered %d%s", x->q.req->id,
 		    (unsigned long long)f->idx, status, etag_ok ? "" : " with another version");
-		cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
+		cache_meta_invalidate(x->store, x->q.bucket, cm_buf_slice(&x->mkey));
 		return (HTTP_CLIENT_ABORT);
 	}
 	/* An origin that ignores Range answers 200 with the whole object. */
@@ -87,15 +86,15 @@ fill_finish_block(struct fill *f, int ok)
 	/* A miss is a block fetched from the origin; on a cluster gateway a
 	 * block from a worker is the worker's to count. */
 	if (ok && gw_try_owner(&f->try)) {
-		GW_INC(&x->ctx->metrics, blk_fill_worker, 1);
+		GW_INC(&x->q.ctx->metrics, blk_fill_worker, 1);
 	} else if (ok) {
-		GW_INC(&x->ctx->metrics, blk_fill_origin, 1);
-		x->blk_misses++;
+		GW_INC(&x->q.ctx->metrics, blk_fill_origin, 1);
+		x->q.blk_misses++;
 	}
 	/* Demotion: the tier below memory keeps a copy (cache_tiers.c). */
 	if (ok) {
 		if (cache_blk_demote(x->store, x->meta.vhash, f->idx + f->cur, b) != 0)
-			CM_LOGD("req=%s disk tier busy: block %llu not written", x->req->id,
+			CM_LOGD("req=%s disk tier busy: block %llu not written", x->q.req->id,
 			    (unsigned long long)(f->idx + f->cur));
 	}
 	cache_blk_release(x->store, &f->blks[f->cur]);
@@ -111,11 +110,11 @@ fill_on_data(void *arg, const char *p, size_t len)
 	size_t room, take;
 	enum cache_blk_state st;
 
-	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
+	GW_INC(&x->q.ctx->metrics, origin_bytes_in, len);
 	if (gw_try_owner(&f->try))
-		x->worker_bytes += len;
+		x->q.worker_bytes += len;
 	else
-		x->origin_bytes += len;
+		x->q.origin_bytes += len;
 	if (f->skip > 0) {
 		take = len < f->skip ? len : (size_t)f->skip;
 		f->skip -= take;
@@ -129,7 +128,7 @@ fill_on_data(void *arg, const char *p, size_t len)
 		room = cache_blk_len(b) - cache_blk_avail(b, &st);
 		take = len < room ? len : room;
 		cache_blk_append(x->store, b, p, take);
-		GW_INC(&x->ctx->metrics, cache_bytes_filled, take);
+		GW_INC(&x->q.ctx->metrics, cache_bytes_filled, take);
 		p += take;
 		len -= take;
 		if (take == room)
@@ -162,11 +161,11 @@ fill_on_done(void *arg, const char *err)
 	}
 	gw_try_fini(&f->try);
 	x->nfills--;
-	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	GW_INC(&x->q.ctx->metrics, origin_requests, 1);
 	if (err != NULL)
-		GW_INC(&x->ctx->metrics, origin_errors, 1);
+		GW_INC(&x->q.ctx->metrics, origin_errors, 1);
 	if (f->cur < f->nblk)
-		CM_LOGW("req=%s blocks %llu-%llu fill failed: %s", x->req->id,
+		CM_LOGW("req=%s blocks %llu-%llu fill failed: %s", x->q.req->id,
 		    (unsigned long long)(f->idx + f->cur), (unsigned long long)(f->idx + f->nblk - 1),
 		    err != NULL ? err : "short body");
 	while (f->cur < f->nblk)
@@ -183,6 +182,7 @@ gw_cr_fills_cancel(struct cread *x)
 {
 	size_t i;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	for (i = 0; x->fills != NULL && i < x->nslots; i++) {
 		struct fill *f = &x->fills[i];
 
@@ -204,8 +204,8 @@ gw_cr_fills_cancel(struct cread *x)
 static size_t
 fill_window(const struct cread *x)
 {
-	uint64_t w = x->ctx->conf->cfg->readahead;
-	uint64_t fit = x->ctx->conf->cfg->mem_cache / cache_block_size(x->store) / 4;
+	uint64_t w = x->q.ctx->conf->cfg->readahead;
+	uint64_t fit = x->q.ctx->conf->cfg->mem_cache / cache_block_size(x->store) / 4;
 
 	if (w > fit)
 		w = fit;
@@ -220,6 +220,7 @@ fill_window(const struct cread *x)
 int
 gw_cr_fills_init(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->fills != NULL)
 		return (0);
 	x->window = fill_window(x);
@@ -256,6 +257,7 @@ gw_cr_own_take(struct cread *x, uint64_t idx)
 	uint64_t bit = 1ull << (idx % 64), *w = &x->own[(idx % OWN_BITS) / 64];
 	int mine = (*w & bit) != 0;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	*w &= ~bit;
 	return (mine);
 }
@@ -265,6 +267,7 @@ gw_cr_block_len(const struct cread *x, uint64_t idx)
 {
 	uint64_t bs = cache_block_size(x->store), left = x->meta.size - idx * bs;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	return ((size_t)(left < bs ? left : bs));
 }
 
@@ -272,7 +275,8 @@ gw_cr_block_len(const struct cread *x, uint64_t idx)
 int
 gw_cr_block_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int main)
 {
-	return (x->ctx->conf->src.ops->open(x, idx, bp, main));
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	return (x->q.ctx->conf->src.ops->open(x, idx, bp, main));
 }
 
 /*
@@ -289,14 +293,15 @@ gw_blksrc_def_open(struct cread *x, uint64_t idx, struct cache_blk **bp, int mai
 	int rc = cache_blk_open(x->store, x->meta.vid, idx, gw_cr_block_len(x, idx), bp);
 	struct dwait *dw;
 
-	if (rc != CACHE_FILL || x->ctx->ioq == NULL || x->ctx->conf->io == NULL)
+	CM_ASSERT(x->magic == CREAD_MAGIC);
+	if (rc != CACHE_FILL || x->q.ctx->ioq == NULL || x->q.ctx->conf->io == NULL)
 		return (rc);
 	dw = calloc(1, sizeof *dw);
 	if (dw == NULL)
 		return (rc);		/* from the origin, then */
 	dw->r.magic = CACHE_IO_REQ_MAGIC;
 	dw->r.b = cache_blk_ref(x->store, *bp);	/* the request's own */
-	dw->r.q = x->ctx->ioq;
+	dw->r.q = x->q.ctx->ioq;
 	dw->r.arg = dw;
 	dw->r.idx = idx;
 	dw->x = x;
@@ -318,6 +323,7 @@ gw_cr_dwait_unlink(struct cread *x, struct dwait *dw)
 {
 	struct dwait **pp;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	for (pp = &x->dwaits; *pp != NULL; pp = &(*pp)->xnext)
 		if (*pp == dw) {
 			*pp = dw->xnext;
@@ -338,6 +344,8 @@ gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	uint64_t last = (x->end - 1) / cache_block_size(x->store);
 	struct fill *f = NULL;
 	size_t i;
+
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	for (i = 0; i < x->nslots && f == NULL; i++)
 		if (x->fills[i].oreq == NULL)
 			f = &x->fills[i];
@@ -353,8 +361,8 @@ gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max)
 	own_mark(x, idx);
 	f->cur = 0;
 	x->inflight++;
-	if (max > x->ctx->conf->src.ops->run_max)
-		max = x->ctx->conf->src.ops->run_max;	/* a cluster's: each block has its owner */
+	if (max > x->q.ctx->conf->src.ops->run_max)
+		max = x->q.ctx->conf->src.ops->run_max;	/* a cluster's: each block has its owner */
 	while (f->nblk < max && idx + f->nblk <= last) {
 		struct cache_blk *nb;
 		int rc = gw_cr_block_open(x, idx + f->nblk, &nb, 0);
@@ -417,6 +425,7 @@ gw_cr_run_room(const struct cread *x)
 	size_t room = x->window > x->inflight ? x->window - x->inflight : 0;
 	size_t half = x->window / 2 > 0 ? x->window / 2 : 1;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	/* Two runs in flight at least: the next starts while one streams. */
 	return (room < half ? room : half);
 }
@@ -430,6 +439,7 @@ gw_cr_read_ahead(struct cread *x)
 	struct cache_blk *b;
 	int rc;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (x->fills == NULL)
 		return;		/* no miss yet: hits need no help */
 	if (x->ahead <= x->bidx)

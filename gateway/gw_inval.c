@@ -1,12 +1,19 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * gw_inval.c: a write's invalidation (the invalidate slot of struct
- * gw_blksrc_ops, picked once in gw_main.c): the local store forgets what the write
- * names, and in a cluster every worker of the ring is told (a DELETE
- * marked x-cachalot-invalidate, signed under the cluster key); the write's
- * held answer is sent from done.
+ * gw_inval.c: invalidation, the invalidate slot of struct gw_blksrc_ops
+ * (gw_priv.h): what is to be forgotten (struct gw_forget: a key, the keys
+ * of a DeleteObjects, a prefix, a bucket; gw_forget_of_write makes a
+ * write's), how a store forgets it (gw_cache_forget), and the two
+ * implementations: the local block source's (serve, a worker: the store
+ * forgets at once, done at once) and the cluster's (the staging store
+ * forgets, every worker of the ring is told with a DELETE marked
+ * x-cachalot-invalidate and signed with the cluster secret; done when the
+ * last has answered or failed). A write's held answer is sent from done
+ * (gw_s3.c), and so is a worker's 204 to a gateway's invalidation.
  *
- * Threads: the request's loop.
+ * Threads: the loop that asked (an invalidation in flight is its; its
+ * requests run on that loop's libcurl client). No lock of its own; the
+ * store locks for itself (cache.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,27 +22,145 @@
 
 #include <event2/event.h>
 
+#include "cache/cache.h"
 #include "common/cm_log.h"
 #include "gateway/gw_delete.h"
-#include "gateway/gw_err.h"
 #include "gateway/gw_priv.h"
-#include "cluster/cluster.h"
 
-/*
- * A write went through (or may have): the cache forgets what it names,
- * before the client hears back. DeleteObjects names its keys in its body;
- * when that could not be kept or read, its whole bucket goes.
- */
-void
-gw_s3_forget(struct xfer *x)
+/* ---- What is to be forgotten ---- */
+
+static int
+add_enc_key(void *arg, const char *key, size_t len)
 {
-	if (x->forgotten || !gw_s3_is_write(x->op))
+	struct cm_buf *b = arg;
+
+	(void)len;	/* NUL-terminated; XML cannot hold a NUL */
+	if (s3sig_uri_encode_path(b, key) != 0 || cm_buf_addc(b, '\0') != 0)
+		return (-1);
+	return (0);
+}
+
+void
+gw_forget_of_write(struct gw_forget *f, struct cm_buf *keys, enum gw_op op,
+    struct cm_slice bucket, struct cm_slice rawkey, const struct cm_buf *delbody,
+    const char *req_id)
+{
+	int n = -1;
+
+	memset(f, 0, sizeof *f);
+	f->bucket = bucket;
+	f->req_id = req_id;
+	if (op == GW_OP_DeleteBucket) {
+		f->what = GW_FORGET_BUCKET;
 		return;
-	x->forgotten = 1;
-	if (x->op == GW_OP_DeleteObjects)
-		gw_cache_invalidate_delete(x->ctx, x->bucket_s, x->del_overflow ? NULL : &x->delbody);
-	else
-		gw_cache_invalidate(x->ctx, x->op, x->bucket_s, x->rawkey_s);
+	}
+	if (op != GW_OP_DeleteObjects) {
+		f->what = GW_FORGET_KEY;
+		f->key = rawkey;
+		return;
+	}
+	/* The keys of a DeleteObjects body are literal (no percent-encoding);
+	 * the cache knows a key by its canonical encoding, which is the
+	 * encoding of the literal key. */
+	if (keys != NULL && delbody != NULL && delbody->p != NULL)
+		n = gw_delete_keys(delbody->p, delbody->len, GW_DELETE_MAX_KEYS, add_enc_key, keys);
+	if (n < 0) {
+		CM_LOGI("req=%s DeleteObjects on %.*s: its keys could not be read: the bucket is "
+		    "forgotten", req_id, (int)bucket.len, bucket.p);
+		f->what = GW_FORGET_BUCKET;
+		return;
+	}
+	f->what = GW_FORGET_KEYS;
+	f->keys = keys->p;
+	f->nkeys = (size_t)n;
+}
+
+void
+gw_cache_forget(struct cache_store *store, const struct gw_forget *f)
+{
+	struct cm_buf k;
+	size_t i, at;
+
+	if (store == NULL)
+		return;
+	switch (f->what) {
+	case GW_FORGET_KEY:
+		cm_buf_init(&k, 64 * 1024);
+		if (s3sig_canon_uri(&k, f->key) == 0)
+			cache_meta_invalidate(store, f->bucket, cm_buf_slice(&k));
+		cm_buf_free(&k);
+		break;
+	case GW_FORGET_KEYS:
+		for (i = 0, at = 0; i < f->nkeys; i++) {
+			struct cm_slice key = cm_slice_str(f->keys + at);
+
+			cache_meta_invalidate(store, f->bucket, key);
+			at += key.len + 1;
+		}
+		break;
+	case GW_FORGET_PREFIX:
+		cache_meta_invalidate_prefix(store, f->bucket, f->key);
+		break;
+	case GW_FORGET_BUCKET:
+		cache_meta_invalidate_bucket(store, f->bucket);
+		break;
+	}
+}
+
+/* ---- The local block source's: the store forgets, now ---- */
+
+struct gw_inval *
+gw_blksrc_def_invalidate(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct gw_forget *f,
+    gw_inval_done_f *done, void *arg)
+{
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
+	gw_cache_forget(ctx->conf->cache, f);
+	done(arg);
+	return (NULL);
+}
+
+/* ---- The cluster's: every worker of the ring is told ---- */
+
+/* An invalidation in flight: one request per worker (and key). */
+struct gw_inval {
+	unsigned		magic;
+#define GW_INVAL_MAGIC		0x14a1d0e5
+	gw_inval_done_f		*done;
+	void			*arg;
+	char			req_id[sizeof ((struct http_req *)0)->id];
+	struct inval_one	*one;
+	size_t			n;
+	size_t			pending;
+};
+
+struct inval_one {
+	struct gw_inval		*v;
+	struct http_creq	*oreq;
+};
+
+static void
+inval_free(struct gw_inval *v)
+{
+	v->magic = 0;
+	free(v->one);
+	free(v);
+}
+
+void
+gw_inval_cancel(struct gw_inval **vp)
+{
+	struct gw_inval *v = *vp;
+	size_t i;
+
+	*vp = NULL;
+	if (v == NULL)
+		return;
+	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
+	for (i = 0; i < v->n; i++)
+		if (v->one[i].oreq != NULL)
+			http_creq_cancel(&v->one[i].oreq);
+	inval_free(v);
 }
 
 static int inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
@@ -46,127 +171,110 @@ static ssize_t inval_body(void *arg, char *buf, size_t max) { (void)arg; (void)b
 static void
 inval_done(void *arg, const char *err)
 {
-	struct inval *v = arg;
-	struct xfer *x = v->x;
+	struct inval_one *o = arg;
+	struct gw_inval *v = o->v;
+	gw_inval_done_f *done;
+	void *darg;
 
-	v->oreq = NULL;
+	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
+	o->oreq = NULL;
 	if (err != NULL)
-		CM_LOGW("req=%s invalidation on a worker failed: %s", x->req->id, err);
-	if (--x->inval_pending == 0)
-		x->inval_done(x);
+		CM_LOGW("req=%s invalidation on a worker failed: %s", v->req_id, err);
+	if (--v->pending > 0)
+		return;
+	done = v->done;
+	darg = v->arg;
+	inval_free(v);
+	done(darg);
 }
 
 static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
 
-/* The keys of a DeleteObjects, encoded as request paths: "key\0key\0". */
-struct enc_keys {
-	struct cm_buf		b;
-	size_t			n;
-};
-
-static int
-add_enc_key(void *arg, const char *key, size_t len)
-{
-	struct enc_keys *k = arg;
-
-	(void)len;
-	if (s3sig_uri_encode_path(&k->b, key) != 0 || cm_buf_addc(&k->b, '\0') != 0)
-		return (-1);
-	k->n++;
-	return (0);
-}
-
-/* Tells every worker of the ring to forget the key (or the bucket; for a
- * DeleteObjects of a few keys, each of them); the answer is released when
- * all have answered or failed. 0 when started, -1 when there is nobody to
- * tell. */
-static int
-invalidate_workers(struct xfer *x)
+/* Tells every worker of the ring to forget what f names: the key, each of
+ * a few keys, else the bucket. The invalidation in flight, or NULL when
+ * nobody could be told. */
+static struct gw_inval *
+invalidate_workers(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct gw_forget *f)
 {
 	struct origin_target *t;
-	struct http_req r;
-	struct enc_keys keys;
+	struct origin_req fwd;
+	struct s3sig_hdr h[1];
+	struct gw_inval *v = NULL;
 	size_t n, i, j, nk = 1, at;
-	int bucket_wide = x->op == GW_OP_DeleteObjects || x->op == GW_OP_DeleteBucket, rv = -1;
+	int bucket_wide = f->what == GW_FORGET_BUCKET || f->what == GW_FORGET_PREFIX ||
+	    (f->what == GW_FORGET_KEYS && (f->nkeys == 0 || f->nkeys > INVAL_KEYS_MAX));
 
-	cm_buf_init(&keys.b, 256 * 1024);
-	keys.n = 0;
-	if (x->op == GW_OP_DeleteObjects && !x->del_overflow && x->delbody.p != NULL &&
-	    gw_delete_keys(x->delbody.p, x->delbody.len, INVAL_KEYS_MAX, add_enc_key, &keys) > 0) {
-		bucket_wide = 0;
-		nk = keys.n;
-	}
-	n = clu_view_size(x->ctx->conf->src.view);
+	if (f->what == GW_FORGET_KEYS && !bucket_wide)
+		nk = f->nkeys;
+	origin_req_init(&fwd);
+	n = clu_view_size(s->view);
 	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
 		goto out;
-	n = gw_worker_all(x->ctx->conf->src.view, t, n);	/* the ring may have shrunk since */
-	x->inval = calloc(n > 0 ? n * nk : 1, sizeof *x->inval);
-	if (n == 0 || x->inval == NULL)
+	n = gw_worker_all(s->view, t, n);	/* the ring may have shrunk since */
+	if (n == 0)
 		goto out;
-	memset(&r, 0, sizeof r);
-	r.method = CM_SLICE_LIT("DELETE");
-	r.query = cm_slice("", 0);
+	v = calloc(1, sizeof *v);
+	if (v == NULL)
+		goto out;
+	v->magic = GW_INVAL_MAGIC;
+	snprintf(v->req_id, sizeof v->req_id, "%s", f->req_id != NULL ? f->req_id : "-");
+	v->one = calloc(n * nk, sizeof *v->one);
+	if (v->one == NULL)
+		goto out;
 	/* What tells the worker this DELETE is a gateway's invalidation (and
 	 * not a client's write sent to the wrong place): signed with the
 	 * rest, under the cluster's key. */
-	r.hdrs[0].name = CM_SLICE_LIT(GW_INVALIDATE_HDR);
-	r.hdrs[0].value = CM_SLICE_LIT("1");
-	r.nhdrs = 1;
-	memcpy(r.id, x->req->id, sizeof r.id);
+	h[0].name = CM_SLICE_LIT(GW_INVALIDATE_HDR);
+	h[0].value = CM_SLICE_LIT("1");
 	for (i = 0; i < n; i++) {
 		for (j = 0, at = 0; j < nk; j++) {
-			struct cm_slice key = bucket_wide ? cm_slice("", 0) : x->rawkey_s;
+			struct cm_slice key = bucket_wide ? cm_slice("", 0) : f->key;
 
-			if (keys.n > 0) {
-				key = cm_slice_str(keys.b.p + at);
+			if (f->what == GW_FORGET_KEYS && !bucket_wide) {
+				key = cm_slice_str(f->keys + at);
 				at += key.len + 1;
 			}
-			origin_req_fini(&x->fwd);
-			origin_req_init(&x->fwd);
-			if (origin_req_build(&x->fwd, &t[i], r.method, r.query, r.hdrs,
-			    r.nhdrs, x->bucket_s, key, 0, NULL, time(NULL)) != 0 ||
-			    gw_worker_sign(&x->fwd, x->ctx->conf, "DELETE") != 0)
+			origin_req_fini(&fwd);
+			origin_req_init(&fwd);
+			if (origin_req_build(&fwd, &t[i], CM_SLICE_LIT("DELETE"), cm_slice("", 0), h,
+			    1, f->bucket, key, 0, NULL, time(NULL)) != 0 ||
+			    gw_worker_sign(&fwd, ctx->conf, "DELETE") != 0)
 				continue;
 			/* The URL and headers are copied: one fwd serves all. */
-			x->inval[x->ninval].x = x;
-			x->inval[x->ninval].oreq = http_creq_start_ex(x->ctx->origin, "DELETE",
-			    x->fwd.url.p, x->fwd.hdrs, x->fwd.n, -1, HTTP_CREQ_INTERNAL, &inval_ops,
-			    &x->inval[x->ninval]);
-			if (x->inval[x->ninval].oreq != NULL)
-				x->ninval++;
+			v->one[v->n].v = v;
+			v->one[v->n].oreq = http_creq_start_ex(ctx->origin, "DELETE", fwd.url.p,
+			    fwd.hdrs, fwd.n, -1, HTTP_CREQ_INTERNAL, &inval_ops, &v->one[v->n]);
+			if (v->one[v->n].oreq != NULL)
+				v->n++;
 		}
 	}
-	x->inval_pending = x->ninval;
-	rv = x->ninval > 0 ? 0 : -1;
+	v->pending = v->n;
 out:
+	origin_req_fini(&fwd);
 	free(t);
-	cm_buf_free(&keys.b);
-	return (rv);
+	if (v != NULL && v->n == 0) {
+		inval_free(v);
+		v = NULL;
+	}
+	return (v);
 }
 
-/* ---- A write's invalidation: the block sources' invalidate slots ---- */
-
-/* The local block source's (serve, a worker): the store forgets now. */
-void
-gw_blksrc_def_invalidate(struct xfer *x, gw_inval_done_f *done)
+struct gw_inval *
+gw_inval_workers(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct gw_forget *f,
+    gw_inval_done_f *done, void *arg)
 {
-	CM_ASSERT(x->magic == XFER_MAGIC);
-	gw_s3_forget(x);
-	done(x);
-}
+	struct gw_inval *v;
 
-/* A cluster gateway: its staging store forgets now, every worker of the
- * ring is told (a write the origin refused changed nothing there); done
- * when the last has answered or failed. */
-void
-gw_inval_workers(struct xfer *x, gw_inval_done_f *done)
-{
-	CM_ASSERT(x->magic == XFER_MAGIC);
-	gw_s3_forget(x);
-	x->inval_done = done;
-	if (x->status < 300 && invalidate_workers(x) == 0)
-		return;		/* done by the last invalidation */
-	done(x);
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
+	gw_cache_forget(ctx->conf->cache, f);	/* the staging store */
+	v = invalidate_workers(s, ctx, f);
+	if (v == NULL) {
+		done(arg);	/* nobody to tell */
+		return (NULL);
+	}
+	v->done = done;
+	v->arg = arg;
+	return (v);
 }
-

@@ -15,7 +15,6 @@
 
 #include "cache/cache.h"
 #include "common/cm_log.h"
-#include "gateway/gw_delete.h"
 #include "gateway/gw_err.h"
 #include "gateway/gw_priv.h"
 
@@ -59,7 +58,7 @@ meta_from_head(struct cread *x, const struct s3sig_hdr *hdrs, size_t n, struct c
 	cm_buf_init(&full, CACHE_HDRS_MAX / 2);
 	for (i = 0; i < n; i++) {
 		char nb[256];
-		struct cm_slice name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, nb, sizeof nb), val;
+		struct cm_slice name = x->q.ctx->conf->origin.ops->resp_name(hdrs[i].name, nb, sizeof nb), val;
 
 		val = cm_slice_trim(hdrs[i].value);
 		if (cm_slice_eq_nocase(name, CM_SLICE_LIT("etag"))) {
@@ -115,7 +114,7 @@ keep_error_headers(struct cread *x, const struct s3sig_hdr *hdrs, size_t n)
 	cm_buf_reset(&x->ehdrs);
 	for (i = 0; i < n; i++) {
 		char nb[256];
-		struct cm_slice name = x->ctx->conf->origin.ops->resp_name(hdrs[i].name, nb, sizeof nb);
+		struct cm_slice name = x->q.ctx->conf->origin.ops->resp_name(hdrs[i].name, nb, sizeof nb);
 
 		if (name.len <= 6 || !cm_slice_eq_nocase(cm_slice(name.p, 6), CM_SLICE_LIT("x-amz-")))
 			continue;
@@ -147,10 +146,10 @@ relay_head_error(struct cread *x)
 		at += nl + vl + 2;
 	}
 	if (!have_id)
-		gw_cr_add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->req->id));
-	x->status = x->head_status;
-	x->result = "origin-error";
-	http_conn_respond(x->conn, x->head_status, h, n, 0);
+		gw_cr_add_hdr(h, &n, "x-amz-request-id", cm_slice_str(x->q.req->id));
+	x->q.status = x->head_status;
+	x->q.result = "origin-error";
+	http_conn_respond(x->q.conn, x->head_status, h, n, 0);
 }
 
 /*
@@ -172,18 +171,18 @@ relay_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	int64_t len = -1;
 	int have_id = 0, have_region = 0;
 
-	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
+	x->q.ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
 	if (status < 400) {
-		x->result = "changed";
+		x->q.result = "changed";
 		return (HTTP_CLIENT_ABORT);
 	}
-	k = gw_relay_headers(x->ctx->conf, hdrs, n, out, CM_ARRAY_LEN(out) - 1, names, sizeof names,
+	k = gw_relay_headers(x->q.ctx->conf, hdrs, n, out, CM_ARRAY_LEN(out) - 1, names, sizeof names,
 	    RELAY_MAX, &len, &have_id, &have_region);
 	if (!have_id)
-		gw_cr_add_hdr(out, &k, "x-amz-request-id", cm_slice_str(x->req->id));
-	x->status = status;
-	x->result = "origin-error";
-	http_conn_respond(x->conn, status, out, k, len);
+		gw_cr_add_hdr(out, &k, "x-amz-request-id", cm_slice_str(x->q.req->id));
+	x->q.status = status;
+	x->q.result = "origin-error";
+	http_conn_respond(x->q.conn, status, out, k, len);
 	return (0);
 }
 
@@ -195,11 +194,11 @@ relay_on_data(void *arg, const char *p, size_t len)
 	x->relay_bytes += len;
 	if (x->relay_bytes > RELAY_MAX)
 		return (HTTP_CLIENT_ABORT);	/* no error document is that large */
-	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
-	if (http_conn_write(x->conn, p, len) == HTTP_ERROR)
+	GW_INC(&x->q.ctx->metrics, origin_bytes_in, len);
+	if (http_conn_write(x->q.conn, p, len) == HTTP_ERROR)
 		return (HTTP_CLIENT_ABORT);
-	x->bytes_out += len;
-	GW_INC(&x->ctx->metrics, bytes_out, len);
+	x->q.bytes_out += len;
+	GW_INC(&x->q.ctx->metrics, bytes_out, len);
 	return (0);
 }
 
@@ -211,13 +210,13 @@ relay_on_done(void *arg, const char *err)
 	struct cread *x = arg;
 
 	x->oreq = NULL;
-	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	if (x->status == 0) {
+	GW_INC(&x->q.ctx->metrics, origin_requests, 1);
+	if (x->q.status == 0) {
 		/* Unreachable, or the object is there after all. */
-		int changed = x->result != NULL && strcmp(x->result, "changed") == 0;
+		int changed = x->q.result != NULL && strcmp(x->q.result, "changed") == 0;
 
 		if (!changed)
-			GW_INC(&x->ctx->metrics, origin_errors, 1);
+			GW_INC(&x->q.ctx->metrics, origin_errors, 1);
 		gw_cr_error(x, GW_E_ORIGIN_DOWN, !changed ? NULL : x->head_status >= 500 ?
 		    "The origin failed; please retry." :
 		    "The object changed while it was read; please retry.", NULL, 0, NULL, 0);
@@ -225,8 +224,8 @@ relay_on_done(void *arg, const char *err)
 		return;
 	}
 	if (err != NULL) {
-		GW_INC(&x->ctx->metrics, origin_errors, 1);
-		x->result = "broken";
+		GW_INC(&x->q.ctx->metrics, origin_errors, 1);
+		x->q.result = "broken";
 	}
 	gw_cr_done(x, err == NULL);
 }
@@ -238,6 +237,7 @@ static const struct http_creq_ops head_ops;
 void
 gw_cr_head_start(struct cread *x)
 {
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	gw_try_init(x, &x->head, GW_BLK_META);
 	if (gw_cr_head_next(x) != 0) {
 		gw_cr_error(x, GW_E_INTERNAL, NULL, NULL, 0, NULL, 0);
@@ -253,6 +253,7 @@ gw_cr_head_next(struct cread *x)
 	struct s3sig_hdr h[1];
 	size_t n = 0;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	if (gw_try_next(&x->head, &t) != 0)
 		return (-1);
 	if (x->have_meta && !x->meta.partial) {
@@ -273,24 +274,24 @@ head_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	if (gw_try_head(&x->head, status))
 		return (HTTP_CLIENT_ABORT);	/* an owner's 5xx: the next one */
 	x->head_status = status;
-	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
-	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
+	x->q.ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
+	gw_metrics_origin_latency(&x->q.ctx->metrics, x->q.ttfb_us);
 	if (status == 304 && x->have_meta) {
-		cache_meta_touch(x->store, x->bucket, cm_buf_slice(&x->mkey), x->meta.vid, cm_mono_ms());
-		GW_INC(&x->ctx->metrics, revalidated_unchanged, 1);
+		cache_meta_touch(x->store, x->q.bucket, cm_buf_slice(&x->mkey), x->meta.vid, cm_mono_ms());
+		GW_INC(&x->q.ctx->metrics, revalidated_unchanged, 1);
 		return (0);
 	}
 	if (status == 200 && meta_from_head(x, hdrs, n, &m) == 0) {
-		cache_version_hash(x->bucket, cm_buf_slice(&x->mkey), m.etag, m.size, m.vhash);
+		cache_version_hash(x->q.bucket, cm_buf_slice(&x->mkey), m.etag, m.size, m.vhash);
 		if (x->have_meta && strcmp(m.etag, x->meta.etag) != 0)
-			GW_INC(&x->ctx->metrics, revalidated_changed, 1);
-		cache_meta_put(x->store, x->bucket, cm_buf_slice(&x->mkey), &m, cm_mono_ms());
+			GW_INC(&x->q.ctx->metrics, revalidated_changed, 1);
+		cache_meta_put(x->store, x->q.bucket, cm_buf_slice(&x->mkey), &m, cm_mono_ms());
 		memcpy(&x->meta, &m, CACHE_META_USED(&m));
 		x->have_meta = 1;
 		return (0);
 	}
 	/* Gone or unreadable at the origin: the cache forgets it. */
-	cache_meta_invalidate(x->store, x->bucket, cm_buf_slice(&x->mkey));
+	cache_meta_invalidate(x->store, x->q.bucket, cm_buf_slice(&x->mkey));
 	x->have_meta = 0;
 	if (status != 200 && status != 304 && keep_error_headers(x, hdrs, n) != 0)
 		return (HTTP_CLIENT_ABORT);
@@ -306,21 +307,21 @@ head_on_done(void *arg, const char *err)
 	struct cread *x = arg;
 
 	x->oreq = NULL;
-	GW_INC(&x->ctx->metrics, origin_requests, 1);
+	GW_INC(&x->q.ctx->metrics, origin_requests, 1);
 	if (gw_try_failover(x, &x->head, err, "")) {
 		if (gw_cr_head_next(x) == 0)
 			return;
 		err = "no target left";
 	}
 	if (err != NULL) {
-		GW_INC(&x->ctx->metrics, origin_errors, 1);
+		GW_INC(&x->q.ctx->metrics, origin_errors, 1);
 		gw_cr_error(x, GW_E_ORIGIN_DOWN, NULL, NULL, 0, NULL, 0);
 		gw_cr_done(x, 1);
 		return;
 	}
 	if (x->head_status != 200 && x->head_status != 304) {
 		/* The origin's answer, in its own words. */
-		if (x->req->head) {
+		if (x->q.req->head) {
 			relay_head_error(x);
 			gw_cr_done(x, 1);
 			return;
@@ -349,14 +350,15 @@ gw_cr_origin_request(struct cread *x, const struct origin_target *t, const char 
 {
 	struct http_req r;
 
+	CM_ASSERT(x->magic == CREAD_MAGIC);
 	memset(&r, 0, sizeof r);
 	r.method = cm_slice_str(method);
-	r.path = x->req->path;
+	r.path = x->q.req->path;
 	r.query = cm_slice("", 0);
 	if (n > 0)
 		memcpy(r.hdrs, extra, n * sizeof *extra);
 	r.nhdrs = n;
-	memcpy(r.id, x->req->id, sizeof r.id);
+	memcpy(r.id, x->q.req->id, sizeof r.id);
 	/* Only requests that go to the origin pay for the forward buffers. */
 	if (x->fwd == NULL) {
 		x->fwd = malloc(sizeof *x->fwd);
@@ -366,12 +368,12 @@ gw_cr_origin_request(struct cread *x, const struct origin_target *t, const char 
 		origin_req_fini(x->fwd);
 	}
 	origin_req_init(x->fwd);
-	if (origin_req_build(x->fwd, t != NULL ? t : &x->ctx->conf->origin, r.method, r.query, r.hdrs,
-	    r.nhdrs, x->bucket, x->rawkey, 0, NULL, time(NULL)) != 0)
+	if (origin_req_build(x->fwd, t != NULL ? t : &x->q.ctx->conf->origin, r.method, r.query, r.hdrs,
+	    r.nhdrs, x->q.bucket, x->q.rawkey, 0, NULL, time(NULL)) != 0)
 		return (NULL);
-	if (t != NULL && gw_worker_sign(x->fwd, x->ctx->conf, method) != 0)
+	if (t != NULL && gw_worker_sign(x->fwd, x->q.ctx->conf, method) != 0)
 		return (NULL);		/* a worker: the cluster's signature */
 	/* The URL and headers are copied: one fwd serves every request. */
-	return (http_creq_start_ex(x->ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
+	return (http_creq_start_ex(x->q.ctx->origin, method, x->fwd->url.p, x->fwd->hdrs, x->fwd->n, -1,
 	    t != NULL ? HTTP_CREQ_INTERNAL : 0, ops, arg));
 }

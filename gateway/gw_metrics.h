@@ -34,7 +34,7 @@ enum gw_op {
 };
 const char *gw_op_name(enum gw_op op);
 
-/* The outcomes a request is logged with (gw_request_log's result), as
+/* The outcomes a request is logged with (gw_req_end's result), as
  * the request duration histogram labels them; anything else is "other". */
 #define GW_RESULTS(X) \
 	X(hit, "hit") X(hit_disk, "hit-disk") X(miss, "miss") X(pass, "pass") \
@@ -93,7 +93,7 @@ struct gw_metrics {
 #define GW_INC(m, field, n) atomic_fetch_add_explicit(&(m)->field, (n), memory_order_relaxed)
 
 /* A finished client request: by op and status class, and its duration
- * (us) by op and result (gw_request_log's word). Relaxed atomics only. */
+ * (us) by op and result (gw_req_end's word). Relaxed atomics only. */
 void gw_metrics_request(struct gw_metrics *m, enum gw_op op, int status, const char *result,
     uint64_t us);
 void gw_metrics_origin_latency(struct gw_metrics *m, uint64_t us);

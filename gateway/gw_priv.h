@@ -59,14 +59,13 @@ gw_worker_all(struct clu_view *v, struct origin_target *out, size_t max)
 	return (n);
 }
 
-struct xfer;
 struct cread;
 struct cache_blk;
 
 /*
  * A block source: where a cached read gets its metadata and its blocks,
  * and how a write makes every copy of what it names forgotten. One const
- * table per implementation, picked once at start (gw_main.c), so that the
+ * table per implementation, picked once at start (cli/cli_roles.c), so that the
  * read path tests no role: gw_blksrc_local.c (the store and its tiers:
  * serve; a worker's variant takes a gateway's word for the version it
  * asks blocks of), gw_blksrc_cluster.c (a cluster gateway: the owners on
@@ -76,8 +75,38 @@ struct cache_blk;
  * gw_blksrc_init checks it. Loop threads call every slot but fini (main
  * thread, once the loops are stopped).
  */
-typedef void gw_inval_done_f(struct xfer *x);
 struct gw_blksrc;
+struct gw_ctx;
+struct gw_req;
+
+/*
+ * What an invalidation makes forgotten wherever blocks of it are cached:
+ * in bucket, one key, the keys a DeleteObjects named, the keys under a
+ * prefix, or the whole bucket. A write's is made by gw_forget_of_write
+ * (gw_inval.c). Borrowed by whoever it is given to, for that call only.
+ */
+enum gw_forget_what { GW_FORGET_KEY, GW_FORGET_KEYS, GW_FORGET_PREFIX, GW_FORGET_BUCKET };
+struct gw_forget {
+	enum gw_forget_what	what;
+	struct cm_slice		bucket;
+	/* KEY: percent-encoded as a request's path names it (the store
+	 * knows it by its canonical form, s3sig_canon_uri); PREFIX: in
+	 * that canonical form (see cache_meta_invalidate_prefix). */
+	struct cm_slice		key;
+	/* KEYS: nkeys names, "key\0key\0...", each the percent-encoding of
+	 * a literal key (s3sig_uri_encode_path: the canonical form too). */
+	const char		*keys;
+	size_t			nkeys;
+	const char		*req_id;	/* whose, for the logs */
+};
+/* A DeleteObjects of more keys: the workers forget the bucket (one
+ * request per key and worker is what it costs otherwise). */
+#define INVAL_KEYS_MAX	32
+/* An invalidation's end (called once, on the loop it was asked on). */
+typedef void gw_inval_done_f(void *arg);
+/* An invalidation in flight (gw_inval.c: the cluster's). */
+struct gw_inval;
+
 /* The read's metadata (x->meta, x->have_meta as the store has them): ends
  * in gw_cr_evaluate, or in an answer and gw_cr_done. */
 typedef void gw_blksrc_meta_f(struct cread *x);
@@ -91,13 +120,21 @@ typedef size_t gw_blksrc_owners_f(const struct gw_blksrc *s, const struct cread 
     struct origin_target *out, size_t max);
 /* Owner host failed a request (err: a transport error, NULL: a 5xx). */
 typedef void gw_blksrc_failed_f(const struct gw_blksrc *s, const char *host, const char *err);
-/* A read's 2xx GET is over: its per-bucket counts to whoever keeps them. */
-typedef void gw_blksrc_count_f(const struct gw_blksrc *s, const struct cread *x);
-/* A write's invalidation: forgets what the write x names (its key, the
- * keys its DeleteObjects body names, or its bucket) wherever blocks of it
- * are cached, then calls done(x): at once (local), or when the last
- * worker has answered (cluster). The client's answer is sent from done. */
-typedef void gw_blksrc_invalidate_f(struct xfer *x, gw_inval_done_f *done);
+/* A cached read's 2xx GET is over: its per-bucket counts (q's blk_hits,
+ * blk_misses, bytes_out, worker_bytes, origin_bytes) to whoever keeps
+ * them. */
+typedef void gw_blksrc_count_f(const struct gw_blksrc *s, const struct gw_req *q);
+/*
+ * Forgets what f names (borrowed for the call) wherever blocks of it are
+ * cached, then calls done(arg), once: at once, before it returns NULL
+ * (local: the store forgets), or later on ctx's loop when the last owner
+ * has answered or failed (cluster: every worker of the ring is told); it
+ * then returns the invalidation in flight, which gw_inval_cancel stops
+ * (done is then never called). A write's answer is sent from done: in
+ * every role, the client hears back once nothing can serve the old bytes.
+ */
+typedef struct gw_inval *gw_blksrc_invalidate_f(const struct gw_blksrc *s, struct gw_ctx *ctx,
+    const struct gw_forget *f, gw_inval_done_f *done, void *arg);
 typedef void gw_blksrc_fini_f(struct gw_blksrc *s);
 
 struct gw_blksrc_ops {
@@ -115,7 +152,7 @@ extern const struct gw_blksrc_ops gw_blksrc_local, gw_blksrc_worker;	/* gw_blksr
 extern const struct gw_blksrc_ops gw_blksrc_cluster;		/* gw_blksrc_cluster.c */
 
 /* One per process, in gw_conf; read-only once the loops run. Borrows
- * what it names (gw_main.c owns them). */
+ * what it names (the roles' wiring, cli/cli_roles.c, owns them). */
 struct gw_blksrc {
 	unsigned		magic;
 #define GW_BLKSRC_MAGIC		0xb1c5a0c1
@@ -131,8 +168,35 @@ gw_blksrc_open_f gw_blksrc_def_open;
 gw_blksrc_owners_f gw_blksrc_def_owners;
 gw_blksrc_failed_f gw_blksrc_def_failed;
 gw_blksrc_count_f gw_blksrc_def_count;
-gw_blksrc_invalidate_f gw_blksrc_def_invalidate;
 gw_blksrc_fini_f gw_blksrc_def_fini;
+
+/* ---- Invalidation (gw_inval.c): the invalidate slots and what they share ---- */
+
+/* The local block source's (serve, a worker): the store forgets at once. */
+gw_blksrc_invalidate_f gw_blksrc_def_invalidate;
+/* The cluster block source's: the (staging) store forgets, every worker
+ * of the ring is told (a DELETE marked GW_INVALIDATE_HDR, one per key of
+ * a KEYS of at most INVAL_KEYS_MAX, else the bucket; a PREFIX is the
+ * bucket to them: forgetting more, never less); done when the last has
+ * answered or failed. */
+gw_blksrc_invalidate_f gw_inval_workers;
+/* Stops an invalidation in flight (its requests cancelled, its done never
+ * called); *vp = NULL. */
+void gw_inval_cancel(struct gw_inval **vp);
+/* The store (NULL: none, nothing to do) forgets what f names, now. */
+void gw_cache_forget(struct cache_store *store, const struct gw_forget *f);
+/*
+ * What write op on bucket/rawkey (percent-encoded as sent) makes
+ * forgotten, into *f: its key; the bucket for a DeleteBucket; for a
+ * DeleteObjects the keys its body names (delbody: as it passed, untrusted;
+ * NULL when it was too large to keep), encoded into keys (f->keys points
+ * into it: the caller frees it once f is used), or the bucket when they
+ * cannot be read from it. req_id is borrowed.
+ */
+#define GW_FORGET_KEYS_MAX	(4 * DEL_BODY_MAX)	/* a key encodes to 3 times its bytes at most */
+void gw_forget_of_write(struct gw_forget *f, struct cm_buf *keys, enum gw_op op,
+    struct cm_slice bucket, struct cm_slice rawkey, const struct cm_buf *delbody,
+    const char *req_id);
 
 /*
  * gw_blksrc.c: the one failover loop, for the metadata's HEAD and for a
@@ -224,23 +288,87 @@ enum gw_op gw_s3_classify(struct cm_slice method, struct cm_slice query, int has
 int gw_s3_address(const char *vhost_domain, struct cm_slice host, struct cm_slice path,
     struct cm_slice *bucket, struct cm_slice *key, int *vhost);
 
-/* gw_s3.c: answers an S3 error of the gateway's own (gw_err.h): its body
- * from gw_err_xml with the request's path as <Resource> and fields after
- * <Message>, counted by code; hdrs (at most 4) are added to the head. */
+/* gw_req.c: answers an S3 error of the gateway's own (gw_err.h) to q,
+ * with that status (q->status): its body from gw_err_xml with the
+ * request's path as <Resource> and fields after <Message>, counted by code;
+ * hdrs (at most 4) are added to the head. */
 struct gw_err_field;
-void gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r, int status,
-    const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
-    const struct s3sig_hdr *hdrs, size_t nhdrs);
+void gw_req_error(struct gw_req *q, int status, const char *code, const char *msg,
+    const struct gw_err_field *fields, size_t nfields, const struct s3sig_hdr *hdrs, size_t nhdrs);
 
-/* gw_s3.c: the origin's answer headers as a client gets them (see there). */
+/* gw_req.c: the origin's answer headers as a client gets them (see there). */
 size_t gw_relay_headers(const struct gw_conf *gc, const struct s3sig_hdr *hdrs, size_t n,
     struct s3sig_hdr *out, size_t max, char *names, size_t namesz, uint64_t maxlen, int64_t *len,
     int *have_id, int *have_region);
 
-/* gw_s3.c: counts a finished request and writes its access-log line. */
-void gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r,
-    enum gw_op op, struct cm_slice bucket, struct cm_slice key, int status, uint64_t in,
-    uint64_t out, uint64_t ttfb_us, const char *result);
+/*
+ * gw_req.c: what a pass-through (struct xfer) and a cached read (struct
+ * cread) share, embedded in each as its member q: the request as it is
+ * logged and counted, and its one end, gw_req_end. Each kind says what is its
+ * own in a const struct gw_req_ops. Lives on its connection's loop.
+ */
+struct gw_req_ops {
+	const char	*name;		/* "pass", "cached read" */
+	const char	*result;	/* logged when the request set none */
+	/* A 2xx GET that ends (not aborted) is counted per bucket by the
+	 * block source (its count slot): a cached read's. */
+	int		per_bucket;
+	/* Frees what embeds q (q->conn no longer points to it). */
+	void		(*fini)(struct gw_req *q);
+};
+
+struct gw_req {
+	unsigned		magic;
+#define GW_REQ_MAGIC		0x9e9e0e4d
+	const struct gw_req_ops	*ops;
+	struct gw_ctx		*ctx;
+	struct http_conn	*conn;
+	struct http_req		*req;
+	enum gw_op		op;
+	struct cm_slice		bucket;		/* into the request */
+	struct cm_slice		rawkey;		/* percent-encoded as sent */
+	int			status;		/* 0: none sent yet */
+	uint64_t		bytes_in;	/* request body bytes */
+	uint64_t		bytes_out;	/* answer body bytes */
+	uint64_t		ttfb_us;	/* to the origin's (or an owner's) head */
+	const char		*result;	/* the log's word (static), or NULL */
+	/* Per-bucket counts (a cached read's; see gw_blksrc_count_f). */
+	uint64_t		blk_hits;	/* blocks this answer read cached */
+	uint64_t		blk_misses;	/* blocks its fills fetched from the origin */
+	uint64_t		worker_bytes;	/* cluster gateway: bytes from workers */
+	uint64_t		origin_bytes;	/* bytes from the origin */
+};
+
+/* What a read served that no worker sent it (per-bucket "served"). */
+static inline uint64_t
+gw_req_served(const struct gw_req *q)
+{
+	return (q->bytes_out - (q->worker_bytes < q->bytes_out ? q->worker_bytes : q->bytes_out));
+}
+
+/* The struct of type that embeds q as its member 'q'. */
+#define GW_REQ_OF(type, qp)	((type *)(void *)((char *)(qp) - offsetof(type, q)))
+
+/* How a request's answer ends: whole (the next pipelined request may
+ * come), cut (the connection fails: the client sees a short answer), or
+ * not at all (the client went away: the core closes the connection). */
+enum gw_end { GW_END_OK, GW_END_FAIL, GW_END_NONE };
+
+/* Sets q up for ops (zeroing it) as request r on conn. */
+void gw_req_init(struct gw_req *q, const struct gw_req_ops *ops, struct gw_ctx *ctx,
+    struct http_conn *conn, struct http_req *r);
+/*
+ * The one end of a request: its access-log line and metrics (with q's
+ * result, else its kind's), its per-bucket counts (ops->per_bucket),
+ * detached from its connection, freed (ops->fini: q is gone), and only then
+ * the answer ended or failed as how says: ending may start the next
+ * pipelined request on the connection at once.
+ */
+void gw_req_end(struct gw_req *q, enum gw_end how);
+/* The client went away first (a request's abort): logged "aborted", with
+ * 499 when nothing was answered yet (as nginx logs it); gw_req_end with
+ * GW_END_NONE (the core closes the connection). */
+void gw_req_abort(struct gw_req *q);
 
 /* gw_log.c: the access log, buffered per loop, written by its own thread.
  * gw_log_open: spec is "off" (*out = NULL), "stderr" or a FILE appended to;
@@ -269,14 +397,6 @@ void gw_cache_start(struct gw_ctx *ctx, struct http_conn *conn, struct http_req 
 /* A disk read this loop asked for is done (cache_io_done_f). */
 struct cache_io_req;
 void gw_cache_disk_done(struct cache_io_req *r);
-/* Before a write's answer: forget what the cache holds of its key. */
-void gw_cache_invalidate(struct gw_ctx *ctx, enum gw_op op, struct cm_slice bucket,
-    struct cm_slice rawkey);
-/* A DeleteObjects went through: forget the keys its body names (body: the
- * request's as it passed; NULL when it was too large to keep), or the
- * bucket when they cannot be read from it. */
-void gw_cache_invalidate_delete(struct gw_ctx *ctx, struct cm_slice bucket,
-    const struct cm_buf *body);
 
 /* gw_admin.c: the operations endpoints; NULL with a message on failure. */
 struct gw_admin;
@@ -328,13 +448,8 @@ struct fill {
 struct cread {
 	unsigned		magic;
 #define CREAD_MAGIC		0xc4ead001
-	struct gw_ctx		*ctx;
+	struct gw_req		q;		/* the request, its counts, its end */
 	struct cache_store	*store;
-	struct http_conn		*conn;
-	struct http_req		*req;
-	enum gw_op		op;
-	struct cm_slice		bucket;
-	struct cm_slice		rawkey;
 	struct cm_buf		mkey;		/* the key as the cache knows it */
 	struct cache_meta	meta;
 	int			have_meta;
@@ -364,18 +479,10 @@ struct cread {
 	int			disk_wait;	/* blk is being read by the I/O thread */
 	struct dwait		*dwaits;	/* this read's disk reads in flight */
 	int			blk_filled;	/* blk was missing: one of our fills */
-	int			status;
 	int			head_status;
-	uint64_t		bytes_out;
-	uint64_t		origin_bytes;
-	uint64_t		blk_hits;	/* blocks this answer read cached */
-	uint64_t		blk_misses;	/* blocks its fills fetched from the origin */
-	uint64_t		worker_bytes;	/* cluster gateway: bytes from workers */
 	/* Blocks this read's fills opened and it has not read yet, by index
 	 * mod OWN_BITS (fills never reach OWN_BITS blocks past the reader). */
 	uint64_t		own[2];
-	uint64_t		ttfb_us;
-	const char		*result;
 };
 
 #define GW_CR_DISK	2	/* gw_cr_block_open: asked of the I/O thread */
@@ -401,8 +508,8 @@ void gw_cr_dwait_unlink(struct cread *x, struct dwait *dw);
 int gw_cr_fill_run(struct cread *x, uint64_t idx, struct cache_blk *b, size_t max);
 size_t gw_cr_run_room(const struct cread *x);
 void gw_cr_read_ahead(struct cread *x);
-/* gw_cache.c: sending, evaluation, the end (gw_cr_done logs, frees x, then
- * ends or fails the answer), errors of our own. */
+/* gw_cache.c: sending, evaluation, the end (gw_cr_done: gw_req_end, the
+ * answer ended when ok, else failed), errors of our own. */
 void gw_cr_send_more(struct cread *x);
 void gw_cr_evaluate(struct cread *x);
 void gw_cr_done(struct cread *x, int ok);
@@ -419,31 +526,24 @@ void gw_cr_error(struct cread *x, enum gw_err e, const char *msg, const struct g
 #define MAX_OUT_HDRS	(HTTP_MAX_HDRS + 8)
 #define DEL_BODY_MAX	(2 * 1024 * 1024)	/* 1000 keys of 1 KiB fit */
 #define HELD_BODY_MAX	(8 * 1024 * 1024)	/* a write's answer: DeleteObjects of 1000 keys */
-#define INVAL_KEYS_MAX	32	/* a DeleteObjects of more: the workers forget the bucket */
 
 struct xfer {
 	unsigned		magic;
 #define XFER_MAGIC		0x51f0e2d3
-	struct gw_ctx		*ctx;
-	struct http_conn		*conn;
-	struct http_req		*req;
+	struct gw_req		q;		/* the request, its counts, its end */
 	struct http_creq		*oreq;
 	struct s3sig_body	*body;
 	struct event		*kick;
 	struct cm_buf		up;
 	size_t			up_off;
 	struct origin_req		fwd;		/* the request as the origin gets it */
-	struct cm_slice		bucket_s;	/* into the request, for late builds */
-	struct cm_slice		rawkey_s;
 	int			dechunk;
 	int			defer_md5;	/* OSS DeleteObjects: MD5 of the body first */
 	/* DeleteObjects: its body as it passes (bounded), so that the cache
 	 * forgets the keys it names; past the bound, the bucket. */
 	struct cm_buf		delbody;
 	int			del_overflow;
-	int			forgotten;	/* a write's invalidation is done */
 	int64_t			origin_len;	/* -1: no body toward the origin */
-	enum gw_op		op;
 	enum s3sig_err		body_err;
 	int			body_ok;
 	int			client_paused;
@@ -453,39 +553,17 @@ struct xfer {
 	int			want_resume_oread;
 	int			head_bucket;
 	int			location;	/* GetBucketLocation: answer our region */
-	int			status;
-	uint64_t		bytes_in;
-	uint64_t		bytes_out;
-	uint64_t		ttfb_us;
-	char			result[16];
-	/* A write, in every role: the origin's answer is held until the
-	 * write's invalidation is done (read-after-write by one mechanism:
-	 * the answer is sent from the invalidation's done). */
+	/* A write, in every role: the origin's answer is held until what it
+	 * names is forgotten (the block source's invalidate; read-after-write
+	 * by one mechanism: the answer is sent from its done). */
 	int			hold;
-	gw_inval_done_f		*inval_done;	/* the invalidation's, when pending */
 	struct cm_buf		held;		/* "name\0value\0" pairs */
 	struct cm_buf		held_body;
-	struct inval		*inval;		/* one per worker */
-	size_t			ninval;
-	size_t			inval_pending;
+	struct gw_inval		*inval;		/* the invalidation in flight, or NULL */
 };
-
-/* An invalidation sent to one worker. */
-struct inval {
-	struct xfer		*x;
-	struct http_creq		*oreq;
-};
-
-enum xend { END_OK, END_FAIL, END_NONE };
 
 /* gw_addr.c */
 int gw_s3_is_write(enum gw_op op);
 int gw_s3_cacheable(const struct http_req *r);	/* a GET/HEAD the block cache may answer */
-/* gw_inval.c: the cluster block source's invalidate slot: the local
- * (staging) store forgets, every worker of the ring is told; done when
- * the last has answered or failed. */
-gw_blksrc_invalidate_f gw_inval_workers;
-/* gw_inval.c: the local store forgets what the write x names (once). */
-void gw_s3_forget(struct xfer *x);
 
 #endif

@@ -2,7 +2,9 @@
 /*
  * gw_s3.c: the S3 request handler on the data path: addressing, signature
  * verification, the pass-through to the origin re-signed with the origin's
- * credentials, errors in S3's XML, the access log and the counters.
+ * credentials, a write's held answer, a worker's gate. What it shares with
+ * the cached read (errors in S3's XML, the relayed headers, the one end of
+ * a request: log line, counters, release) is gw_req.c's.
  *
  * One transfer (struct xfer) per request:
  *
@@ -15,7 +17,10 @@
  *                      verified, so that a bad body never completes upstream)
  *   origin head    -> client response head
  *   origin body    -> client (paused both ways by high-water marks)
- *   origin done    -> response ended, log line, counters
+ *   origin done    -> a write: what it names is forgotten (the block
+ *                     source's invalidate), the held answer sent from its
+ *                     done; then gw_req_end: log line, counters, release,
+ *                     response ended
  *
  * A worker checks the cluster signature of every request before anything
  * else (gw_wgate.c): gateways sign theirs with the cluster secret, and a
@@ -41,52 +46,18 @@
 
 #include <openssl/evp.h>
 
-static void xfer_done(struct xfer *x, enum xend how);
 static const struct http_req_ops pass_ops;	/* below */
+static const struct gw_req_ops pass_req_ops;	/* below */
 
 /* ---- Answers the gateway makes itself ---- */
-
-void
-gw_s3_error(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r, int status,
-    const char *code, const char *msg, const struct gw_err_field *fields, size_t nfields,
-    const struct s3sig_hdr *hdrs, size_t nhdrs)
-{
-	struct s3sig_hdr h[2 + 4];
-	struct cm_buf body;
-	size_t n = 0, i;
-
-	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
-	CM_ASSERT(nhdrs <= 4);
-	gw_metrics_error(&ctx->metrics, code);
-	cm_buf_init(&body, 256 * 1024);
-	if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), fields, nfields, r->path,
-	    cm_slice_str(r->id)) != 0) {
-		/* What was echoed did not fit: the document without it. */
-		cm_buf_reset(&body);
-		if (gw_err_xml(&body, cm_slice_str(code), cm_slice_str(msg), NULL, 0,
-		    cm_slice("", 0), cm_slice_str(r->id)) != 0)
-			cm_buf_reset(&body);
-	}
-	h[n].name = CM_SLICE_LIT("Content-Type");
-	h[n++].value = CM_SLICE_LIT("application/xml");
-	h[n].name = CM_SLICE_LIT("x-amz-request-id");
-	h[n++].value = cm_slice_str(r->id);
-	for (i = 0; i < nhdrs; i++)
-		h[n++] = hdrs[i];
-	http_conn_respond(conn, status, h, n, (int64_t)body.len);
-	if (body.len > 0)
-		(void)http_conn_write(conn, body.p, body.len);
-	cm_buf_free(&body);
-}
 
 static void
 send_error(struct xfer *x, int status, const char *code, const char *msg, const char *region)
 {
 	struct gw_err_field f = { "Region", cm_slice_str(region != NULL ? region : "") };
 
-	x->status = status;
-	snprintf(x->result, sizeof x->result, "refused");
-	gw_s3_error(x->ctx, x->conn, x->req, status, code, msg, &f,
+	x->q.result = "refused";
+	gw_req_error(&x->q, status, code, msg, &f,
 	    region != NULL && region[0] != '\0' ? 1 : 0, NULL, 0);
 }
 
@@ -122,7 +93,7 @@ on_kick(evutil_socket_t fd, short what, void *arg)
 	if (x->want_resume_client && x->client_paused) {
 		x->want_resume_client = 0;
 		x->client_paused = 0;
-		http_conn_resume(x->conn);	/* may feed body: on_body runs */
+		http_conn_resume(x->q.conn);	/* may feed body: on_body runs */
 	}
 }
 
@@ -136,44 +107,6 @@ kick(struct xfer *x)
 
 /* ---- Origin callbacks ---- */
 
-/*
- * The origin's answer headers as a client gets them: Content-Length taken
- * out into *len (-1 when absent or above maxlen), hop-by-hop headers dropped,
- * names as S3 spells them (an OSS origin's renamed into names[], at most
- * namesz bytes); *have_id and *have_region say whether x-amz-request-id and
- * x-amz-bucket-region came. Returns how many of out[max] it filled; values
- * borrow from hdrs. For the pass-through and the cached read's relays.
- */
-size_t
-gw_relay_headers(const struct gw_conf *gc, const struct s3sig_hdr *hdrs, size_t n,
-    struct s3sig_hdr *out, size_t max, char *names, size_t namesz, uint64_t maxlen, int64_t *len,
-    int *have_id, int *have_region)
-{
-	size_t i, k = 0, nused = 0;
-	uint64_t v;
-
-	*len = -1;
-	for (i = 0; i < n && k < max; i++) {
-		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length"))) {
-			if (cm_parse_u64(cm_slice_trim(hdrs[i].value), maxlen, &v) == 0)
-				*len = (int64_t)v;
-			continue;
-		}
-		if (http_hdr_hop_by_hop(hdrs[i].name))
-			continue;
-		out[k].name = gc->origin.ops->resp_name(hdrs[i].name, names + nused, namesz - nused);
-		if (out[k].name.p == names + nused)
-			nused += out[k].name.len;
-		out[k].value = hdrs[i].value;
-		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-request-id")))
-			*have_id = 1;
-		if (cm_slice_eq_nocase(out[k].name, CM_SLICE_LIT("x-amz-bucket-region")))
-			*have_region = 1;
-		k++;
-	}
-	return (k);
-}
-
 static int
 o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 {
@@ -184,19 +117,19 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	int64_t len = -1;
 	int have_id = 0, have_region = 0;
 
-	x->status = status;
-	x->ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
-	gw_metrics_origin_latency(&x->ctx->metrics, x->ttfb_us);
-	k = gw_relay_headers(x->ctx->conf, hdrs, n, out, MAX_OUT_HDRS - 2, names, sizeof names,
+	x->q.status = status;
+	x->q.ttfb_us = x->oreq != NULL ? http_creq_ttfb_us(x->oreq) : 0;
+	gw_metrics_origin_latency(&x->q.ctx->metrics, x->q.ttfb_us);
+	k = gw_relay_headers(x->q.ctx->conf, hdrs, n, out, MAX_OUT_HDRS - 2, names, sizeof names,
 	    INT64_MAX, &len, &have_id, &have_region);
 	if (!have_id) {
 		out[k].name = CM_SLICE_LIT("x-amz-request-id");
-		out[k++].value = cm_slice_str(x->req->id);
+		out[k++].value = cm_slice_str(x->q.req->id);
 	}
 	/* Clients that probe a bucket's region read it from HEAD bucket. */
 	if (x->head_bucket && !have_region && status < 300) {
 		out[k].name = CM_SLICE_LIT("x-amz-bucket-region");
-		out[k++].value = cm_slice_str(x->ctx->conf->region);
+		out[k++].value = cm_slice_str(x->q.ctx->conf->region);
 	}
 	if (x->location && status == 200) {
 		/* Clients sign for the region this answers: ours, not the
@@ -204,19 +137,19 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 		char body[256];
 		int blen = snprintf(body, sizeof body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		    "<LocationConstraint xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">%s"
-		    "</LocationConstraint>", strcmp(x->ctx->conf->region, "us-east-1") == 0 ? "" :
-		    x->ctx->conf->region);
+		    "</LocationConstraint>", strcmp(x->q.ctx->conf->region, "us-east-1") == 0 ? "" :
+		    x->q.ctx->conf->region);
 
 		for (i = 0, blen = blen < 0 ? 0 : blen; i < k; i++)
 			if (cm_slice_eq_nocase(out[i].name, CM_SLICE_LIT("content-type")))
 				out[i].value = CM_SLICE_LIT("application/xml");
-		http_conn_respond(x->conn, status, out, k, blen);
-		(void)http_conn_write(x->conn, body, (size_t)blen);
-		x->bytes_out += (uint64_t)blen;
+		http_conn_respond(x->q.conn, status, out, k, blen);
+		(void)http_conn_write(x->q.conn, body, (size_t)blen);
+		x->q.bytes_out += (uint64_t)blen;
 		return (0);
 	}
 	x->location = 0;
-	if (x->req->head && len < 0)
+	if (x->q.req->head && len < 0)
 		len = -1;
 	if (x->hold) {
 		for (i = 0; i < k; i++)
@@ -227,7 +160,7 @@ o_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 				return (HTTP_CLIENT_ABORT);
 		return (0);
 	}
-	http_conn_respond(x->conn, status, out, k, len);
+	http_conn_respond(x->q.conn, status, out, k, len);
 	return (0);
 }
 
@@ -240,20 +173,20 @@ o_data(void *arg, const char *p, size_t len)
 	if (x->location)
 		return (0);	/* the origin's own answer is replaced */
 	if (x->hold) {
-		GW_INC(&x->ctx->metrics, origin_bytes_in, len);
+		GW_INC(&x->q.ctx->metrics, origin_bytes_in, len);
 		/* A write's answer is small XML at most; bounded here. */
 		return (cm_buf_add(&x->held_body, p, len) == 0 ? 0 : HTTP_CLIENT_ABORT);
 	}
-	if (http_conn_out_pending(x->conn) > 1024 * 1024) {
+	if (http_conn_out_pending(x->q.conn) > 1024 * 1024) {
 		x->owrite_paused = 1;
 		return (HTTP_CLIENT_PAUSE);
 	}
-	GW_INC(&x->ctx->metrics, origin_bytes_in, len);
-	rc = http_conn_write(x->conn, p, len);
+	GW_INC(&x->q.ctx->metrics, origin_bytes_in, len);
+	rc = http_conn_write(x->q.conn, p, len);
 	if (rc == HTTP_ERROR)
 		return (HTTP_CLIENT_ABORT);
-	x->bytes_out += len;
-	GW_INC(&x->ctx->metrics, bytes_out, len);
+	x->q.bytes_out += len;
+	GW_INC(&x->q.ctx->metrics, bytes_out, len);
 	return (0);
 }
 
@@ -304,12 +237,54 @@ release_held(struct xfer *x)
 		n++;
 		at += nl + vl + 2;
 	}
-	http_conn_respond(x->conn, x->status, h, n, (int64_t)x->held_body.len);
-	if (x->held_body.len > 0 && http_conn_write(x->conn, x->held_body.p, x->held_body.len) != HTTP_ERROR) {
-		x->bytes_out += x->held_body.len;
-		GW_INC(&x->ctx->metrics, bytes_out, x->held_body.len);
+	http_conn_respond(x->q.conn, x->q.status, h, n, (int64_t)x->held_body.len);
+	if (x->held_body.len > 0 && http_conn_write(x->q.conn, x->held_body.p, x->held_body.len) != HTTP_ERROR) {
+		x->q.bytes_out += x->held_body.len;
+		GW_INC(&x->q.ctx->metrics, bytes_out, x->held_body.len);
 	}
-	xfer_done(x, END_OK);
+	gw_req_end(&x->q, GW_END_OK);
+}
+
+/* The write's invalidation is done (gw_inval_done_f). */
+static void
+held_forgotten(void *arg)
+{
+	struct xfer *x = arg;
+
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	x->inval = NULL;
+	release_held(x);
+}
+
+/*
+ * A write's end: what it names is forgotten before the client hears back.
+ * Gone through (the origin's 2xx): by the block source's invalidate,
+ * whatever the role, and the held answer is sent from its done: the client
+ * hears back once every cache that could serve the old bytes has forgotten
+ * them. Refused (it changed nothing) or failed (it may have gone through):
+ * this process's store forgets at once, the owners are not asked. 1 when
+ * done answers (x is the invalidation's, or gone), 0 when the caller goes on.
+ */
+static int
+write_forget(struct xfer *x, int through)
+{
+	const struct gw_blksrc *s = &x->q.ctx->conf->src;
+	struct gw_forget f;
+	struct cm_buf keys;
+	struct gw_inval *v = NULL;
+
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	cm_buf_init(&keys, GW_FORGET_KEYS_MAX);
+	gw_forget_of_write(&f, &keys, x->q.op, x->q.bucket, x->q.rawkey,
+	    x->del_overflow ? NULL : &x->delbody, x->q.req->id);
+	if (through)
+		v = s->ops->invalidate(s, x->q.ctx, &f, held_forgotten, x);
+	else
+		gw_cache_forget(x->q.ctx->conf->cache, &f);
+	cm_buf_free(&keys);
+	if (v != NULL)
+		x->inval = v;	/* else done was called: x is gone */
+	return (through);
 }
 
 static void
@@ -318,28 +293,26 @@ o_done(void *arg, const char *err)
 	struct xfer *x = arg;
 
 	x->oreq = NULL;
-	GW_INC(&x->ctx->metrics, origin_requests, 1);
-	/* A write's answer goes to the client from its invalidation's done:
-	 * whatever the role, the client hears back once every cache that
-	 * could serve the old bytes has forgotten them. */
+	GW_INC(&x->q.ctx->metrics, origin_requests, 1);
+	if (x->hold && write_forget(x, err == NULL && x->q.status < 300))
+		return;
 	if (x->hold && err == NULL) {
-		x->ctx->conf->src.ops->invalidate(x, release_held);
+		release_held(x);
 		return;
 	}
-	gw_s3_forget(x);	/* the write may have gone through */
 	if (err != NULL) {
-		GW_INC(&x->ctx->metrics, origin_errors, 1);
-		CM_LOGW("req=%s origin failed: %s", x->req->id, err);
-		if (x->status == 0) {
+		GW_INC(&x->q.ctx->metrics, origin_errors, 1);
+		CM_LOGW("req=%s origin failed: %s", x->q.req->id, err);
+		if (x->q.status == 0) {
 			send_gw_error(x, GW_E_ORIGIN_DOWN, NULL);
-			xfer_done(x, END_OK);
+			gw_req_end(&x->q, GW_END_OK);
 		} else {
-			snprintf(x->result, sizeof x->result, "broken");
-			xfer_done(x, END_FAIL);
+			x->q.result = "broken";
+			gw_req_end(&x->q, GW_END_FAIL);
 		}
 		return;
 	}
-	xfer_done(x, END_OK);
+	gw_req_end(&x->q, GW_END_OK);
 }
 
 static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
@@ -349,10 +322,10 @@ static const struct http_creq_ops oreq_ops = { o_head, o_data, o_read, o_done };
 static int
 build_origin(struct xfer *x, const char *content_md5)
 {
-	const struct http_req *r = x->req;
+	const struct http_req *r = x->q.req;
 
-	return (origin_req_build(&x->fwd, &x->ctx->conf->origin, r->method, r->query, r->hdrs,
-	    r->nhdrs, x->bucket_s, x->rawkey_s, x->dechunk, content_md5, time(NULL)));
+	return (origin_req_build(&x->fwd, &x->q.ctx->conf->origin, r->method, r->query, r->hdrs,
+	    r->nhdrs, x->q.bucket, x->q.rawkey, x->dechunk, content_md5, time(NULL)));
 }
 
 static int
@@ -360,8 +333,8 @@ start_origin(struct xfer *x)
 {
 	char method[16];
 
-	snprintf(method, sizeof method, "%.*s", (int)x->req->method.len, x->req->method.p);
-	x->oreq = http_creq_start(x->ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
+	snprintf(method, sizeof method, "%.*s", (int)x->q.req->method.len, x->q.req->method.p);
+	x->oreq = http_creq_start(x->q.ctx->origin, method, x->fwd.url.p, x->fwd.hdrs, x->fwd.n,
 	    x->origin_len, &oreq_ops, x);
 	if (x->oreq == NULL) {
 		send_gw_error(x, GW_E_INTERNAL, NULL);
@@ -375,14 +348,10 @@ start_origin(struct xfer *x)
 static void
 xfer_free(struct xfer *x)
 {
-	size_t i;
-
 	if (x->oreq != NULL)
 		http_creq_cancel(&x->oreq);
-	for (i = 0; i < x->ninval; i++)
-		if (x->inval[i].oreq != NULL)
-			http_creq_cancel(&x->inval[i].oreq);
-	free(x->inval);
+	if (x->inval != NULL)
+		gw_inval_cancel(&x->inval);	/* the client went away first */
 	cm_buf_free(&x->held);
 	cm_buf_free(&x->held_body);
 	cm_buf_free(&x->delbody);
@@ -395,52 +364,22 @@ xfer_free(struct xfer *x)
 	free(x);
 }
 
+/* The pass-through's own part of its end (gw_req_end). */
 static void
-copy_for_log(char *dst, size_t n, struct cm_slice s)
+pass_fini(struct gw_req *q)
 {
-	size_t i, k = 0;
+	struct xfer *x = GW_REQ_OF(struct xfer, q);
 
-	for (i = 0; i < s.len && k + 1 < n; i++)
-		dst[k++] = (s.p[i] > ' ' && s.p[i] < 0x7f) ? s.p[i] : '_';
-	dst[k] = '\0';
-}
-
-/* Counts a finished request and writes its access-log line. */
-void
-gw_request_log(struct gw_ctx *ctx, struct http_conn *conn, const struct http_req *r, enum gw_op op,
-    struct cm_slice bucket, struct cm_slice key, int status, uint64_t in, uint64_t out,
-    uint64_t ttfb_us, const char *result)
-{
-	char b[256], k[512];
-	uint64_t us = cm_mono_us() - r->start_us;
-
-	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
-	gw_metrics_request(&ctx->metrics, op, status, result, us);
-	copy_for_log(b, sizeof b, bucket);
-	copy_for_log(k, sizeof k, key);
-	gw_log_line(ctx->alog, "req=%s peer=%s op=%s bucket=%s key=%s status=%d in=%llu out=%llu "
-	    "ms=%.1f origin_ms=%.1f result=%s", r->id, http_conn_peer(conn), gw_op_name(op),
-	    b[0] ? b : "-", k[0] ? k : "-", status, (unsigned long long)in,
-	    (unsigned long long)out, (double)us / 1000.0, (double)ttfb_us / 1000.0, result);
-}
-
-/* Logs and counts the request, detaches it from the connection, frees it,
- * and only then ends (or fails) the answer: ending may start the next
- * pipelined request on the same connection at once. */
-static void
-xfer_done(struct xfer *x, enum xend how)
-{
-	struct http_conn *conn = x->conn;
-
-	gw_request_log(x->ctx, conn, x->req, x->op, x->bucket_s, x->rawkey_s, x->status,
-	    x->bytes_in, x->bytes_out, x->ttfb_us, x->result[0] ? x->result : "pass");
-	http_conn_clear_req(conn);
+	CM_ASSERT(x->magic == XFER_MAGIC);
 	xfer_free(x);
-	if (how == END_OK)
-		http_conn_end(conn);
-	else if (how == END_FAIL)
-		http_conn_fail(conn);
 }
+
+static const struct gw_req_ops pass_req_ops = {
+	.name = "pass",
+	.result = "pass",
+	.per_bucket = 0,
+	.fini = pass_fini,
+};
 
 /* Decoded upload bytes from the body checker. */
 static int
@@ -448,7 +387,7 @@ up_sink(void *arg, const char *p, size_t len)
 {
 	struct xfer *x = arg;
 
-	if (x->op == GW_OP_DeleteObjects && !x->del_overflow &&
+	if (x->q.op == GW_OP_DeleteObjects && !x->del_overflow &&
 	    cm_buf_add(&x->delbody, p, len) != 0) {
 		x->del_overflow = 1;		/* the bucket will go */
 		cm_buf_free(&x->delbody);
@@ -469,15 +408,30 @@ static void
 fail_body(struct xfer *x, enum s3sig_err e)
 {
 	x->body_err = e;
-	CM_LOGI("req=%s body refused: %s", x->req->id, s3sig_err_name(e));
+	CM_LOGI("req=%s body refused: %s", x->q.req->id, s3sig_err_name(e));
 	if (x->oreq != NULL)
 		http_creq_cancel(&x->oreq);
 	send_error(x, s3sig_err_status(e), s3sig_err_code(e), s3sig_err_message(e), NULL);
-	xfer_done(x, END_OK);
+	gw_req_end(&x->q, GW_END_OK);
 }
 
 
 
+
+/* A worker forgot what a gateway's invalidation names (gw_inval_done_f):
+ * 204. */
+static void
+worker_forgotten(void *arg)
+{
+	struct xfer *x = arg;
+
+	CM_ASSERT(x->magic == XFER_MAGIC);
+	x->inval = NULL;
+	x->q.status = 204;
+	x->q.result = "invalidated";
+	http_conn_respond(x->q.conn, 204, NULL, 0, 0);
+	gw_req_end(&x->q, GW_END_OK);
+}
 
 /* What a worker takes: a gateway's block read or metadata HEAD (a GET or
  * HEAD of an object the cache serves), or a gateway's invalidation (a
@@ -485,10 +439,10 @@ fail_body(struct xfer *x, enum s3sig_err e)
 static int
 worker_accepts(const struct xfer *x, const struct http_req *r, struct cm_slice key)
 {
-	if ((x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) && key.len > 0 &&
+	if ((x->q.op == GW_OP_GetObject || x->q.op == GW_OP_HeadObject) && key.len > 0 &&
 	    gw_s3_cacheable(r))
 		return (1);
-	return ((x->op == GW_OP_DeleteObject || x->op == GW_OP_DeleteBucket) &&
+	return ((x->q.op == GW_OP_DeleteObject || x->q.op == GW_OP_DeleteBucket) &&
 	    http_req_hdr(r, GW_INVALIDATE_HDR) != NULL);
 }
 
@@ -510,11 +464,8 @@ h_request(struct http_conn *conn, struct http_req *r)
 	if (x == NULL)
 		return (HTTP_ERROR);
 	x->magic = XFER_MAGIC;
-	x->ctx = ctx;
-	x->conn = conn;
-	x->req = r;
+	gw_req_init(&x->q, &pass_req_ops, ctx, conn, r);
 	x->origin_len = -1;
-	x->op = GW_OP_Other;
 	cm_buf_init(&x->up, UP_MAX);
 	cm_buf_init(&x->held, 64 * 1024);
 	cm_buf_init(&x->held_body, HELD_BODY_MAX);
@@ -524,7 +475,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 	http_conn_set_req(conn, &pass_ops, x);
 	if (x->kick == NULL) {
 		send_gw_error(x, GW_E_INTERNAL, NULL);
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 
@@ -540,11 +491,11 @@ h_request(struct http_conn *conn, struct http_req *r)
 			if (a == CLU_AUTH_MISSING && host != NULL &&
 			    gw_s3_address(gc->cfg->virtual_host_domain, host->value, r->path,
 			    &bucket, &key, &vhost) == 0) {
-				x->op = gw_s3_classify(r->method, r->query, bucket.len > 0,
+				x->q.op = gw_s3_classify(r->method, r->query, bucket.len > 0,
 				    key.len > 0, http_req_hdr(r, "x-amz-copy-source") != NULL);
 				if (!worker_accepts(x, r, key)) {
 					send_gw_error(x, GW_E_WORKER_ONLY, NULL);
-					xfer_done(x, END_OK);
+					gw_req_end(&x->q, GW_END_OK);
 					return (HTTP_OK);
 				}
 			}
@@ -552,7 +503,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 			 * gateway's fault; a 5xx makes it ask the next owner. */
 			send_gw_error(x, a == CLU_AUTH_BUSY ? GW_E_SLOW_DOWN : GW_E_CLUSTER_AUTH,
 			    NULL);
-			xfer_done(x, END_OK);
+			gw_req_end(&x->q, GW_END_OK);
 			return (HTTP_OK);
 		}
 	}
@@ -560,15 +511,15 @@ h_request(struct http_conn *conn, struct http_req *r)
 	    &bucket, &key, &vhost) != 0) {
 		send_gw_error(x, GW_E_INVALID_REQUEST,
 		    "A Host header and an absolute path are required.");
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
-	x->bucket_s = bucket;
-	x->rawkey_s = key;
-	x->op = gw_s3_classify(r->method, r->query, bucket.len > 0, key.len > 0,
+	x->q.bucket = bucket;
+	x->q.rawkey = key;
+	x->q.op = gw_s3_classify(r->method, r->query, bucket.len > 0, key.len > 0,
 	    http_req_hdr(r, "x-amz-copy-source") != NULL);
-	x->head_bucket = x->op == GW_OP_HeadBucket;
-	x->location = x->op == GW_OP_GetBucketLocation;
+	x->head_bucket = x->q.op == GW_OP_HeadBucket;
+	x->location = x->q.op == GW_OP_GetBucketLocation;
 
 	memset(&sreq, 0, sizeof sreq);
 	sreq.method = r->method;
@@ -587,12 +538,12 @@ h_request(struct http_conn *conn, struct http_req *r)
 		CM_LOGI("req=%s refused: %s (%s) key=%s", r->id, s3sig_err_name(e),
 		    auth.detail != NULL ? auth.detail : "", auth.access_key);
 		send_sig_error(x, e, &auth);
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	if (bucket.len > 0 && !cm_s3_bucket_valid(bucket, CM_S3_BUCKET_LEGACY)) {
 		send_gw_error(x, GW_E_BAD_BUCKET_NAME, NULL);
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	/* A worker serves block reads and takes invalidations, from gateways
@@ -600,23 +551,26 @@ h_request(struct http_conn *conn, struct http_req *r)
 	 * had gone through (it would be thrown away). */
 	if (gc->worker && !worker_accepts(x, r, key)) {
 		send_gw_error(x, GW_E_WORKER_ONLY, NULL);
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
-	if (gc->worker && gw_s3_is_write(x->op)) {
-		/* A gateway tells us a write went through: forget, answer. */
-		gw_cache_invalidate(ctx, x->op, bucket, vhost ? cm_slice(r->path.p + 1,
-		    r->path.len - 1) : key);
-		x->status = 204;
-		snprintf(x->result, sizeof x->result, "invalidated");
-		http_conn_respond(conn, 204, NULL, 0, 0);
-		xfer_done(x, END_OK);
+	if (gc->worker && gw_s3_is_write(x->q.op)) {
+		/* A gateway tells us a write went through: the worker's block
+		 * source forgets (its store, at once), then we answer. */
+		struct gw_forget f;
+		struct gw_inval *v;
+
+		gw_forget_of_write(&f, NULL, x->q.op, bucket, vhost ? cm_slice(r->path.p + 1,
+		    r->path.len - 1) : key, NULL, r->id);
+		v = gc->src.ops->invalidate(&gc->src, ctx, &f, worker_forgotten, x);
+		if (v != NULL)
+			x->inval = v;	/* else done was called: x is gone */
 		return (HTTP_OK);
 	}
-	x->hold = gw_s3_is_write(x->op);
-	if (gc->cache != NULL && (x->op == GW_OP_GetObject || x->op == GW_OP_HeadObject) &&
+	x->hold = gw_s3_is_write(x->q.op);
+	if (gc->cache != NULL && (x->q.op == GW_OP_GetObject || x->q.op == GW_OP_HeadObject) &&
 	    key.len > 0 && gw_s3_cacheable(r)) {
-		enum gw_op op = x->op;
+		enum gw_op op = x->q.op;
 
 		http_conn_clear_req(conn);
 		xfer_free(x);
@@ -631,7 +585,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 		if (auth.decoded_length < 0) {
 			send_gw_error(x, GW_E_NO_LENGTH,
 			    "You must provide x-amz-decoded-content-length with aws-chunked uploads.");
-			xfer_done(x, END_OK);
+			gw_req_end(&x->q, GW_END_OK);
 			return (HTTP_OK);
 		}
 		x->origin_len = auth.decoded_length;
@@ -639,12 +593,12 @@ h_request(struct http_conn *conn, struct http_req *r)
 		x->origin_len = r->content_length;
 	} else if (r->chunked) {
 		send_gw_error(x, GW_E_NO_LENGTH, NULL);
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	if (x->origin_len > (int64_t)MAX_PUT) {
 		send_gw_error(x, GW_E_TOO_LARGE, NULL);
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	if (x->origin_len < 0 && (cm_slice_eq(r->method, "PUT") || cm_slice_eq(r->method, "POST")))
@@ -655,19 +609,19 @@ h_request(struct http_conn *conn, struct http_req *r)
 	x->dechunk = dechunk;
 	/* OSS refuses DeleteObjects without Content-MD5, which current SDKs no
 	 * longer send: the (small) body is collected and hashed first. */
-	x->defer_md5 = gc->origin.ops->delete_needs_md5 && x->op == GW_OP_DeleteObjects &&
+	x->defer_md5 = gc->origin.ops->delete_needs_md5 && x->q.op == GW_OP_DeleteObjects &&
 	    http_req_hdr(r, "content-md5") == NULL;
 	if (x->defer_md5)
 		return (HTTP_OK);
 	if (build_origin(x, NULL) != 0) {
 		send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	/* With a body, stream it; without, start once the (empty) body has
 	 * verified in on_body_end. */
 	if ((r->content_length > 0 || r->chunked) && start_origin(x) != 0) {
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	return (HTTP_OK);
@@ -680,14 +634,14 @@ h_body(struct http_conn *conn, const char *p, size_t len)
 	enum s3sig_err e;
 
 	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
-	x->bytes_in += len;
-	GW_INC(&x->ctx->metrics, bytes_in, len);
+	x->q.bytes_in += len;
+	GW_INC(&x->q.ctx->metrics, bytes_in, len);
 	e = s3sig_body_feed(x->body, p, len, up_sink, x);
 	if (e == S3SIG_SINK_STOPPED && x->defer_md5) {
 		x->body_err = e;
 		send_gw_error(x, GW_E_MALFORMED_XML, "The XML you provided was too large "
 		    "(DeleteObjects takes at most 1000 keys).");
-		xfer_done(x, END_OK);
+		gw_req_end(&x->q, GW_END_OK);
 		return (HTTP_OK);
 	}
 	if (e != S3SIG_OK) {
@@ -730,13 +684,13 @@ h_body_end(struct http_conn *conn)
 		(void)cm_base64_encode(b64, sizeof b64, md5, 16);
 		if (build_origin(x, b64) != 0) {
 			send_gw_error(x, GW_E_INVALID_REQUEST, "The request is too large to forward.");
-			xfer_done(x, END_OK);
+			gw_req_end(&x->q, GW_END_OK);
 			return;
 		}
 	}
 	if (x->oreq == NULL) {
 		if (start_origin(x) != 0)
-			xfer_done(x, END_OK);
+			gw_req_end(&x->q, GW_END_OK);
 		return;
 	}
 	if (x->oread_paused) {
@@ -763,10 +717,7 @@ h_abort(struct http_conn *conn)
 	struct xfer *x = http_conn_get_data(conn);
 
 	CM_ASSERT(x != NULL && x->magic == XFER_MAGIC);
-	snprintf(x->result, sizeof x->result, "aborted");
-	if (x->status == 0)
-		x->status = 499;	/* client closed first, as nginx logs it */
-	xfer_done(x, END_NONE);
+	gw_req_abort(&x->q);
 }
 
 /* A request passed through to the origin (every kind but a cached read). */

@@ -42,8 +42,10 @@ ROLE_RE = re.compile(r"conf->worker|gc->worker|gc\.worker|conf->cluster\b|gc->cl
 # them; it copies the wiring's flags into the gateway's conf, lines of
 # exactly this form and nothing else.
 ROLE_COPY = {"gateway/gw_main.c": re.compile(r"^\s*gc\.[a-z]+ = w->[a-z]+;\s*$", re.M)}
-# The cached read over any block source: no call into the cluster.
-READ_PATH = {"gateway/gw_cache.c", "gateway/gw_meta.c", "gateway/gw_fill.c"}
+# The cached read over any block source: no call into the cluster (and
+# the end it shares with the pass-through, gw_req.c: counts go through the
+# block source's count slot).
+READ_PATH = {"gateway/gw_cache.c", "gateway/gw_meta.c", "gateway/gw_fill.c", "gateway/gw_req.c"}
 CLUSTER_RE = re.compile(r"\bclu_[a-z_]+\(|\bring_[a-z_]+\(|gw_worker_(targets|all)\(|cluster/")
 # Run under the store's lock (cache/cache_priv.h, cache_tiers.c's notes).
 UNDER_STORE_LOCK = {"cache/cache_store.c", "cache/cache_meta.c", "cache/cache_tier_mem.c"}

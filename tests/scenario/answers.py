@@ -11,7 +11,8 @@
       what it echoes (the Range of a 416) is escaped;
   13. DeleteObjects of one key and a purge of a prefix forget those keys
       and nothing else: the bucket's other objects still hit (origin counts
-      unchanged).
+      unchanged); in a cluster also a DeleteObjects of 32 keys, each of
+      which is gone (and of 33, which the workers forget by bucket).
 Each test_* function guards one defect; main() runs them against real
 s3rver (behind the counting front), Cachalot and boto3.
 """
@@ -347,6 +348,32 @@ def test_cluster_delete_objects_of_one_key_keeps_the_rest_cached(ck, cl, g):
              f"cluster: the deleted key is gone: {got and got[1]}")
 
 
+def test_cluster_delete_objects_of_many_keys(ck, cl, g):
+    """A DeleteObjects of 32 keys (INVAL_KEYS_MAX) reaches every worker key
+    by key: each is gone, the bucket's other keys still hit. One of 33 keys
+    (the workers then forget the bucket): each is gone too."""
+    for n in (32, 33):
+        gone = [f"m{n}/gone {i}&" for i in range(n)]
+        keep = [f"m{n}/keep1", f"m{n}/keep2"]
+        for k in gone + keep:
+            g.put_object(Bucket=BUCKET, Key=k, Body=k.encode() * 100)
+        for _ in range(2):
+            for k in gone + keep:
+                g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+        r = g.delete_objects(Bucket=BUCKET, Delete={"Objects": [{"Key": k} for k in gone]})
+        ck.check(len(r.get("Deleted", [])) == n, f"cluster: DeleteObjects of {n} keys: {r}")
+        if n == 32:
+            cl.reset()
+            for k in keep:
+                g.get_object(Bucket=BUCKET, Key=k)["Body"].read()
+            c = cl.counts()
+            ck.check(c["requests"] == 0, f"cluster: after DeleteObjects of {n} keys the others "
+                     f"still hit ({c['by_method']})")
+        stale = [k for k in gone if error_of(g.get_object, Bucket=BUCKET, Key=k) is None]
+        ck.check(not stale, f"cluster: after DeleteObjects of {n} keys each is gone "
+                 f"(still served: {stale[:3]})")
+
+
 def cluster_tests(ck):
     from cluster import Cluster
     with Cluster(workers=2, gateways=1) as cl:
@@ -355,6 +382,7 @@ def cluster_tests(ck):
         test_missing_bucket_is_nosuchbucket_on_cluster_gateway(ck, cl, g)
         test_prefix_purge_keeps_other_prefixes_cached(ck, cl, g)
         test_cluster_delete_objects_of_one_key_keeps_the_rest_cached(ck, cl, g)
+        test_cluster_delete_objects_of_many_keys(ck, cl, g)
         ck.check(not any(p.poll() is not None for p in cl.workers + cl.gateways),
                  "cluster: every process still running")
     ck.check(not cl.sanitizer, f"cluster: sanitizers quiet: {cl.sanitizer[:3]}")

@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * check_gateway.c: the gateway's pure parts: path-style and virtual-hosted
- * addressing, S3 operation classification, the Prometheus rendering.
+ * addressing, S3 operation classification, the Prometheus rendering; what
+ * a write makes forgotten (gw_forget_of_write), how a store forgets it
+ * (gw_cache_forget), the local block sources' invalidate slot, and
+ * gw_blksrc_init's refusal of a table with a slot unset.
  */
 #include <check.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/cm_prom.h"
+#include "gateway/gw_delete.h"
 #include "gateway/gw_priv.h"
 #include "tests/unit/testreq.h"
 
@@ -194,6 +201,242 @@ START_TEST(core_error_docs)
 }
 END_TEST
 
+/* ---- Invalidation: what a write names, how a store forgets it ---- */
+
+static void
+forget(struct gw_forget *f, struct cm_buf *keys, enum gw_op op, const char *key,
+    const char *body)
+{
+	struct cm_buf b;
+
+	cm_buf_init(&b, 1 << 20);
+	if (body != NULL)
+		ck_assert_int_eq(cm_buf_adds(&b, body), 0);
+	gw_forget_of_write(f, keys, op, CM_SLICE_LIT("bkt"), cm_slice_str(key),
+	    body != NULL ? &b : NULL, "REQ1");
+	cm_buf_free(&b);	/* f never points into the body */
+	ck_assert(cm_slice_eq(f->bucket, "bkt"));
+	ck_assert_str_eq(f->req_id, "REQ1");
+}
+
+#define DEL_HEAD	"<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+
+START_TEST(forget_of_write)
+{
+	struct gw_forget f;
+	struct cm_buf keys, big;
+	size_t i;
+
+	cm_buf_init(&keys, GW_FORGET_KEYS_MAX);
+	/* A key's write: the key as sent (percent-encoded). */
+	forget(&f, &keys, GW_OP_PutObject, "dir/x%20y", NULL);
+	ck_assert_int_eq(f.what, GW_FORGET_KEY);
+	ck_assert(cm_slice_eq(f.key, "dir/x%20y"));
+	forget(&f, &keys, GW_OP_CompleteMultipartUpload, "k", NULL);
+	ck_assert_int_eq(f.what, GW_FORGET_KEY);
+	forget(&f, &keys, GW_OP_DeleteBucket, "", NULL);
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	/* DeleteObjects: exactly the keys its body names, literal there,
+	 * encoded as the cache knows them. */
+	forget(&f, &keys, GW_OP_DeleteObjects, "", DEL_HEAD "<Quiet>true</Quiet>"
+	    "<Object><Key>a&amp;b</Key></Object><Object><Key>dir/x y</Key><VersionId>v</VersionId>"
+	    "</Object><Object><Key><![CDATA[caf\xc3\xa9+%]]></Key></Object></Delete>");
+	ck_assert_int_eq(f.what, GW_FORGET_KEYS);
+	ck_assert_uint_eq(f.nkeys, 3);
+	ck_assert_str_eq(f.keys, "a%26b");
+	ck_assert_str_eq(f.keys + 6, "dir/x%20y");
+	ck_assert_str_eq(f.keys + 16, "caf%C3%A9%2B%25");
+	/* None named: nothing to forget. */
+	cm_buf_reset(&keys);
+	forget(&f, &keys, GW_OP_DeleteObjects, "", DEL_HEAD "</Delete>");
+	ck_assert_int_eq(f.what, GW_FORGET_KEYS);
+	ck_assert_uint_eq(f.nkeys, 0);
+	/* Unreadable, too large to keep, hostile, too many keys, or keys
+	 * that do not fit: the bucket (more, never less). */
+	forget(&f, &keys, GW_OP_DeleteObjects, "", NULL);
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	forget(&f, &keys, GW_OP_DeleteObjects, "", "not xml");
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	forget(&f, &keys, GW_OP_DeleteObjects, "", "<?xml version=\"1.0\"?><!DOCTYPE d "
+	    "[<!ENTITY e \"x\">]><Delete><Object><Key>&e;</Key></Object></Delete>");
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	forget(&f, &keys, GW_OP_DeleteObjects, "", DEL_HEAD "<Object><Key>a</Key></Object>"
+	    "<Object></Object></Delete>");
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	cm_buf_init(&big, 1 << 20);
+	ck_assert_int_eq(cm_buf_adds(&big, DEL_HEAD), 0);
+	for (i = 0; i <= GW_DELETE_MAX_KEYS; i++)
+		ck_assert_int_eq(cm_buf_addf(&big, "<Object><Key>k%zu</Key></Object>", i), 0);
+	ck_assert_int_eq(cm_buf_adds(&big, "</Delete>"), 0);
+	ck_assert_int_eq(cm_buf_addc(&big, '\0'), 0);
+	cm_buf_reset(&keys);
+	forget(&f, &keys, GW_OP_DeleteObjects, "", big.p);
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	cm_buf_free(&big);
+	cm_buf_free(&keys);
+	cm_buf_init(&keys, 8);
+	forget(&f, &keys, GW_OP_DeleteObjects, "", DEL_HEAD "<Object><Key>a-long-key</Key>"
+	    "</Object></Delete>");
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+	cm_buf_free(&keys);
+	/* A worker's invalidation has no body to read. */
+	forget(&f, NULL, GW_OP_DeleteObjects, "", DEL_HEAD "<Object><Key>a</Key></Object></Delete>");
+	ck_assert_int_eq(f.what, GW_FORGET_BUCKET);
+}
+END_TEST
+
+#define BS	(64 * 1024)
+
+static void
+put(struct cache_store *s, const char *bucket, const char *key)
+{
+	struct cache_meta m;
+
+	memset(&m, 0, sizeof m);
+	snprintf(m.etag, sizeof m.etag, "\"e\"");
+	m.size = 10;
+	m.last_modified = -1;
+	cache_version_hash(cm_slice_str(bucket), cm_slice_str(key), m.etag, m.size, m.vhash);
+	cache_meta_put(s, cm_slice_str(bucket), cm_slice_str(key), &m, 1);
+}
+
+static int
+has(struct cache_store *s, const char *bucket, const char *key)
+{
+	struct cache_meta m;
+
+	return (cache_meta_get(s, cm_slice_str(bucket), cm_slice_str(key), &m) == 0);
+}
+
+static struct cache_store *
+store_of(void)
+{
+	struct cache_store *s = cache_store_new(1u << 20, BS, cache_evict_by_name("s3fifo"));
+
+	ck_assert_ptr_nonnull(s);
+	put(s, "bkt", "a%26b");
+	put(s, "bkt", "dir/x%20y");
+	put(s, "bkt", "dir/z");
+	put(s, "bkt", "keep");
+	put(s, "other", "keep");
+	return (s);
+}
+
+START_TEST(store_forgets)
+{
+	struct cache_store *s = store_of();
+	struct gw_forget f;
+
+	memset(&f, 0, sizeof f);
+	f.bucket = CM_SLICE_LIT("bkt");
+	f.req_id = "REQ1";
+	/* A key as sent: its canonical form goes (a client may encode more
+	 * than it must). */
+	f.what = GW_FORGET_KEY;
+	f.key = CM_SLICE_LIT("dir/x%20%79");
+	gw_cache_forget(s, &f);
+	ck_assert(!has(s, "bkt", "dir/x%20y"));
+	ck_assert(has(s, "bkt", "dir/z") && has(s, "bkt", "a%26b") && has(s, "bkt", "keep"));
+	f.what = GW_FORGET_KEYS;
+	f.keys = "nothing\0a%26b";
+	f.nkeys = 2;
+	gw_cache_forget(s, &f);
+	ck_assert(!has(s, "bkt", "a%26b"));
+	ck_assert(has(s, "bkt", "dir/z") && has(s, "bkt", "keep"));
+	f.what = GW_FORGET_PREFIX;
+	f.key = CM_SLICE_LIT("dir/");
+	gw_cache_forget(s, &f);
+	ck_assert(!has(s, "bkt", "dir/z"));
+	ck_assert(has(s, "bkt", "keep"));
+	f.what = GW_FORGET_BUCKET;
+	gw_cache_forget(s, &f);
+	ck_assert(!has(s, "bkt", "keep"));
+	ck_assert(has(s, "other", "keep"));
+	gw_cache_forget(NULL, &f);	/* no store: nothing to do */
+	cache_store_free(&s);
+}
+END_TEST
+
+static void
+count_done(void *arg)
+{
+	(*(int *)arg)++;
+}
+
+/* The local and worker block sources: the store forgets, done at once
+ * (before the slot returns, which says so with NULL). */
+START_TEST(local_invalidate)
+{
+	const struct gw_blksrc_ops *const tables[] = { &gw_blksrc_local, &gw_blksrc_worker };
+	size_t i;
+
+	for (i = 0; i < CM_ARRAY_LEN(tables); i++) {
+		static struct gw_conf gc;
+		static struct gw_ctx ctx;
+		struct gw_forget f;
+		struct gw_inval *v;
+		int done = 0;
+
+		memset(&gc, 0, sizeof gc);
+		memset(&ctx, 0, sizeof ctx);
+		gc.cache = store_of();
+		ctx.magic = GW_CTX_MAGIC;
+		ctx.conf = &gc;
+		gw_blksrc_init(&gc.src, tables[i], NULL, NULL);
+		memset(&f, 0, sizeof f);
+		f.what = GW_FORGET_KEY;
+		f.bucket = CM_SLICE_LIT("bkt");
+		f.key = CM_SLICE_LIT("keep");
+		f.req_id = "REQ1";
+		v = gc.src.ops->invalidate(&gc.src, &ctx, &f, count_done, &done);
+		ck_assert_ptr_null(v);
+		ck_assert_int_eq(done, 1);
+		ck_assert(!has(gc.cache, "bkt", "keep"));
+		ck_assert(has(gc.cache, "bkt", "dir/z"));
+		gc.src.ops->fini(&gc.src);
+		cache_store_free(&gc.cache);
+	}
+}
+END_TEST
+
+/* 1 when gw_blksrc_init of ops aborts (in a child). */
+static int
+init_aborts(const struct gw_blksrc_ops *ops)
+{
+	pid_t pid = fork();
+	int st;
+
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		struct gw_blksrc s;
+
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(3);
+		gw_blksrc_init(&s, ops, NULL, NULL);
+		_exit(0);
+	}
+	ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+	return (WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT);
+}
+
+START_TEST(blksrc_slots_set)
+{
+	struct gw_blksrc_ops o;
+
+	ck_assert(!init_aborts(&gw_blksrc_local));
+	ck_assert(!init_aborts(&gw_blksrc_cluster));
+	o = gw_blksrc_local;
+	o.invalidate = NULL;
+	ck_assert(init_aborts(&o));
+	o = gw_blksrc_local;
+	o.count = NULL;
+	ck_assert(init_aborts(&o));
+	o = gw_blksrc_cluster;
+	o.run_max = 0;
+	ck_assert(init_aborts(&o));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -203,6 +446,10 @@ main(void)
 		metrics_render,
 		prom_writer,
 		core_error_docs,
+		forget_of_write,
+		store_forgets,
+		local_invalidate,
+		blksrc_slots_set,
 	};
 
 	return (testreq_run("gateway", tests, sizeof tests / sizeof tests[0], 0, 0));
