@@ -40,7 +40,7 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	struct fill *f = arg;
 	struct cread *x = f->x;
 	size_t i;
-	uint64_t start = 0;
+	uint64_t start = 0, total = UINT64_MAX, clen = UINT64_MAX;
 	int etag_ok = 0;
 
 	if (gw_try_head(&f->try, status))
@@ -55,12 +55,22 @@ fill_on_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 			etag_ok = cm_slice_eq(v, x->meta.etag);
 		else if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-range")) &&
 		    v.len > 6 && memcmp(v.p, "bytes ", 6) == 0) {
-			struct cm_slice a, rest = cm_slice_cut(cm_slice(v.p + 6, v.len - 6), '-', &a);
+			struct cm_slice a, z, rest = cm_slice_cut(cm_slice(v.p + 6, v.len - 6), '-', &a);
 
 			if (rest.p == NULL || cm_parse_u64(a, UINT64_MAX, &start) != 0)
 				return (HTTP_CLIENT_ABORT);
-		}
+			rest = cm_slice_cut(rest, '/', &z);
+			if (rest.p == NULL || cm_parse_u64(rest, UINT64_MAX, &total) != 0)
+				total = UINT64_MAX - 1;		/* "*" or malformed: not the size */
+		} else if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT("content-length")) &&
+		    cm_parse_u64(v, UINT64_MAX, &clen) != 0)
+			clen = UINT64_MAX - 1;
 	}
+	/* An origin need not honour If-Match (s3rver does not): an answer of
+	 * another size is another version, whatever its ETag says. */
+	if (etag_ok && ((status == 206 && total != x->meta.size) ||
+	    (status == 200 && clen != UINT64_MAX && clen != x->meta.size)))
+		etag_ok = 0;
 	if (!etag_ok || (status != 200 && status != 206)) {
 		/* Changed under us (412 to If-Match, another ETag) or failing. */
 		CM_LOGI("req=%s block %llu: origin answered %d%s", x->q.req->id,

@@ -213,7 +213,7 @@ class Front(http.server.BaseHTTPRequestHandler):
                 COUNTS["bad_signature"] += 1
         with LOCK:
             fault = FAULT["mode"] if FAULT["count"] > 0 and not why else None
-            if fault == "replace" and not (self.command == "GET" and "range" in hdrs):
+            if fault in ("replace", "resize") and not (self.command == "GET" and "range" in hdrs):
                 fault = None	# waits for a ranged GET (a block fill)
             if fault:
                 FAULT["count"] -= 1
@@ -242,6 +242,10 @@ class Front(http.server.BaseHTTPRequestHandler):
                     k = "x-oss-meta-" + k[11:]
                 elif self.oss and k.lower() == "x-amz-request-id":
                     k = "x-oss-request-id"
+                if fault == "resize" and k.lower() == "content-range" and "/" in v:
+                    # Another size under the same ETag: an origin that
+                    # ignored If-Match and answered another version.
+                    v = v.rsplit("/", 1)[0] + "/" + str(int(v.rsplit("/", 1)[1]) + 1)
                 self.send_header(k, v)
         self.send_header("Content-Length", resp.getheader("Content-Length") or str(len(data)))
         self.end_headers()

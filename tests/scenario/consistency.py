@@ -10,9 +10,15 @@ truth is what the origin holds, read straight from it):
      write, the other gateways never serve a version older than the
      origin's after the write was acknowledged;
   3. a gateway whose ring lags the master's (its master connection cut
-     while a worker joins): the same.
-In every case a write may be refused (nothing changed at the origin) but
-an acknowledged write is read back through every gateway.
+     while a worker joins): the same;
+  4. an 8 MiB GET during which the object is rewritten through Cachalot
+     (ceph's s3-tests kind), in serve and in the cluster: the reader gets
+     the version it started with, whole or cut short, never the new bytes
+     (nor a mix) under the old ETag.
+In every case a write may be refused (before the origin: nothing changed)
+or answered 503 when its invalidation could not be confirmed (read then
+as either version, never other bytes), but an acknowledged write is read
+back through every gateway.
 """
 import os
 import socket
@@ -21,7 +27,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
-from rig import Checks  # noqa: E402
+from rig import AK, SK, Checks, Rig, read_cut  # noqa: E402
 from cluster import Cluster  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
@@ -114,17 +120,25 @@ def put(c, b, k, v):
         return False
 
 
-def check_reads(ck, cl, gws, b, keys, acked, what):
-    """Every gateway reads what the origin holds; an acknowledged write is
-    what the origin holds."""
-    for k, v in keys.items():
+def check_reads(ck, cl, gws, b, new, old, acked, what):
+    """An acknowledged write is what the origin holds and what every gateway
+    reads. A write that was not acknowledged (refused before the origin, or
+    answered 503 because its invalidation could not be confirmed) may be
+    read either way, but never as other bytes."""
+    for k, v in new.items():
         truth = origin_body(cl, b, k)
         if acked.get(k):
             ck.check(truth == v, f"{what}: the acknowledged write of {k} is at the origin")
         for gi, g in gws:
             got = read(g, b, k)
-            ck.check(got == truth, f"{what}: gateway {gi} reads {k} as the origin has it "
-                     f"({'the new version' if got == v else 'an older version' if isinstance(got, bytes) else got})")
+            name = ('the new version' if got == v else 'the old version' if got == old[k] else
+                    got if isinstance(got, str) else 'other bytes')
+            if acked.get(k):
+                ck.check(got == v, f"{what}: gateway {gi} reads {k}, acknowledged, as written ({name})")
+            else:
+                ck.check(got in (v, old[k]) and truth in (v, old[k]),
+                         f"{what}: gateway {gi} reads {k}, not acknowledged, as one of its versions "
+                         f"({name})")
 
 
 def case_restart_within_down_after(ck):
@@ -141,7 +155,7 @@ def case_restart_within_down_after(ck):
             ck.check(read(g1, b, k) == v, f"before the restart: {k}")
         for i in range(2):
             cl.kill_worker(i)
-        acked = {}
+        acked, old = {}, dict(keys)
         for k in keys:
             keys[k] = os.urandom(4000)
             acked[k] = put(g0, b, k, keys[k])
@@ -151,7 +165,8 @@ def case_restart_within_down_after(ck):
             cl.start_worker(i)
         cl.wait_ring(2)
         time.sleep(1.5)
-        check_reads(ck, cl, [(0, g0), (1, g1)], b, keys, acked, "workers restarted within down-after")
+        check_reads(ck, cl, [(0, g0), (1, g1)], b, keys, old, acked,
+                    "workers restarted within down-after")
         ck.check(not cl.sanitizer_reports(), "no sanitizer reports")
     ck.check(not cl.sanitizer, f"no sanitizer reports at exit: {cl.sanitizer[:3]}")
 
@@ -168,11 +183,16 @@ def case_gateway_without_master(ck):
         cl.kill_master()
         gi = cl.add_gateway()
         g2 = cl.client(gi)
-        acked = {}
+        acked, old = {}, dict(keys)
         for k in keys:
             keys[k] = os.urandom(2500)
             acked[k] = put(g2, b, k, keys[k])
-        check_reads(ck, cl, [(0, g0), (gi, g2)], b, keys, acked,
+        # It has no ring: it cannot tell any worker; refused before the
+        # origin, so nothing changed.
+        ck.check(not any(acked.values()), f"a gateway that never had a ring refuses writes: {acked}")
+        ck.check(all(origin_body(cl, b, k) == old[k] for k in keys),
+                 "the refused writes changed nothing at the origin")
+        check_reads(ck, cl, [(0, g0), (gi, g2)], b, keys, old, acked,
                     "writes through a gateway started with the master down")
         cl.start_master()
         cl.wait_ring(2)
@@ -192,35 +212,98 @@ def case_lagging_ring(ck):
         cl.kill_worker(1)
         cl.wait_ring(1)
         time.sleep(1.5)
-        keys = {f"l/k{i}": os.urandom(1500 + i) for i in range(16)}
+        keys = {f"l/k{i}": os.urandom(1500 + i) for i in range(12)}
         for k, v in keys.items():
             g0.put_object(Bucket=b, Key=k, Body=v)
         proxy.set_cut(True)
         time.sleep(1.5)
         cl.start_worker(1)
         cl.wait_ring(2)
-        time.sleep(1.5)		# gateway 0 polls the new ring
+        time.sleep(1.5)		# gateway 0 polls the new ring; worker 0 hears of it
         for k, v in keys.items():
             ck.check(read(g0, b, k) == v, f"gateway 0 reads {k} (and the new owners cache it)")
-        acked = {}
-        for k in keys:
-            keys[k] = os.urandom(1800)
-            acked[k] = put(glc, b, k, keys[k])
-        check_reads(ck, cl, [(0, g0)], b, keys, acked, "writes through a gateway with a lagging ring")
+        # a. Still cut off: its writes go through but cannot be confirmed.
+        cut = dict(list(keys.items())[:4])
+        acked, old = {}, dict(cut)
+        for k in cut:
+            cut[k] = os.urandom(1800)
+            acked[k] = put(glc, b, k, cut[k])
+        ck.check(not any(acked.values()), f"a gateway whose ring lags and that cannot fetch the "
+                 f"new one does not acknowledge writes: {acked}")
+        check_reads(ck, cl, [(0, g0)], b, cut, old, acked,
+                    "writes through a gateway with a lagging ring, cut from the master")
+        # b. Reachable again but not yet polled: a worker's answer makes it
+        # fetch the ring and tell the new workers before it answers.
+        rest = dict(list(keys.items())[4:])
+        for k in rest:
+            ck.check(read(g0, b, k) == rest[k], f"gateway 0 still reads {k}")
         proxy.set_cut(False)
+        acked, old = {}, dict(rest)
+        for k in rest:
+            rest[k] = os.urandom(1900)
+            acked[k] = put(glc, b, k, rest[k])
+        ck.check(all(acked.values()), f"with the master reachable again, its writes are "
+                 f"acknowledged: {acked}")
+        check_reads(ck, cl, [(0, g0), (gl, glc)], b, rest, old, acked,
+                    "writes through a gateway whose ring lagged")
+        ck.check(not cl.sanitizer_reports(), "no sanitizer reports")
+    ck.check(not cl.sanitizer, f"no sanitizer reports at exit: {cl.sanitizer[:3]}")
+
+
+def overwrite_during_read(ck, c, b, what):
+    MiB = 1 << 20
+    c.create_bucket(Bucket=b)
+    for rnd in range(3):
+        k = f"ow/k{rnd}"
+        old = os.urandom(8 * MiB)
+        new = os.urandom(8 * MiB)
+        c.put_object(Bucket=b, Key=k, Body=old)
+        if rnd == 1:
+            c.get_object(Bucket=b, Key=k)["Body"].read()	# cached before the read
+        resp = c.get_object(Bucket=b, Key=k)
+        etag = resp["ETag"]
+        first = resp["Body"].read(MiB)
+        c.put_object(Bucket=b, Key=k, Body=new)
+        rest, err = read_cut(resp["Body"])
+        got = first + rest
+        name = ("the old bytes whole" if got == old else "a prefix of the old" if
+                old.startswith(got) else "new bytes" if new.startswith(got[:MiB]) or
+                got[MiB:] and new.find(got[MiB:MiB + 4096]) >= 0 else "other bytes")
+        ck.check(etag != c.head_object(Bucket=b, Key=k)["ETag"], f"{what} round {rnd}: rewritten")
+        ck.check(got == old or (err is not None and old.startswith(got)),
+                 f"{what} round {rnd}: a read across a rewrite gets its own version ({name}, "
+                 f"{len(got)} bytes, {err})")
+        ck.check(c.get_object(Bucket=b, Key=k)["Body"].read() == new,
+                 f"{what} round {rnd}: after it, the new version")
+
+
+def case_overwrite(ck):
+    from botocore.config import Config
+    import boto3
+    cfg = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+    with Rig(role="serve", extra=["--mem-cache", "256M"]) as rig:
+        c = boto3.client("s3", endpoint_url=rig.endpoint, aws_access_key_id=AK,
+                         aws_secret_access_key=SK, region_name="us-east-1", config=cfg)
+        overwrite_during_read(ck, c, "owserve", "serve")
+        ck.check(rig.alive(), "serve still running")
+    ck.check(not rig.sanitizer, f"no sanitizer reports at exit: {rig.sanitizer[:3]}")
+    with Cluster(workers=2, gateways=1) as cl:
+        overwrite_during_read(ck, cl.client(0), "owcluster", "cluster")
         ck.check(not cl.sanitizer_reports(), "no sanitizer reports")
     ck.check(not cl.sanitizer, f"no sanitizer reports at exit: {cl.sanitizer[:3]}")
 
 
 def main():
     ck = Checks("consistency")
-    only = sys.argv[1:] or ["restart", "nomaster", "lagging"]
+    only = sys.argv[1:] or ["restart", "nomaster", "lagging", "overwrite"]
     if "restart" in only:
         case_restart_within_down_after(ck)
     if "nomaster" in only:
         case_gateway_without_master(ck)
     if "lagging" in only:
         case_lagging_ring(ck)
+    if "overwrite" in only:
+        case_overwrite(ck)
     return ck.done()
 
 
