@@ -29,6 +29,7 @@ gw_blksrc_init(struct gw_blksrc *s, const struct gw_blksrc_ops *ops, struct clu_
 	AN(ops->failed);
 	AN(ops->count);
 	AN(ops->invalidate);
+	AN(ops->writable);
 	AN(ops->fini);
 	CM_ASSERT(ops->run_max >= 1 && ops->run_max <= RUN_MAX);
 	memset(s, 0, sizeof *s);
@@ -147,4 +148,13 @@ gw_try_fini(struct gw_try *t)
 {
 	free(t->t);
 	memset(t, 0, sizeof *t);
+}
+
+int
+gw_blksrc_def_writable(const struct gw_blksrc *s, char *why, size_t len)
+{
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	(void)why;
+	(void)len;
+	return (1);
 }

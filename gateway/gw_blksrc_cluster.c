@@ -16,6 +16,7 @@
  *
  * Threads: a read's loop; clu_view locks for itself (cluster.h).
  */
+#include <stdio.h>
 #include <string.h>
 #include <time.h>
 
@@ -108,6 +109,31 @@ gw_worker_sign(struct origin_req *f, const struct gw_conf *gc, const char *metho
 	return (0);
 }
 
+/* A gateway that has never had a ring cannot tell any worker to forget
+ * what a write changes: the write is refused before it reaches the origin
+ * (one that had a ring keeps it while the master is away, and tells the
+ * workers it knows; gw_inval.c handles a ring that lags). */
+static int
+cluster_writable(const struct gw_blksrc *s, char *why, size_t len)
+{
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	if (clu_view_epoch(s->view) > 0)
+		return (1);
+	snprintf(why, len, "no ring yet");
+	return (0);
+}
+
+uint64_t
+gw_blksrc_epoch(const struct gw_blksrc *s)
+{
+	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
+	if (s->view != NULL)
+		return (clu_view_epoch(s->view));
+	if (s->agent != NULL)
+		return (clu_agent_epoch(s->agent));
+	return (0);
+}
+
 const struct gw_blksrc_ops gw_blksrc_cluster = {
 	.name = "cluster",
 	.meta = cluster_meta,
@@ -116,6 +142,7 @@ const struct gw_blksrc_ops gw_blksrc_cluster = {
 	.run_max = 1,
 	.failed = cluster_failed,
 	.count = cluster_count,
+	.writable = cluster_writable,
 	.invalidate = gw_inval_workers,
 	.fini = gw_blksrc_def_fini,
 };

@@ -88,6 +88,7 @@ const struct gw_blksrc_ops gw_blksrc_local = {
 	.failed = gw_blksrc_def_failed,
 	.count = gw_blksrc_def_count,
 	.invalidate = gw_blksrc_def_invalidate,
+	.writable = gw_blksrc_def_writable,
 	.fini = gw_blksrc_def_fini,
 };
 
@@ -100,5 +101,6 @@ const struct gw_blksrc_ops gw_blksrc_worker = {
 	.failed = gw_blksrc_def_failed,
 	.count = gw_blksrc_def_count,
 	.invalidate = gw_blksrc_def_invalidate,
+	.writable = gw_blksrc_def_writable,
 	.fini = gw_blksrc_def_fini,
 };

@@ -11,6 +11,8 @@
 GW_ERR(INTERNAL, 500, "InternalError", "We encountered an internal error. Please try again.")
 GW_ERR(ORIGIN_DOWN, 503, "ServiceUnavailable", "The origin could not be reached; please retry.")
 GW_ERR(ORIGIN_ODD, 502, "InternalError", "The origin answered unexpectedly.")
+GW_ERR(NO_RING, 503, "ServiceUnavailable", "This gateway has not reached the cluster's master yet, so it cannot make sure that no cache keeps serving what a write changes; the write was not made. Please retry.")
+GW_ERR(UNCONFIRMED, 503, "ServiceUnavailable", "The write reached the origin, but this gateway could not make sure that no cache keeps serving the previous version (the cluster's ring has moved on and its master is out of reach). Please retry.")
 GW_ERR(SLOW_DOWN, 503, "SlowDown", "Please reduce your request rate.")
 GW_ERR(BAD_REQUEST, 400, "BadRequest", "The request could not be parsed.")
 GW_ERR(INVALID_REQUEST, 400, "InvalidRequest", "The request is not valid.")

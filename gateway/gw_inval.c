@@ -116,22 +116,47 @@ gw_blksrc_def_invalidate(const struct gw_blksrc *s, struct gw_ctx *ctx, const st
 	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
 	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	gw_cache_forget(ctx->conf->cache, f);
-	done(arg);
+	done(arg, 1);
 	return (NULL);
 }
 
 /* ---- The cluster's: every worker of the ring is told ---- */
 
-/* An invalidation in flight: one request per worker (and key). */
+/*
+ * A ring that lags. Each invalidation carries the ring's epoch the gateway
+ * sends it under (GW_EPOCH_HDR) and each worker answers the epoch the
+ * master last gave it. A worker that knows a newer epoch tells the
+ * gateway that its ring may miss a worker that joined since (and may
+ * have cached the old version through another gateway): the gateway
+ * fetches the ring now (clu_view_poll_soon), waits for it on its loop
+ * (polled every LAG_TICK_MS, at most LAG_WAIT_MS), and tells every worker
+ * of the new ring; when the ring cannot be had in that time, done is told
+ * the forgetting is not confirmed (the write's answer says so).
+ */
+#define LAG_TICK_MS	20
+#define LAG_WAIT_MS	3000
+#define LAG_ROUNDS	4
+
+/* An invalidation in flight: one request per worker (and key), in
+ * rounds (a second one when a worker said the ring has moved on). */
 struct gw_inval {
 	unsigned		magic;
 #define GW_INVAL_MAGIC		0x14a1d0e5
+	const struct gw_blksrc	*s;
+	struct gw_ctx		*ctx;
 	gw_inval_done_f		*done;
 	void			*arg;
 	char			req_id[sizeof ((struct http_req *)0)->id];
+	struct gw_forget	f;		/* a copy, into fbuf */
+	struct cm_buf		fbuf;
 	struct inval_one	*one;
 	size_t			n;
 	size_t			pending;
+	uint64_t		epoch;		/* the ring's this round was sent under */
+	uint64_t		newer;		/* the greatest a worker said, if newer */
+	unsigned		rounds;
+	unsigned		waited_ms;
+	struct event		*tick;		/* waiting for the new ring */
 };
 
 struct inval_one {
@@ -140,10 +165,26 @@ struct inval_one {
 };
 
 static void
+inval_cancel_round(struct gw_inval *v)
+{
+	size_t i;
+
+	for (i = 0; i < v->n; i++)
+		if (v->one[i].oreq != NULL)
+			http_creq_cancel(&v->one[i].oreq);
+	free(v->one);
+	v->one = NULL;
+	v->n = v->pending = 0;
+}
+
+static void
 inval_free(struct gw_inval *v)
 {
+	inval_cancel_round(v);
+	if (v->tick != NULL)
+		event_free(v->tick);
+	cm_buf_free(&v->fbuf);
 	v->magic = 0;
-	free(v->one);
 	free(v);
 }
 
@@ -151,30 +192,85 @@ void
 gw_inval_cancel(struct gw_inval **vp)
 {
 	struct gw_inval *v = *vp;
-	size_t i;
 
 	*vp = NULL;
 	if (v == NULL)
 		return;
 	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
-	for (i = 0; i < v->n; i++)
-		if (v->one[i].oreq != NULL)
-			http_creq_cancel(&v->one[i].oreq);
 	inval_free(v);
 }
 
-static int inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
-{ (void)arg; (void)status; (void)hdrs; (void)n; return (0); }
+/* The end: done once, v freed first (done may free what holds it). */
+static void
+inval_finish(struct gw_inval *v, int confirmed)
+{
+	gw_inval_done_f *done = v->done;
+	void *darg = v->arg;
+
+	inval_free(v);
+	done(darg, confirmed);
+}
+
+static int
+inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
+{
+	struct inval_one *o = arg;
+	struct gw_inval *v = o->v;
+	uint64_t e;
+	size_t i;
+
+	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
+	if (status < 200 || status >= 300)
+		CM_LOGW("req=%s invalidation: a worker answered %d", v->req_id, status);
+	for (i = 0; i < n; i++)
+		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT(GW_EPOCH_HDR)) &&
+		    cm_parse_u64(cm_slice_trim(hdrs[i].value), UINT64_MAX, &e) == 0 &&
+		    e > v->epoch && e > v->newer)
+			v->newer = e;
+	return (0);
+}
 static int inval_data(void *arg, const char *p, size_t len) { (void)arg; (void)p; (void)len; return (0); }
 static ssize_t inval_body(void *arg, char *buf, size_t max) { (void)arg; (void)buf; (void)max; return (0); }
+
+static size_t inval_round(struct gw_inval *v);
+
+/* Waiting for the ring a worker said exists (LAG_TICK_MS apart). */
+static void
+inval_tick(evutil_socket_t fd, short what, void *arg)
+{
+	struct gw_inval *v = arg;
+	struct timeval tv = { 0, LAG_TICK_MS * 1000 };
+
+	(void)fd;
+	(void)what;
+	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
+	if (clu_view_epoch(v->s->view) >= v->newer) {
+		CM_LOGI("req=%s invalidation: the ring moved on (epoch %llu): telling its workers",
+		    v->req_id, (unsigned long long)clu_view_epoch(v->s->view));
+		if (inval_round(v) == 0)
+			inval_finish(v, 1);	/* nobody in the new ring */
+		return;
+	}
+	v->waited_ms += LAG_TICK_MS;
+	if (v->waited_ms >= LAG_WAIT_MS) {
+		CM_LOGW("req=%s invalidation: a worker knows ring epoch %llu, this gateway has %llu "
+		    "and could not fetch the new one in %d ms: not confirmed", v->req_id,
+		    (unsigned long long)v->newer, (unsigned long long)clu_view_epoch(v->s->view),
+		    LAG_WAIT_MS);
+		inval_finish(v, 0);
+		return;
+	}
+	if (v->waited_ms % 500 == 0)
+		clu_view_poll_soon(v->s->view);
+	evtimer_add(v->tick, &tv);
+}
 
 static void
 inval_done(void *arg, const char *err)
 {
 	struct inval_one *o = arg;
 	struct gw_inval *v = o->v;
-	gw_inval_done_f *done;
-	void *darg;
+	struct timeval tv = { 0, LAG_TICK_MS * 1000 };
 
 	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
 	o->oreq = NULL;
@@ -182,51 +278,99 @@ inval_done(void *arg, const char *err)
 		CM_LOGW("req=%s invalidation on a worker failed: %s", v->req_id, err);
 	if (--v->pending > 0)
 		return;
-	done = v->done;
-	darg = v->arg;
-	inval_free(v);
-	done(darg);
+	if (v->newer == 0) {
+		inval_finish(v, 1);
+		return;
+	}
+	/* A worker knows a newer ring than this round was sent under. */
+	if (v->rounds >= LAG_ROUNDS) {
+		inval_finish(v, 0);
+		return;
+	}
+	if (v->tick == NULL)
+		v->tick = evtimer_new(v->ctx->base, inval_tick, v);
+	if (v->tick == NULL) {
+		inval_finish(v, 0);
+		return;
+	}
+	v->waited_ms = 0;
+	clu_view_poll_soon(v->s->view);
+	evtimer_add(v->tick, &tv);
 }
 
 static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
 
-/* Tells every worker of the ring to forget what f names: the key, each of
- * a few keys, else the bucket. The invalidation in flight, or NULL when
- * nobody could be told. */
-static struct gw_inval *
-invalidate_workers(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct gw_forget *f)
+/* Copies f into v (its slices into v->fbuf). 0, or -1 out of memory. */
+static int
+inval_copy(struct gw_inval *v, const struct gw_forget *f)
 {
+	size_t klen = 0, i, at, boff, koff, ksoff;
+	struct cm_buf *b = &v->fbuf;
+
+	for (i = 0, at = 0; f->what == GW_FORGET_KEYS && i < f->nkeys; i++) {
+		size_t l = strlen(f->keys + at) + 1;
+
+		at += l;
+		klen += l;
+	}
+	cm_buf_init(b, f->bucket.len + f->key.len + klen + 64);
+	boff = b->len;
+	if (cm_buf_add(b, f->bucket.p, f->bucket.len) != 0 || cm_buf_addc(b, '\0') != 0)
+		return (-1);
+	koff = b->len;
+	if (cm_buf_add(b, f->key.p, f->key.len) != 0 || cm_buf_addc(b, '\0') != 0)
+		return (-1);
+	ksoff = b->len;
+	if (klen > 0 && cm_buf_add(b, f->keys, klen) != 0)
+		return (-1);
+	v->f = *f;
+	v->f.bucket = cm_slice(b->p + boff, f->bucket.len);
+	v->f.key = cm_slice(b->p + koff, f->key.len);
+	v->f.keys = klen > 0 ? b->p + ksoff : NULL;
+	v->f.req_id = v->req_id;
+	return (0);
+}
+
+/* One round: tells every worker of the ring as it is now to forget what
+ * v->f names (the key, each of a few keys, else the bucket). How many
+ * requests were started (0: nobody could be told). */
+static size_t
+inval_round(struct gw_inval *v)
+{
+	const struct gw_forget *f = &v->f;
 	struct origin_target *t;
 	struct origin_req fwd;
-	struct s3sig_hdr h[1];
-	struct gw_inval *v = NULL;
+	struct s3sig_hdr h[2];
+	char epoch[24];
 	size_t n, i, j, nk = 1, at;
 	int bucket_wide = f->what == GW_FORGET_BUCKET || f->what == GW_FORGET_PREFIX ||
 	    (f->what == GW_FORGET_KEYS && (f->nkeys == 0 || f->nkeys > INVAL_KEYS_MAX));
 
+	inval_cancel_round(v);
+	v->rounds++;
+	v->newer = 0;
 	if (f->what == GW_FORGET_KEYS && !bucket_wide)
 		nk = f->nkeys;
 	origin_req_init(&fwd);
-	n = clu_view_size(s->view);
+	v->epoch = clu_view_epoch(v->s->view);
+	n = clu_view_size(v->s->view);
 	t = calloc(n > 0 ? n : 1, sizeof *t);
 	if (t == NULL)
 		goto out;
-	n = gw_worker_all(s->view, t, n);	/* the ring may have shrunk since */
+	n = gw_worker_all(v->s->view, t, n);	/* the ring may have shrunk since */
 	if (n == 0)
 		goto out;
-	v = calloc(1, sizeof *v);
-	if (v == NULL)
-		goto out;
-	v->magic = GW_INVAL_MAGIC;
-	snprintf(v->req_id, sizeof v->req_id, "%s", f->req_id != NULL ? f->req_id : "-");
 	v->one = calloc(n * nk, sizeof *v->one);
 	if (v->one == NULL)
 		goto out;
 	/* What tells the worker this DELETE is a gateway's invalidation (and
 	 * not a client's write sent to the wrong place): signed with the
 	 * rest, under the cluster's key. */
+	snprintf(epoch, sizeof epoch, "%llu", (unsigned long long)v->epoch);
 	h[0].name = CM_SLICE_LIT(GW_INVALIDATE_HDR);
 	h[0].value = CM_SLICE_LIT("1");
+	h[1].name = CM_SLICE_LIT(GW_EPOCH_HDR);
+	h[1].value = cm_slice_str(epoch);
 	for (i = 0; i < n; i++) {
 		for (j = 0, at = 0; j < nk; j++) {
 			struct cm_slice key = bucket_wide ? cm_slice("", 0) : f->key;
@@ -238,12 +382,12 @@ invalidate_workers(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct g
 			origin_req_fini(&fwd);
 			origin_req_init(&fwd);
 			if (origin_req_build(&fwd, &t[i], CM_SLICE_LIT("DELETE"), cm_slice("", 0), h,
-			    1, f->bucket, key, 0, NULL, time(NULL)) != 0 ||
-			    gw_worker_sign(&fwd, ctx->conf, "DELETE") != 0)
+			    2, f->bucket, key, 0, NULL, time(NULL)) != 0 ||
+			    gw_worker_sign(&fwd, v->ctx->conf, "DELETE") != 0)
 				continue;
 			/* The URL and headers are copied: one fwd serves all. */
 			v->one[v->n].v = v;
-			v->one[v->n].oreq = http_creq_start_ex(ctx->origin, "DELETE", fwd.url.p,
+			v->one[v->n].oreq = http_creq_start_ex(v->ctx->origin, "DELETE", fwd.url.p,
 			    fwd.hdrs, fwd.n, -1, HTTP_CREQ_INTERNAL, &inval_ops, &v->one[v->n]);
 			if (v->one[v->n].oreq != NULL)
 				v->n++;
@@ -253,11 +397,7 @@ invalidate_workers(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct g
 out:
 	origin_req_fini(&fwd);
 	free(t);
-	if (v != NULL && v->n == 0) {
-		inval_free(v);
-		v = NULL;
-	}
-	return (v);
+	return (v->n);
 }
 
 struct gw_inval *
@@ -269,12 +409,28 @@ gw_inval_workers(const struct gw_blksrc *s, struct gw_ctx *ctx, const struct gw_
 	CM_ASSERT(s->magic == GW_BLKSRC_MAGIC);
 	CM_ASSERT(ctx->magic == GW_CTX_MAGIC);
 	gw_cache_forget(ctx->conf->cache, f);	/* the staging store */
-	v = invalidate_workers(s, ctx, f);
+	v = calloc(1, sizeof *v);
 	if (v == NULL) {
-		done(arg);	/* nobody to tell */
+		done(arg, 0);
 		return (NULL);
 	}
+	v->magic = GW_INVAL_MAGIC;
+	v->s = s;
+	v->ctx = ctx;
 	v->done = done;
 	v->arg = arg;
+	snprintf(v->req_id, sizeof v->req_id, "%s", f->req_id != NULL ? f->req_id : "-");
+	if (inval_copy(v, f) != 0) {
+		inval_free(v);
+		done(arg, 0);
+		return (NULL);
+	}
+	if (inval_round(v) == 0) {
+		/* Nobody to tell: a ring with no worker (each that comes back
+		 * revalidates what it held before serving it). */
+		inval_free(v);
+		done(arg, 1);
+		return (NULL);
+	}
 	return (v);
 }

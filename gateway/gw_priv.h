@@ -102,8 +102,13 @@ struct gw_forget {
 /* A DeleteObjects of more keys: the workers forget the bucket (one
  * request per key and worker is what it costs otherwise). */
 #define INVAL_KEYS_MAX	32
-/* An invalidation's end (called once, on the loop it was asked on). */
-typedef void gw_inval_done_f(void *arg);
+/* An invalidation's end (called once, on the loop it was asked on).
+ * confirmed: 1 when every cache that could serve the old bytes has
+ * forgotten them (or was not reachable, see gw_inval_workers); 0 when that
+ * could not be made sure of (a worker said the ring has moved on and this
+ * gateway could not fetch the new one in time): the write went through,
+ * but it may not be answered as if nothing served its old version. */
+typedef void gw_inval_done_f(void *arg, int confirmed);
 /* An invalidation in flight (gw_inval.c: the cluster's). */
 struct gw_inval;
 
@@ -135,6 +140,11 @@ typedef void gw_blksrc_count_f(const struct gw_blksrc *s, const struct gw_req *q
  */
 typedef struct gw_inval *gw_blksrc_invalidate_f(const struct gw_blksrc *s, struct gw_ctx *ctx,
     const struct gw_forget *f, gw_inval_done_f *done, void *arg);
+/* May a write go to the origin now? 1, or 0 with why (the gateway could
+ * not make every cache forget what the write changes: a cluster gateway
+ * that has no ring yet). Asked before the write is forwarded, so that a
+ * refused write changed nothing. */
+typedef int gw_blksrc_writable_f(const struct gw_blksrc *s, char *why, size_t len);
 typedef void gw_blksrc_fini_f(struct gw_blksrc *s);
 
 struct gw_blksrc_ops {
@@ -146,6 +156,7 @@ struct gw_blksrc_ops {
 	gw_blksrc_failed_f	*failed;	/* gw_blksrc_def_failed: nothing */
 	gw_blksrc_count_f	*count;		/* gw_blksrc_def_count: a worker's agent */
 	gw_blksrc_invalidate_f	*invalidate;	/* gw_blksrc_def_invalidate: the store forgets */
+	gw_blksrc_writable_f	*writable;	/* gw_blksrc_def_writable: always */
 	gw_blksrc_fini_f	*fini;		/* gw_blksrc_def_fini */
 };
 extern const struct gw_blksrc_ops gw_blksrc_local, gw_blksrc_worker;	/* gw_blksrc_local.c */
@@ -168,7 +179,11 @@ gw_blksrc_open_f gw_blksrc_def_open;
 gw_blksrc_owners_f gw_blksrc_def_owners;
 gw_blksrc_failed_f gw_blksrc_def_failed;
 gw_blksrc_count_f gw_blksrc_def_count;
+gw_blksrc_writable_f gw_blksrc_def_writable;
 gw_blksrc_fini_f gw_blksrc_def_fini;
+/* The ring's epoch as this process knows it: a cluster gateway's view's,
+ * a worker's agent's (from the master's answers), else 0. Any thread. */
+uint64_t gw_blksrc_epoch(const struct gw_blksrc *s);
 
 /* ---- Invalidation (gw_inval.c): the invalidate slots and what they share ---- */
 
@@ -259,6 +274,10 @@ int gw_worker_sign(struct origin_req *f, const struct gw_conf *gc, const char *m
 
 /* The header a gateway's invalidation DELETE carries to the workers. */
 #define GW_INVALIDATE_HDR	"x-cachalot-invalidate"
+/* On an invalidation, the ring's epoch the gateway sent it under; on the
+ * worker's answer, the epoch the worker knows (a greater one tells the
+ * gateway its ring lags: gw_inval.c). */
+#define GW_EPOCH_HDR		"x-cachalot-epoch"
 
 /* One per event loop. */
 struct gw_ctx {

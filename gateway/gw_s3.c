@@ -245,14 +245,25 @@ release_held(struct xfer *x)
 	gw_req_end(&x->q, GW_END_OK);
 }
 
-/* The write's invalidation is done (gw_inval_done_f). */
+/* The write's invalidation is done (gw_inval_done_f): the held answer,
+ * or, when no cache's forgetting could be made sure of, a 503 that says
+ * the write went through (the origin's answer is not relayed: it would
+ * tell the client that every read now sees the write). */
 static void
-held_forgotten(void *arg)
+held_forgotten(void *arg, int confirmed)
 {
 	struct xfer *x = arg;
 
 	CM_ASSERT(x->magic == XFER_MAGIC);
 	x->inval = NULL;
+	if (!confirmed) {
+		CM_LOGW("req=%s the write went through, but its invalidation could not be confirmed: "
+		    "answered 503", x->q.req->id);
+		x->q.status = 0;
+		send_gw_error(x, GW_E_UNCONFIRMED, NULL);
+		gw_req_end(&x->q, GW_END_OK);
+		return;
+	}
 	release_held(x);
 }
 
@@ -419,17 +430,25 @@ fail_body(struct xfer *x, enum s3sig_err e)
 
 
 /* A worker forgot what a gateway's invalidation names (gw_inval_done_f):
- * 204. */
+ * 204, with the ring's epoch as the master last told this worker (a
+ * gateway whose ring is older learns that it lags: gw_inval.c). */
 static void
-worker_forgotten(void *arg)
+worker_forgotten(void *arg, int confirmed)
 {
 	struct xfer *x = arg;
+	struct s3sig_hdr h[1];
+	char epoch[24];
 
 	CM_ASSERT(x->magic == XFER_MAGIC);
+	(void)confirmed;	/* the local store: always */
 	x->inval = NULL;
 	x->q.status = 204;
 	x->q.result = "invalidated";
-	http_conn_respond(x->q.conn, 204, NULL, 0, 0);
+	snprintf(epoch, sizeof epoch, "%llu",
+	    (unsigned long long)gw_blksrc_epoch(&x->q.ctx->conf->src));
+	h[0].name = CM_SLICE_LIT(GW_EPOCH_HDR);
+	h[0].value = cm_slice_str(epoch);
+	http_conn_respond(x->q.conn, 204, h, 1, 0);
 	gw_req_end(&x->q, GW_END_OK);
 }
 
@@ -568,6 +587,16 @@ h_request(struct http_conn *conn, struct http_req *r)
 		return (HTTP_OK);
 	}
 	x->hold = gw_s3_is_write(x->q.op);
+	if (x->hold) {
+		char why[128];
+
+		if (!gc->src.ops->writable(&gc->src, why, sizeof why)) {
+			CM_LOGI("req=%s write refused before the origin: %s", r->id, why);
+			send_gw_error(x, GW_E_NO_RING, NULL);
+			gw_req_end(&x->q, GW_END_OK);
+			return (HTTP_OK);
+		}
+	}
 	if (gc->cache != NULL && (x->q.op == GW_OP_GetObject || x->q.op == GW_OP_HeadObject) &&
 	    key.len > 0 && gw_s3_cacheable(r)) {
 		enum gw_op op = x->q.op;
