@@ -120,6 +120,16 @@ def put(c, b, k, v):
         return False
 
 
+def rewrite(c, b, keys, size):
+    """Writes a new version of every key through c (keys is updated to
+    them): {key: acknowledged}, and the versions before."""
+    acked, old = {}, dict(keys)
+    for k in keys:
+        keys[k] = os.urandom(size)
+        acked[k] = put(c, b, k, keys[k])
+    return acked, old
+
+
 def check_reads(ck, cl, gws, b, new, old, acked, what):
     """An acknowledged write is what the origin holds and what every gateway
     reads. A write that was not acknowledged (refused before the origin, or
@@ -155,10 +165,7 @@ def case_restart_within_down_after(ck):
             ck.check(read(g1, b, k) == v, f"before the restart: {k}")
         for i in range(2):
             cl.kill_worker(i)
-        acked, old = {}, dict(keys)
-        for k in keys:
-            keys[k] = os.urandom(4000)
-            acked[k] = put(g0, b, k, keys[k])
+        acked, old = rewrite(g0, b, keys, 4000)
         ck.check(all(acked.values()), f"writes while every worker is down are acknowledged "
                  f"(the origin took them): {acked}")
         for i in range(2):
@@ -183,10 +190,7 @@ def case_gateway_without_master(ck):
         cl.kill_master()
         gi = cl.add_gateway()
         g2 = cl.client(gi)
-        acked, old = {}, dict(keys)
-        for k in keys:
-            keys[k] = os.urandom(2500)
-            acked[k] = put(g2, b, k, keys[k])
+        acked, old = rewrite(g2, b, keys, 2500)
         # It has no ring: it cannot tell any worker; refused before the
         # origin, so nothing changed.
         ck.check(not any(acked.values()), f"a gateway that never had a ring refuses writes: {acked}")
@@ -224,10 +228,7 @@ def case_lagging_ring(ck):
             ck.check(read(g0, b, k) == v, f"gateway 0 reads {k} (and the new owners cache it)")
         # a. Still cut off: its writes go through but cannot be confirmed.
         cut = dict(list(keys.items())[:4])
-        acked, old = {}, dict(cut)
-        for k in cut:
-            cut[k] = os.urandom(1800)
-            acked[k] = put(glc, b, k, cut[k])
+        acked, old = rewrite(glc, b, cut, 1800)
         ck.check(not any(acked.values()), f"a gateway whose ring lags and that cannot fetch the "
                  f"new one does not acknowledge writes: {acked}")
         check_reads(ck, cl, [(0, g0)], b, cut, old, acked,
@@ -238,10 +239,7 @@ def case_lagging_ring(ck):
         for k in rest:
             ck.check(read(g0, b, k) == rest[k], f"gateway 0 still reads {k}")
         proxy.set_cut(False)
-        acked, old = {}, dict(rest)
-        for k in rest:
-            rest[k] = os.urandom(1900)
-            acked[k] = put(glc, b, k, rest[k])
+        acked, old = rewrite(glc, b, rest, 1900)
         ck.check(all(acked.values()), f"with the master reachable again, its writes are "
                  f"acknowledged: {acked}")
         check_reads(ck, cl, [(0, g0), (gl, glc)], b, rest, old, acked,
