@@ -110,6 +110,7 @@ struct master_worker {
 	enum master_wstate	state;
 	uint64_t		seen_ms;	/* monotonic, this process */
 	int64_t			seen_wall;
+	uint64_t		purge_seen;	/* its last heartbeat's (0 until one) */
 	struct master_counters	c;		/* since this master process started */
 };
 
@@ -185,6 +186,11 @@ void master_gateway_stats(struct master *m, struct cm_slice body, struct cm_buf 
 unsigned master_drain(struct master *m, const char *id, int drained, struct cm_buf *out);
 unsigned master_purge_order(struct master *m, const char *bucket, const char *prefix,
     struct cm_buf *out);
+/* GET /v1/purged?seq=N: "applied" once every worker that is up has
+ * applied purge N (a worker down or drained is told to revalidate
+ * everything when it is up again), else "pending" with how many have not;
+ * the HTTP status. */
+unsigned master_purge_applied(struct master *m, const char *seq, struct cm_buf *out);
 /* Marks the workers silent for down_after_ms down. Under mtx. */
 void master_sweep_locked(struct master *m, uint64_t now_ms);
 /* Loading (before any thread): records as they were kept. 0, or -1 when

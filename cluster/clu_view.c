@@ -40,6 +40,7 @@ struct clu_view {
 	pthread_cond_t		cv;
 	int			stop;		/* under mtx */
 	int			poll_now;	/* under mtx: clu_view_poll_soon */
+	struct clu_fence	*fences;	/* under mtx: not yet applied */
 	struct ring		*ring;		/* under mtx; NULL until the first */
 	struct suspect		sus[16];	/* under mtx */
 	struct clu_counts	counts;		/* lock-free */
@@ -101,6 +102,171 @@ out:
 	free(snap);
 }
 
+/* ---- Fences: a purge at the master, and its being applied ---- */
+
+#define FENCE_WAIT_MS	10000	/* then failed: the caller says so */
+#define FENCE_TICK_MS	100
+
+struct clu_fence {
+	unsigned		magic;
+#define CLU_FENCE_MAGIC		0xfe4ce001
+	_Atomic int		state;		/* CLU_FENCE_* */
+	_Atomic int		refs;		/* the view's and the caller's */
+	char			query[64 + 8 + 3 * 1024 + 16];	/* bucket=B&prefix=P, encoded */
+	uint64_t		seq;		/* the cluster thread: the purge's, once ordered */
+	uint64_t		deadline_ms;
+	struct clu_fence	*next;		/* under the view's mtx */
+};
+
+void
+clu_fence_release(struct clu_fence **fp)
+{
+	struct clu_fence *f = *fp;
+
+	*fp = NULL;
+	if (f == NULL)
+		return;
+	CLU_CHECK(f, CLU_FENCE_MAGIC);
+	if (atomic_fetch_sub(&f->refs, 1) == 1) {
+		f->magic = 0;
+		free(f);
+	}
+}
+
+int
+clu_fence_state(struct clu_fence *f)
+{
+	CLU_CHECK(f, CLU_FENCE_MAGIC);
+	return (atomic_load(&f->state));
+}
+
+static int
+query_add(char *out, size_t len, size_t *at, struct cm_slice s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t i;
+
+	for (i = 0; i < s.len; i++) {
+		unsigned char c = (unsigned char)s.p[i];
+
+		if (*at + 4 >= len)
+			return (-1);
+		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    c == '-' || c == '.' || c == '_' || c == '~') {
+			out[(*at)++] = (char)c;
+		} else {
+			out[(*at)++] = '%';
+			out[(*at)++] = hex[c >> 4];
+			out[(*at)++] = hex[c & 15];
+		}
+	}
+	out[*at] = '\0';
+	return (0);
+}
+
+struct clu_fence *
+clu_view_fence(struct clu_view *v, struct cm_slice bucket, struct cm_slice prefix)
+{
+	struct clu_fence *f;
+	size_t at;
+
+	CLU_CHECK(v, CLU_VIEW_MAGIC);
+	f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return (NULL);
+	f->magic = CLU_FENCE_MAGIC;
+	atomic_init(&f->state, CLU_FENCE_PENDING);
+	atomic_init(&f->refs, 2);
+	memcpy(f->query, "bucket=", 7);
+	at = 7;
+	if (query_add(f->query, sizeof f->query, &at, bucket) != 0 || at + 8 >= sizeof f->query) {
+		free(f);
+		return (NULL);
+	}
+	memcpy(f->query + at, "&prefix=", 8);
+	at += 8;
+	if (query_add(f->query, sizeof f->query, &at, prefix) != 0) {
+		free(f);
+		return (NULL);
+	}
+	f->deadline_ms = cm_mono_ms() + FENCE_WAIT_MS;
+	pthread_mutex_lock(&v->mtx);
+	f->next = v->fences;
+	v->fences = f;
+	v->poll_now = 1;
+	pthread_cond_signal(&v->cv);
+	pthread_mutex_unlock(&v->mtx);
+	return (f);
+}
+
+/* One step of a fence: ordered, then asked after; 1 when it is over
+ * (state set), 0 to try again. The cluster thread. */
+static int
+fence_step(struct clu_view *v, struct clu_fence *f, struct cm_buf *ans)
+{
+	char path[sizeof f->query + 32];
+	const char *p;
+
+	if (atomic_load(&f->refs) == 1)
+		return (1);		/* the caller went away */
+	if (f->seq == 0) {
+		snprintf(path, sizeof path, "/v1/purge?%s", f->query);
+		if (clu_link_ask(&v->link, path, "", 1, ans) == 0 && ans->p != NULL &&
+		    (p = strstr(ans->p, "purge ")) != NULL) {
+			struct cm_slice n = cm_slice(p + 6, strcspn(p + 6, " "));
+
+			if (cm_parse_u64(n, UINT64_MAX, &f->seq) != 0)
+				f->seq = 0;
+		}
+	}
+	if (f->seq != 0) {
+		snprintf(path, sizeof path, "/v1/purged?seq=%llu", (unsigned long long)f->seq);
+		if (clu_link_ask(&v->link, path, NULL, 1, ans) == 0 && ans->p != NULL &&
+		    strncmp(ans->p, "applied", 7) == 0) {
+			atomic_store(&f->state, CLU_FENCE_APPLIED);
+			return (1);
+		}
+	}
+	if (cm_mono_ms() >= f->deadline_ms) {
+		CM_LOGW("cluster: a fence (%s) was not %s within %d ms", f->query,
+		    f->seq == 0 ? "taken by the master" : "applied by every worker", FENCE_WAIT_MS);
+		atomic_store(&f->state, CLU_FENCE_FAILED);
+		return (1);
+	}
+	return (0);
+}
+
+/* Every fence not yet over, one step each. 1 when some are left. */
+static int
+run_fences(struct clu_view *v, struct cm_buf *ans)
+{
+	struct clu_fence *list, *f, *keep = NULL;
+	int left;
+
+	pthread_mutex_lock(&v->mtx);
+	list = v->fences;
+	v->fences = NULL;
+	pthread_mutex_unlock(&v->mtx);
+	while ((f = list) != NULL) {
+		list = f->next;
+		if (fence_step(v, f, ans)) {
+			clu_fence_release(&f);
+		} else {
+			f->next = keep;
+			keep = f;
+		}
+	}
+	pthread_mutex_lock(&v->mtx);
+	while ((f = keep) != NULL) {
+		keep = f->next;
+		f->next = v->fences;
+		v->fences = f;
+	}
+	left = v->fences != NULL;
+	pthread_mutex_unlock(&v->mtx);
+	return (left);
+}
+
 static void *
 view_main(void *arg)
 {
@@ -110,14 +276,33 @@ view_main(void *arg)
 
 	cm_buf_init(&ans, CLU_MAX_ANSWER);
 	pthread_mutex_lock(&v->mtx);
+	uint64_t next_poll = 0, now;
+	int fences = 0;
+
 	while (!v->stop) {
+		int asked = v->poll_now;
+
 		v->poll_now = 0;
 		pthread_mutex_unlock(&v->mtx);
-		poll_ring(v, &ans);
-		post_stats(v, &ans);
+		now = cm_mono_ms();
+		if (asked || now >= next_poll || !fences) {
+			poll_ring(v, &ans);
+			post_stats(v, &ans);
+			next_poll = now + 1000 * (v->conf.heartbeat_s > 0 ? v->conf.heartbeat_s : 1);
+		}
+		fences = run_fences(v, &ans);
 		pthread_mutex_lock(&v->mtx);
 		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += (time_t)(v->conf.heartbeat_s > 0 ? v->conf.heartbeat_s : 1);
+		if (fences) {
+			/* A fence waits on the workers: asked after often. */
+			ts.tv_nsec += FENCE_TICK_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+		} else {
+			ts.tv_sec += (time_t)(v->conf.heartbeat_s > 0 ? v->conf.heartbeat_s : 1);
+		}
 		while (!v->stop && !v->poll_now && pthread_cond_timedwait(&v->cv, &v->mtx, &ts) == 0)
 			;
 	}
@@ -205,6 +390,13 @@ clu_view_free(struct clu_view **vp)
 		pthread_cond_signal(&v->cv);
 		pthread_mutex_unlock(&v->mtx);
 		(void)pthread_join(v->thr, NULL);
+	}
+	while (v->fences != NULL) {
+		struct clu_fence *f = v->fences;
+
+		v->fences = f->next;
+		atomic_store(&f->state, CLU_FENCE_FAILED);
+		clu_fence_release(&f);
 	}
 	ring_free(&v->ring);
 	clu_link_fini(&v->link);

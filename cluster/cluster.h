@@ -71,6 +71,23 @@ uint64_t clu_view_epoch(struct clu_view *v);
 /* Asks the cluster thread to fetch the ring now rather than at the next
  * heartbeat (a worker said the ring has moved on). Any thread. */
 void clu_view_poll_soon(struct clu_view *v);
+
+/*
+ * A fence: when a worker may have missed an invalidation (it did not
+ * answer, but may be alive), the master is asked to order every worker to
+ * forget bucket/prefix (prefix in the store's canonical form; empty: the
+ * bucket), and the fence is applied once every worker that is up has
+ * applied that order (a worker down, or out of the ring, revalidates
+ * everything when it is back). The cluster thread orders and asks after
+ * it; the caller polls the state (an atomic) and releases its reference
+ * (the view holds the other). NULL out of memory or when bucket/prefix do
+ * not fit. Any thread.
+ */
+struct clu_fence;
+enum { CLU_FENCE_FAILED = -1, CLU_FENCE_PENDING = 0, CLU_FENCE_APPLIED = 1 };
+struct clu_fence *clu_view_fence(struct clu_view *v, struct cm_slice bucket, struct cm_slice prefix);
+int clu_fence_state(struct clu_fence *f);
+void clu_fence_release(struct clu_fence **fp);
 size_t clu_view_size(struct clu_view *v);
 /* One answer's outcome for the master's statistics: blocks read cached
  * (hits), blocks fetched from the origin (misses), bytes served to the

@@ -244,11 +244,16 @@ master_heartbeat(struct master *m, struct cm_slice body, struct cm_buf *out, uns
 	}
 	w->seen_ms = cm_mono_ms();
 	w->seen_wall = (int64_t)time(NULL);
+	w->purge_seen = hb.purge_seen;
 	if (w->state == MW_DOWN) {
 		w->state = MW_UP;
 		joined = 1;
 		bump_epoch(m, "joined", w->id);
 	}
+	/* Orders it has not seen were dropped (the oldest go past
+	 * MASTER_MAX_PURGES): it revalidates everything instead. */
+	if (m->np > 0 && hb.purge_seen + 1 < m->p[0].seq && w->state == MW_UP)
+		joined = 1;
 	cur = hb.rest;
 	while (clu_stats_next(&cur, &st))
 		stats_locked(m, w, &st);
@@ -332,6 +337,34 @@ master_purge_order(struct master *m, const char *bucket, const char *prefix, str
 	(void)cm_buf_addf(out, "purge %llu of %s/%s ordered; workers apply it at their next "
 	    "heartbeat\n", (unsigned long long)p->seq, p->bucket, p->prefix);
 	pthread_mutex_unlock(&m->mtx);
+	return (200);
+}
+
+unsigned
+master_purge_applied(struct master *m, const char *seq, struct cm_buf *out)
+{
+	uint64_t n;
+	size_t i, behind = 0;
+
+	CLU_CHECK(m, MASTER_MAGIC);
+	if (seq == NULL || cm_parse_u64(cm_slice_str(seq), UINT64_MAX, &n) != 0 || n == 0) {
+		(void)cm_buf_adds(out, "expected ?seq=N\n");
+		return (400);
+	}
+	pthread_mutex_lock(&m->mtx);
+	if (n > m->purge_seq) {
+		pthread_mutex_unlock(&m->mtx);
+		(void)cm_buf_adds(out, "no such purge\n");
+		return (404);
+	}
+	for (i = 0; i < m->nw; i++)
+		if (m->w[i].state == MW_UP && m->w[i].purge_seen < n)
+			behind++;
+	pthread_mutex_unlock(&m->mtx);
+	if (behind == 0)
+		(void)cm_buf_adds(out, "applied\n");
+	else
+		(void)cm_buf_addf(out, "pending %zu\n", behind);
 	return (200);
 }
 

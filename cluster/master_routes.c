@@ -10,6 +10,7 @@
  *   GET  /v1/status, /v1/workers, /v1/stats[?bucket=B]   (?format=json)
  *   POST /v1/drain?worker=ID, /v1/undrain?worker=ID
  *   POST /v1/purge?bucket=B[&prefix=P]
+ *   GET  /v1/purged?seq=N  "applied" once every worker up has applied purge N
  *   GET  /  status page; /healthz; /readyz; /metrics
  *
  * Routing, and the cluster secret: the rules are master_model.c's, the
@@ -118,6 +119,9 @@ gate(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 	return (1);
 }
 
+static void sign_answer(struct master *m, const struct http_admin_req *rq,
+    struct http_admin_resp *rs);
+
 /* ---- POSTs (signed: the gate checked) ---- */
 
 static void
@@ -149,9 +153,17 @@ h_purge(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 {
 	rs->status = master_purge_order(arg, http_admin_arg(rq, "bucket"),
 	    http_admin_arg(rq, "prefix"), &rs->body);
+	sign_answer(arg, rq, rs);
 }
 
 /* ---- GETs ---- */
+
+static void
+h_purged(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
+{
+	rs->status = master_purge_applied(arg, http_admin_arg(rq, "seq"), &rs->body);
+	sign_answer(arg, rq, rs);
+}
 
 static void
 h_healthz(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
@@ -171,11 +183,12 @@ h_readyz(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 	(void)cm_buf_adds(&rs->body, "{\"ready\":true}\n");
 }
 
-/* The ring, signed over the asker's nonce when it gave one. */
+/* A text answer (status 200) signed over the asker's nonce when it gave
+ * one: what a gateway acts on (the ring, a fence's purge and its being
+ * applied) must be the master's. */
 static void
-h_ring(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
+sign_answer(struct master *m, const struct http_admin_req *rq, struct http_admin_resp *rs)
 {
-	struct master *m = arg;
 	struct cm_slice nonce = http_admin_hdr(rq, CLU_AUTH_NONCE);
 	struct clu_auth_hdrs ah;
 	struct clu_auth_msg msg = {
@@ -184,8 +197,8 @@ h_ring(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 		.content_type = CM_SLICE_LIT("text/plain"), .bind = nonce,
 	};
 
-	master_view_ring(m, &rs->body);
-	if (!clu_auth_nonce_ok(nonce))
+	rs->type = "text/plain";
+	if (rs->status != 200 || !clu_auth_nonce_ok(nonce))
 		return;
 	clu_auth_body_sha256(rs->body.p, rs->body.len, msg.body_sha256);
 	if (clu_auth_sign(&m->key, &msg, (int64_t)time(NULL), NULL, &ah) != 0)
@@ -194,6 +207,13 @@ h_ring(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
 	    http_admin_header(rs, CLU_AUTH_NONCE, ah.nonce) != 0 ||
 	    http_admin_header(rs, CLU_AUTH_MAC, ah.mac) != 0)
 		rs->nhdrs = 0;	/* all three or none: unsigned, the gateway refuses it */
+}
+
+static void
+h_ring(void *arg, const struct http_admin_req *rq, struct http_admin_resp *rs)
+{
+	master_view_ring(arg, &rs->body);
+	sign_answer(arg, rq, rs);
 }
 
 static void
@@ -249,6 +269,7 @@ static const struct http_admin_route routes[] = {
 	{ "GET", "/healthz", 0, h_healthz },
 	{ "GET", "/readyz", 0, h_readyz },
 	{ "GET", "/v1/ring", 0, h_ring },
+	{ "GET", "/v1/purged", 0, h_purged },
 	{ "GET", "/v1/workers", 0, h_workers },
 	{ "GET", "/v1/stats", 0, h_stats },
 	{ "GET", "/v1/status", 0, h_status },

@@ -137,6 +137,19 @@ gw_blksrc_def_invalidate(const struct gw_blksrc *s, struct gw_ctx *ctx, const st
 #define LAG_WAIT_MS	3000
 #define LAG_ROUNDS	4
 
+/*
+ * A worker that did not take its invalidation (no answer in time, an
+ * error status) may be alive and serve the old version to another
+ * gateway: the write is acknowledged only once the master has ordered
+ * every worker to forget it and every worker up has applied that order
+ * (a fence: clu_view_fence; the worker, if it is cut off, is marked down
+ * and revalidates everything when it is back). A worker that refused the
+ * connection is not running: when it starts it revalidates everything it
+ * loaded (clu_agent_new), so it needs no fence. A fence that cannot be
+ * had in time (the master away too) leaves the write unconfirmed.
+ */
+#define FENCE_GIVE_UP_MS	12000
+
 /* An invalidation in flight: one request per worker (and key), in
  * rounds (a second one when a worker said the ring has moved on). */
 struct gw_inval {
@@ -156,7 +169,9 @@ struct gw_inval {
 	uint64_t		newer;		/* the greatest a worker said, if newer */
 	unsigned		rounds;
 	unsigned		waited_ms;
-	struct event		*tick;		/* waiting for the new ring */
+	struct event		*tick;		/* waiting for the new ring, or the fence */
+	int			missed;		/* a worker may have missed it: fence */
+	struct clu_fence	*fence;		/* asked of the master, or NULL */
 };
 
 struct inval_one {
@@ -183,6 +198,7 @@ inval_free(struct gw_inval *v)
 	inval_cancel_round(v);
 	if (v->tick != NULL)
 		event_free(v->tick);
+	clu_fence_release(&v->fence);
 	cm_buf_free(&v->fbuf);
 	v->magic = 0;
 	free(v);
@@ -220,8 +236,10 @@ inval_head(void *arg, int status, const struct s3sig_hdr *hdrs, size_t n)
 	size_t i;
 
 	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
-	if (status < 200 || status >= 300)
+	if (status < 200 || status >= 300) {
 		CM_LOGW("req=%s invalidation: a worker answered %d", v->req_id, status);
+		v->missed = 1;
+	}
 	for (i = 0; i < n; i++)
 		if (cm_slice_eq_nocase(hdrs[i].name, CM_SLICE_LIT(GW_EPOCH_HDR)) &&
 		    cm_parse_u64(cm_slice_trim(hdrs[i].value), UINT64_MAX, &e) == 0 &&
@@ -234,6 +252,33 @@ static ssize_t inval_body(void *arg, char *buf, size_t max) { (void)arg; (void)b
 
 static size_t inval_round(struct gw_inval *v);
 
+/* Asks the master for a fence over what v->f names: a key's canonical
+ * form as the prefix (forgetting the keys it begins too: more, never
+ * less), else the bucket. 0, or -1. */
+static int
+inval_fence(struct gw_inval *v)
+{
+	struct cm_buf k;
+	struct cm_slice prefix = cm_slice("", 0);
+	int rv = -1;
+
+	cm_buf_init(&k, 64 * 1024);
+	if (v->f.what == GW_FORGET_KEY) {
+		if (s3sig_canon_uri(&k, v->f.key) != 0)
+			goto out;
+		prefix = cm_buf_slice(&k);
+	} else if (v->f.what == GW_FORGET_PREFIX) {
+		prefix = v->f.key;
+	}
+	CM_LOGI("req=%s invalidation: a worker may have missed it: fencing %.*s/%.*s through the "
+	    "master", v->req_id, (int)v->f.bucket.len, v->f.bucket.p, (int)prefix.len, prefix.p);
+	v->fence = clu_view_fence(v->s->view, v->f.bucket, prefix);
+	rv = v->fence != NULL ? 0 : -1;
+out:
+	cm_buf_free(&k);
+	return (rv);
+}
+
 /* Waiting for the ring a worker said exists (LAG_TICK_MS apart). */
 static void
 inval_tick(evutil_socket_t fd, short what, void *arg)
@@ -244,6 +289,20 @@ inval_tick(evutil_socket_t fd, short what, void *arg)
 	(void)fd;
 	(void)what;
 	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
+	if (v->fence != NULL) {
+		int st = clu_fence_state(v->fence);
+
+		v->waited_ms += LAG_TICK_MS;
+		if (st == CLU_FENCE_APPLIED || st == CLU_FENCE_FAILED || v->waited_ms >= FENCE_GIVE_UP_MS) {
+			if (st != CLU_FENCE_APPLIED)
+				CM_LOGW("req=%s invalidation: a worker did not take it and the fence "
+				    "failed: not confirmed", v->req_id);
+			inval_finish(v, st == CLU_FENCE_APPLIED);
+			return;
+		}
+		evtimer_add(v->tick, &tv);
+		return;
+	}
 	if (clu_view_epoch(v->s->view) >= v->newer) {
 		CM_LOGI("req=%s invalidation: the ring moved on (epoch %llu): telling its workers",
 		    v->req_id, (unsigned long long)clu_view_epoch(v->s->view));
@@ -274,12 +333,31 @@ inval_done(void *arg, const char *err)
 
 	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
 	o->oreq = NULL;
-	if (err != NULL)
+	if (err != NULL) {
 		CM_LOGW("req=%s invalidation on a worker failed: %s", v->req_id, err);
+		if (!http_creq_err_refused(err))
+			v->missed = 1;
+	}
 	if (--v->pending > 0)
 		return;
-	if (v->newer == 0) {
+	if (v->newer == 0 && !v->missed) {
 		inval_finish(v, 1);
+		return;
+	}
+	if (v->newer == 0) {
+		/* A worker may have missed it: fenced through the master. */
+		if (inval_fence(v) != 0) {
+			inval_finish(v, 0);
+			return;
+		}
+		if (v->tick == NULL)
+			v->tick = evtimer_new(v->ctx->base, inval_tick, v);
+		if (v->tick == NULL) {
+			inval_finish(v, 0);
+			return;
+		}
+		v->waited_ms = 0;
+		evtimer_add(v->tick, &tv);
 		return;
 	}
 	/* A worker knows a newer ring than this round was sent under. */

@@ -264,6 +264,9 @@ void http_creq_resume_read(struct http_creq *r);
 void http_creq_resume_write(struct http_creq *r);
 /* Stops the request; no callback follows. *rp = NULL. */
 void http_creq_cancel(struct http_creq **rp);
+/* 1 when err (an on_done's) says the connection was refused: nobody
+ * listens there (a process that is not running). */
+int http_creq_err_refused(const char *err);
 /* Microseconds from start to the response's headers (0 until then). */
 uint64_t http_creq_ttfb_us(const struct http_creq *r);
 

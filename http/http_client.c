@@ -444,3 +444,11 @@ http_creq_ttfb_us(const struct http_creq *r)
 {
 	return (r->ttfb_us);
 }
+
+int
+http_creq_err_refused(const char *err)
+{
+	const char *refused = curl_easy_strerror(CURLE_COULDNT_CONNECT);
+
+	return (err != NULL && strncmp(err, refused, strlen(refused)) == 0);
+}

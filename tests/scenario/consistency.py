@@ -11,7 +11,11 @@ truth is what the origin holds, read straight from it):
      origin's after the write was acknowledged;
   3. a gateway whose ring lags the master's (its master connection cut
      while a worker joins): the same;
-  4. an 8 MiB GET during which the object is rewritten through Cachalot
+  4. a worker cut off from the gateways but not from the master (its
+     advertised address behind a proxy that is cut) while writes go
+     through: acknowledged only once the master's fence reached it, and
+     read back right through every gateway once it is reachable again;
+  5. an 8 MiB GET during which the object is rewritten through Cachalot
      (ceph's s3-tests kind), in serve and in the cluster: the reader gets
      the version it started with, whole or cut short, never the new bytes
      (nor a mix) under the old ETag.
@@ -248,6 +252,36 @@ def case_lagging_ring(ck):
     ck.check(not cl.sanitizer, f"no sanitizer reports at exit: {cl.sanitizer[:3]}")
 
 
+def case_partition(ck):
+    b = "partbucket"
+    with Cluster(workers=2, gateways=2, down_after=30) as cl:
+        proxy = CutProxy(cl.worker_ports[0][0])
+        cl.kill_worker(0)
+        cl.worker_args[0] = cl.worker_args[0] + ["--advertise", f"127.0.0.1:{proxy.port}"]
+        cl.start_worker(0)
+        t0 = time.time()
+        while f"127.0.0.1:{proxy.port}" not in cl.master_get("/v1/ring") and time.time() - t0 < 15:
+            time.sleep(0.2)
+        ck.check(f"127.0.0.1:{proxy.port}" in cl.master_get("/v1/ring"),
+                 "worker 0 is in the ring at its proxied address")
+        time.sleep(1.5)		# the gateways poll the ring
+        g0, g1 = cl.client(0), cl.client(1)
+        g0.create_bucket(Bucket=b)
+        keys = {f"p/k{i}": os.urandom(1200 + i) for i in range(12)}
+        for k, v in keys.items():
+            g0.put_object(Bucket=b, Key=k, Body=v)
+            ck.check(read(g1, b, k) == v, f"before the cut: {k}")
+        proxy.set_cut(True)
+        acked, old = rewrite(g0, b, keys, 2100)
+        ck.check(all(acked.values()), f"writes while a worker is cut off from the gateways (not "
+                 f"from the master) are acknowledged: {acked}")
+        proxy.set_cut(False)
+        check_reads(ck, cl, [(1, g1), (0, g0)], b, keys, old, acked,
+                    "writes while a worker was cut off from the gateways")
+        ck.check(not cl.sanitizer_reports(), "no sanitizer reports")
+    ck.check(not cl.sanitizer, f"no sanitizer reports at exit: {cl.sanitizer[:3]}")
+
+
 def overwrite_during_read(ck, c, b, what):
     MiB = 1 << 20
     c.create_bucket(Bucket=b)
@@ -293,13 +327,15 @@ def case_overwrite(ck):
 
 def main():
     ck = Checks("consistency")
-    only = sys.argv[1:] or ["restart", "nomaster", "lagging", "overwrite"]
+    only = sys.argv[1:] or ["restart", "nomaster", "lagging", "partition", "overwrite"]
     if "restart" in only:
         case_restart_within_down_after(ck)
     if "nomaster" in only:
         case_gateway_without_master(ck)
     if "lagging" in only:
         case_lagging_ring(ck)
+    if "partition" in only:
+        case_partition(ck)
     if "overwrite" in only:
         case_overwrite(ck)
     return ck.done()

@@ -300,6 +300,39 @@ beat(struct master *m, const char *body, struct cm_buf *ans)
 	return (status);
 }
 
+/* Purge orders dropped before a worker saw them (more than the master
+ * keeps): the worker is told to revalidate everything instead. */
+START_TEST(master_dropped_purges_mean_revalidate_all)
+{
+	struct master m;
+	struct cm_buf ans, out;
+	struct clu_hb_answer a;
+	int i;
+
+	ck_assert_int_eq(master_model_init(&m, 1000, NULL, NULL), 0);
+	cm_buf_init(&ans, 1 << 20);
+	cm_buf_init(&out, 1 << 20);
+	ck_assert_uint_eq(beat(&m, "worker w1 127.0.0.1:9101 1\npurge-seen 0\n", &ans), 200);
+	ck_assert_uint_eq(master_purge_order(&m, "bkt", "k", &out), 200);
+	ck_assert_uint_eq(beat(&m, "worker w1 127.0.0.1:9101 1\npurge-seen 1\n", &ans), 200);
+	clu_hb_answer_parse(cm_buf_slice(&ans), &a);
+	ck_assert(!a.joined);
+	for (i = 0; i < MASTER_MAX_PURGES + 1; i++) {
+		cm_buf_reset(&out);
+		ck_assert_uint_eq(master_purge_order(&m, "bkt", "k", &out), 200);
+	}
+	ck_assert_uint_eq(beat(&m, "worker w1 127.0.0.1:9101 1\npurge-seen 1\n", &ans), 200);
+	clu_hb_answer_parse(cm_buf_slice(&ans), &a);
+	ck_assert(a.joined);
+	ck_assert_uint_eq(beat(&m, "worker w1 127.0.0.1:9101 1\npurge-seen 1026\n", &ans), 200);
+	clu_hb_answer_parse(cm_buf_slice(&ans), &a);
+	ck_assert(!a.joined);
+	cm_buf_free(&ans);
+	cm_buf_free(&out);
+	master_model_fini(&m);
+}
+END_TEST
+
 START_TEST(master_heartbeats_purges_drains)
 {
 	struct master m;
@@ -329,16 +362,32 @@ START_TEST(master_heartbeats_purges_drains)
 	ck_assert_uint_eq(master_purge_order(&m, "bad/name", NULL, &ring), 400);
 	cm_buf_reset(&ring);
 	ck_assert_uint_eq(master_purge_order(&m, "bkt", "a b", &ring), 400);
+	/* A fence's question: not applied until the worker says it saw it. */
+	cm_buf_reset(&ring);
+	ck_assert_uint_eq(master_purge_applied(&m, "1", &ring), 200);
+	ck_assert(strncmp(ring.p, "pending 1", 9) == 0);
+	cm_buf_reset(&ring);
+	ck_assert_uint_eq(master_purge_applied(&m, "2", &ring), 404);
+	cm_buf_reset(&ring);
+	ck_assert_uint_eq(master_purge_applied(&m, "x", &ring), 400);
+	cm_buf_reset(&ring);
+	ck_assert_uint_eq(master_purge_applied(&m, NULL, &ring), 400);
 	ck_assert_uint_eq(beat(&m, "worker w1 127.0.0.1:9101 1\npurge-seen 0\n", &ans), 200);
 	clu_hb_answer_parse(cm_buf_slice(&ans), &a);
 	cur = a.rest;
 	ck_assert(clu_purge_next(&cur, &p) == 1 && p.seq == 1 && cm_slice_eq(p.bucket, "bkt") &&
 	    cm_slice_eq(p.prefix, "set/"));
 	ck_assert(clu_purge_next(&cur, &p) == 0);
+	cm_buf_reset(&ring);
+	ck_assert_uint_eq(master_purge_applied(&m, "1", &ring), 200);
+	ck_assert(strncmp(ring.p, "pending 1", 9) == 0);	/* sent, not yet applied */
 	ck_assert_uint_eq(beat(&m, "worker w1 127.0.0.1:9101 1\npurge-seen 1\n", &ans), 200);
 	clu_hb_answer_parse(cm_buf_slice(&ans), &a);
 	cur = a.rest;
 	ck_assert(clu_purge_next(&cur, &p) == 0);
+	cm_buf_reset(&ring);
+	ck_assert_uint_eq(master_purge_applied(&m, "1", &ring), 200);
+	ck_assert(strncmp(ring.p, "applied", 7) == 0);
 	/* A second worker; the ring lists both; drained leaves it. */
 	ck_assert_uint_eq(beat(&m, "worker w2 127.0.0.1:9102 2\n", &ans), 200);
 	cm_buf_reset(&ring);
@@ -411,6 +460,7 @@ main(void)
 	const TTest *const tests[] = { heartbeat_round_trip, heartbeat_hostile,
 	    answer_and_purges_round_trip, answer_hostile, gateway_stats_round_trip_and_hostile,
 	    writers_refuse_forged_lines, counts_lose_nothing, master_heartbeats_purges_drains,
+	    master_dropped_purges_mean_revalidate_all,
 	    master_counts_valid_buckets_only };
 
 	return (testreq_run("clu_proto", tests, sizeof tests / sizeof tests[0], 0, 0));
