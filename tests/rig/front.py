@@ -33,6 +33,11 @@ import time
 from urllib.parse import quote, unquote, unquote_plus
 
 LOCK = threading.Lock()
+# One request at a time per object at s3rver: it is not atomic under a
+# rewrite (a GET or HEAD during a PUT of the key may see an empty or
+# half-written object under either ETag), where S3 is. Held only around
+# the request to s3rver and the reading of its whole answer.
+KEY_LOCKS = {}
 # Faults injected into the next answers: POST /__fault?mode=M&count=N with
 # M one of status500 (an S3 InternalError), reset_mid_body (half the body,
 # then the connection dropped), stall (no answer for 30 s), replace (after
@@ -230,10 +235,13 @@ class Front(http.server.BaseHTTPRequestHandler):
                               b"SignatureDoesNotMatch</Code><Message>" + why.encode() +
                               b"</Message></Error>")
         conn = http.client.HTTPConnection("127.0.0.1", self.upstream_port, timeout=120)
-        conn.request(self.command, path, body=body if (n or self.command in ("PUT", "POST")) else None,
-                     headers=fwd)
-        resp = conn.getresponse()
-        data = resp.read()
+        with LOCK:
+            klock = KEY_LOCKS.setdefault(path.partition("?")[0], threading.Lock())
+        with klock:
+            conn.request(self.command, path, body=body if (n or self.command in ("PUT", "POST"))
+                         else None, headers=fwd)
+            resp = conn.getresponse()
+            data = resp.read()
         self.send_response(resp.status)
         for k, v in resp.getheaders():
             if k.lower() not in ("connection", "keep-alive", "transfer-encoding", "content-length",
