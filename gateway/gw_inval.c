@@ -324,12 +324,27 @@ inval_tick(evutil_socket_t fd, short what, void *arg)
 	evtimer_add(v->tick, &tv);
 }
 
+/* Waits on the loop (inval_tick, LAG_TICK_MS apart) for the new ring or
+ * the fence. 0, or -1 out of memory. */
+static int
+inval_wait(struct gw_inval *v)
+{
+	struct timeval tv = { 0, LAG_TICK_MS * 1000 };
+
+	if (v->tick == NULL)
+		v->tick = evtimer_new(v->ctx->base, inval_tick, v);
+	if (v->tick == NULL)
+		return (-1);
+	v->waited_ms = 0;
+	evtimer_add(v->tick, &tv);
+	return (0);
+}
+
 static void
 inval_done(void *arg, const char *err)
 {
 	struct inval_one *o = arg;
 	struct gw_inval *v = o->v;
-	struct timeval tv = { 0, LAG_TICK_MS * 1000 };
 
 	CM_ASSERT(v->magic == GW_INVAL_MAGIC);
 	o->oreq = NULL;
@@ -346,34 +361,16 @@ inval_done(void *arg, const char *err)
 	}
 	if (v->newer == 0) {
 		/* A worker may have missed it: fenced through the master. */
-		if (inval_fence(v) != 0) {
+		if (inval_fence(v) != 0 || inval_wait(v) != 0)
 			inval_finish(v, 0);
-			return;
-		}
-		if (v->tick == NULL)
-			v->tick = evtimer_new(v->ctx->base, inval_tick, v);
-		if (v->tick == NULL) {
-			inval_finish(v, 0);
-			return;
-		}
-		v->waited_ms = 0;
-		evtimer_add(v->tick, &tv);
 		return;
 	}
 	/* A worker knows a newer ring than this round was sent under. */
-	if (v->rounds >= LAG_ROUNDS) {
+	if (v->rounds >= LAG_ROUNDS || inval_wait(v) != 0) {
 		inval_finish(v, 0);
 		return;
 	}
-	if (v->tick == NULL)
-		v->tick = evtimer_new(v->ctx->base, inval_tick, v);
-	if (v->tick == NULL) {
-		inval_finish(v, 0);
-		return;
-	}
-	v->waited_ms = 0;
 	clu_view_poll_soon(v->s->view);
-	evtimer_add(v->tick, &tv);
 }
 
 static const struct http_creq_ops inval_ops = { inval_head, inval_data, inval_body, inval_done };
