@@ -223,6 +223,15 @@ inval_finish(struct gw_inval *v, int confirmed)
 	gw_inval_done_f *done = v->done;
 	void *darg = v->arg;
 
+	if (!confirmed)
+		GW_INC(&v->ctx->metrics, inval_unconfirmed, 1);
+	else if (v->fence != NULL)
+		GW_INC(&v->ctx->metrics, inval_fenced, 1);
+	else if (v->rounds > 1)
+		GW_INC(&v->ctx->metrics, inval_ring_caught_up, 1);
+	else
+		GW_INC(&v->ctx->metrics, inval_confirmed, 1);
+
 	inval_free(v);
 	done(darg, confirmed);
 }

@@ -207,6 +207,15 @@ gw_metrics_render(struct cm_prom *p, struct gw_metrics *const *sets, size_t n,
 		counter1(p, "cachalot_worker_failovers_total",
 		    "Requests to a worker that failed and went to the next owner or the origin.",
 		    SUM(worker_failovers));
+		cm_prom_family(p, "cachalot_gateway_write_invalidations_total", "counter",
+		    "Writes whose invalidation on the workers ended, by how.");
+		cm_prom_u64(p, SUM(inval_confirmed), "outcome", "confirmed", NULL);
+		cm_prom_u64(p, SUM(inval_ring_caught_up), "outcome", "ring_caught_up", NULL);
+		cm_prom_u64(p, SUM(inval_fenced), "outcome", "fenced", NULL);
+		cm_prom_u64(p, SUM(inval_unconfirmed), "outcome", "unconfirmed", NULL);
+		counter1(p, "cachalot_gateway_writes_refused_no_ring_total",
+		    "Writes refused before the origin: no ring yet, so no worker could be told.",
+		    SUM(writes_no_ring));
 	} else if (role != GW_ROLE_GATEWAY) {
 		cm_prom_family(p, "cachalot_cache_hits_total", "counter",
 		    "Blocks read by answers that were cached, by the tier they came from.");

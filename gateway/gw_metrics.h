@@ -88,6 +88,13 @@ struct gw_metrics {
 	_Atomic uint64_t	revalidated_unchanged;
 	_Atomic uint64_t	revalidated_changed;
 	_Atomic uint64_t	worker_failovers;	/* cluster: a worker failed, the next asked */
+	/* cluster: how writes' invalidations ended (gw_inval.c), and the
+	 * writes refused before the origin for want of a ring (gw_s3.c) */
+	_Atomic uint64_t	inval_confirmed;	/* every worker answered */
+	_Atomic uint64_t	inval_ring_caught_up;	/* after fetching a newer ring */
+	_Atomic uint64_t	inval_fenced;		/* through a fence at the master */
+	_Atomic uint64_t	inval_unconfirmed;	/* answered 503 */
+	_Atomic uint64_t	writes_no_ring;
 };
 
 #define GW_INC(m, field, n) atomic_fetch_add_explicit(&(m)->field, (n), memory_order_relaxed)

@@ -592,6 +592,7 @@ h_request(struct http_conn *conn, struct http_req *r)
 
 		if (!gc->src.ops->writable(&gc->src, why, sizeof why)) {
 			CM_LOGI("req=%s write refused before the origin: %s", r->id, why);
+			GW_INC(&ctx->metrics, writes_no_ring, 1);
 			send_gw_error(x, GW_E_NO_RING, NULL);
 			gw_req_end(&x->q, GW_END_OK);
 			return (HTTP_OK);

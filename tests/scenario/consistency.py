@@ -32,7 +32,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rig"))
 from rig import AK, SK, Checks, Rig, read_cut  # noqa: E402
-from cluster import Cluster  # noqa: E402
+from cluster import Cluster, metric  # noqa: E402
 from botocore.exceptions import ClientError  # noqa: E402
 
 
@@ -97,6 +97,11 @@ class CutProxy:
                     except OSError:
                         pass
                 self.socks = []
+
+
+def inval_outcome(cl, gi, outcome):
+    return metric(cl.gateway_metrics(gi),
+                  f'cachalot_gateway_write_invalidations_total{{outcome="{outcome}"}}')
 
 
 def origin_body(cl, b, k):
@@ -172,6 +177,10 @@ def case_restart_within_down_after(ck):
         acked, old = rewrite(g0, b, keys, 4000)
         ck.check(all(acked.values()), f"writes while every worker is down are acknowledged "
                  f"(the origin took them): {acked}")
+        ck.check(inval_outcome(cl, 0, "fenced") == 0 and inval_outcome(cl, 0, "confirmed") >= 16,
+                 "a worker that refused the connection (not running) needs no fence: "
+                 f"fenced {inval_outcome(cl, 0, 'fenced')}, confirmed "
+                 f"{inval_outcome(cl, 0, 'confirmed')}")
         for i in range(2):
             cl.start_worker(i)
         cl.wait_ring(2)
@@ -200,6 +209,8 @@ def case_gateway_without_master(ck):
         ck.check(not any(acked.values()), f"a gateway that never had a ring refuses writes: {acked}")
         ck.check(all(origin_body(cl, b, k) == old[k] for k in keys),
                  "the refused writes changed nothing at the origin")
+        m = metric(cl.gateway_metrics(gi), "cachalot_gateway_writes_refused_no_ring_total")
+        ck.check(m == len(keys), f"the refused writes counted: {m}")
         check_reads(ck, cl, [(0, g0), (gi, g2)], b, keys, old, acked,
                     "writes through a gateway started with the master down")
         cl.start_master()
@@ -235,6 +246,8 @@ def case_lagging_ring(ck):
         acked, old = rewrite(glc, b, cut, 1800)
         ck.check(not any(acked.values()), f"a gateway whose ring lags and that cannot fetch the "
                  f"new one does not acknowledge writes: {acked}")
+        ck.check(inval_outcome(cl, gl, "unconfirmed") == len(cut),
+                 f"unconfirmed writes counted: {inval_outcome(cl, gl, 'unconfirmed')}")
         check_reads(ck, cl, [(0, g0)], b, cut, old, acked,
                     "writes through a gateway with a lagging ring, cut from the master")
         # b. Reachable again but not yet polled: a worker's answer makes it
@@ -246,6 +259,9 @@ def case_lagging_ring(ck):
         acked, old = rewrite(glc, b, rest, 1900)
         ck.check(all(acked.values()), f"with the master reachable again, its writes are "
                  f"acknowledged: {acked}")
+        n = inval_outcome(cl, gl, "ring_caught_up") + inval_outcome(cl, gl, "confirmed")
+        ck.check(n == len(rest) and inval_outcome(cl, gl, "unconfirmed") == len(cut),
+                 f"confirmed writes counted: {n}")
         check_reads(ck, cl, [(0, g0), (gl, glc)], b, rest, old, acked,
                     "writes through a gateway whose ring lagged")
         ck.check(not cl.sanitizer_reports(), "no sanitizer reports")
@@ -275,6 +291,8 @@ def case_partition(ck):
         acked, old = rewrite(g0, b, keys, 2100)
         ck.check(all(acked.values()), f"writes while a worker is cut off from the gateways (not "
                  f"from the master) are acknowledged: {acked}")
+        ck.check(inval_outcome(cl, 0, "fenced") == len(keys),
+                 f"each of them through a fence: {inval_outcome(cl, 0, 'fenced')}")
         proxy.set_cut(False)
         check_reads(ck, cl, [(1, g1), (0, g0)], b, keys, old, acked,
                     "writes while a worker was cut off from the gateways")
