@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <curl/curl.h>
+
 #include "cluster/clu_priv.h"
 #include "common/cm_log.h"
 
@@ -140,35 +142,12 @@ clu_fence_state(struct clu_fence *f)
 	return (atomic_load(&f->state));
 }
 
-static int
-query_add(char *out, size_t len, size_t *at, struct cm_slice s)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	size_t i;
-
-	for (i = 0; i < s.len; i++) {
-		unsigned char c = (unsigned char)s.p[i];
-
-		if (*at + 4 >= len)
-			return (-1);
-		if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		    c == '-' || c == '.' || c == '_' || c == '~') {
-			out[(*at)++] = (char)c;
-		} else {
-			out[(*at)++] = '%';
-			out[(*at)++] = hex[c >> 4];
-			out[(*at)++] = hex[c & 15];
-		}
-	}
-	out[*at] = '\0';
-	return (0);
-}
-
 struct clu_fence *
 clu_view_fence(struct clu_view *v, struct cm_slice bucket, struct cm_slice prefix)
 {
 	struct clu_fence *f;
-	size_t at;
+	char *eb, *ep;
+	int n;
 
 	CLU_CHECK(v, CLU_VIEW_MAGIC);
 	f = calloc(1, sizeof *f);
@@ -177,15 +156,14 @@ clu_view_fence(struct clu_view *v, struct cm_slice bucket, struct cm_slice prefi
 	f->magic = CLU_FENCE_MAGIC;
 	atomic_init(&f->state, CLU_FENCE_PENDING);
 	atomic_init(&f->refs, 2);
-	memcpy(f->query, "bucket=", 7);
-	at = 7;
-	if (query_add(f->query, sizeof f->query, &at, bucket) != 0 || at + 8 >= sizeof f->query) {
-		free(f);
-		return (NULL);
-	}
-	memcpy(f->query + at, "&prefix=", 8);
-	at += 8;
-	if (query_add(f->query, sizeof f->query, &at, prefix) != 0) {
+	/* Percent-encoded as ctl does it (curl_easy_escape). */
+	eb = curl_easy_escape(NULL, bucket.p, (int)bucket.len);
+	ep = curl_easy_escape(NULL, prefix.len > 0 ? prefix.p : "", (int)prefix.len);
+	n = eb != NULL && ep != NULL ? snprintf(f->query, sizeof f->query, "bucket=%s&prefix=%s",
+	    eb, ep) : -1;
+	curl_free(eb);
+	curl_free(ep);
+	if (n < 0 || (size_t)n >= sizeof f->query) {
 		free(f);
 		return (NULL);
 	}
